@@ -1,0 +1,119 @@
+"""Every access decision of Leadflow, as predicates on (user, lead).
+
+Views, the API, the admin actions and django-fsm's ``permission=`` hooks all
+ask these functions; nothing else inspects roles. Predicates are about *who*
+may act on *which* lead; whether the lead's stage allows a transition right now
+is django-fsm's business.
+"""
+
+from django.db.models import Q
+
+# Transitions a sales rep makes on the leads they own; managers on any lead.
+SALES_TRANSITIONS = frozenset({"accept", "reject", "qualify", "convert", "win", "lose"})
+# Transitions marketing makes, and the permission each needs.
+MARKETING_TRANSITIONS = {
+    "promote": "leads.promote_lead",
+    "recycle": "leads.review_rejected_lead",
+    "resubmit": "leads.review_rejected_lead",
+    "disqualify": "leads.review_rejected_lead",
+}
+ALL_TRANSITIONS = SALES_TRANSITIONS | set(MARKETING_TRANSITIONS) | {"reassign"}
+
+
+def has_role(user) -> bool:
+    """True for a signed-in user in at least one product role (or a superuser).
+
+    Users outside the groups see nothing but the login page.
+    """
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    return user.is_superuser or any(
+        user.has_perm(perm)
+        for perm in ("leads.view_all_leads", "leads.work_own_leads", "leads.promote_lead")
+    )
+
+
+def can_see_all_leads(user) -> bool:
+    return user.has_perm("leads.view_all_leads")
+
+
+def can_work_any_lead(user) -> bool:
+    """Sales managers act as the owner on every lead."""
+    return user.has_perm("leads.work_all_leads")
+
+
+def can_reassign(user) -> bool:
+    return user.has_perm("leads.reassign_lead")
+
+
+def can_view_reports(user) -> bool:
+    return user.has_perm("leads.view_reports")
+
+
+def can_record_engagements(user) -> bool:
+    return user.has_perm("leads.add_engagement")
+
+
+def can_create_leads(user) -> bool:
+    return user.has_perm("leads.add_lead")
+
+
+def is_unclaimed_mql(lead) -> bool:
+    return lead.stage == "mql" and lead.owner_id is None
+
+
+def can_view_lead(user, lead) -> bool:
+    """Marketing and managers see every lead; a rep sees their own and the MQL pool."""
+    if not has_role(user):
+        return False
+    if can_see_all_leads(user):
+        return True
+    if user.has_perm("leads.work_own_leads") and lead.owner_id == user.pk:
+        return True
+    return user.has_perm("leads.view_mql_pool") and is_unclaimed_mql(lead)
+
+
+def visible_leads_filter(user) -> Q | None:
+    """The queryset filter matching ``can_view_lead``; None means every lead."""
+    if can_see_all_leads(user):
+        return None
+    condition = Q(pk__in=[])
+    if user.has_perm("leads.work_own_leads"):
+        condition |= Q(owner=user)
+    if user.has_perm("leads.view_mql_pool"):
+        condition |= Q(stage="mql", owner__isnull=True)
+    return condition
+
+
+def can_transition(user, lead, name: str) -> bool:
+    """May ``user`` make transition ``name`` on ``lead`` (stage aside)?
+
+    Owner reps and managers make the sales transitions; a rep may also accept
+    an unclaimed MQL from the pool, which makes it theirs. Marketers promote by
+    hand and review rejected MQLs. Only managers reassign.
+    """
+    if not has_role(user):
+        return False
+    if name in SALES_TRANSITIONS:
+        if can_work_any_lead(user):
+            return True
+        if not user.has_perm("leads.work_own_leads"):
+            return False
+        if lead.owner_id == user.pk:
+            return True
+        return name == "accept" and is_unclaimed_mql(lead)
+    if name in MARKETING_TRANSITIONS:
+        return user.has_perm(MARKETING_TRANSITIONS[name])
+    if name == "reassign":
+        return can_reassign(user)
+    return False
+
+
+def transition_permission(name: str):
+    """The ``permission=`` callable django-fsm calls for transition ``name``."""
+
+    def check(lead, user) -> bool:
+        return can_transition(user, lead, name)
+
+    check.__name__ = f"can_{name}"
+    return check

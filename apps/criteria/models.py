@@ -1,0 +1,403 @@
+"""The rules admins tune in Django admin (SPEC §3, §4).
+
+MQL criteria are versioned: a save never edits a row, it adds the next version
+and makes it the active one, so every promotion can name the version that made
+it. The other rule sets are single rows (``SingletonModel``) or short lists.
+"""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models, transaction
+from django.db.models import Max, Q
+from django.utils.translation import gettext_lazy as _
+
+from apps.criteria import rules
+
+
+class EngagementKind(models.TextChoices):
+    PAGE_VIEW = "page_view", _("Page view")
+    PRICING_PAGE_VIEW = "pricing_page_view", _("Pricing page view")
+    CONTENT_DOWNLOAD = "content_download", _("Content download")
+    WEBINAR_REGISTRATION = "webinar_registration", _("Webinar registration")
+    WEBINAR_ATTENDANCE = "webinar_attendance", _("Webinar attendance")
+    EMAIL_CLICK = "email_click", _("Email click")
+    INQUIRY = "inquiry", _("Inquiry")
+    DOCUMENT_REQUEST = "document_request", _("Document request")
+    QUOTE_REQUEST = "quote_request", _("Quote request")
+    DEMO_REQUEST = "demo_request", _("Demo request")
+    EVENT_VISIT = "event_visit", _("Event visit")
+
+
+class Authority(models.TextChoices):
+    DECISION_MAKER = "decision_maker", _("Decision maker")
+    INFLUENCER = "influencer", _("Influencer")
+    USER = "user", _("User")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+code_validator = RegexValidator(
+    r"^[a-z0-9_]+$", _("Use lower-case letters, digits and underscores only.")
+)
+currency_validator = RegexValidator(r"^[A-Z]{3}$", _("Use a three-letter ISO 4217 code, e.g. USD."))
+
+
+def split_codes(text: str) -> list[str]:
+    """'Software, saas\\nFinance' -> ['software', 'saas', 'finance']."""
+    return [part.strip().lower() for part in text.replace("\n", ",").split(",") if part.strip()]
+
+
+class SingletonModel(models.Model):
+    """A rule set with exactly one row, created with its defaults on first read."""
+
+    singleton_id = 1
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.pk = self.singleton_id
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("This rule set cannot be deleted; edit it instead."))
+
+    @classmethod
+    def load(cls):
+        obj, _created = cls.objects.get_or_create(pk=cls.singleton_id)
+        return obj
+
+
+class CodedChoice(models.Model):
+    """An admin-edited list entry: a stable code and a human label."""
+
+    code = models.CharField(
+        _("code"),
+        max_length=40,
+        unique=True,
+        validators=[code_validator],
+        help_text=_("Stable identifier used by the API, imports and reports. Do not rename."),
+    )
+    label = models.CharField(_("label"), max_length=100)
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Inactive entries stay on old leads but cannot be chosen.")
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "code"]
+
+    def __str__(self):
+        return self.label
+
+
+class LeadSource(CodedChoice):
+    class Meta(CodedChoice.Meta):
+        verbose_name = _("lead source")
+        verbose_name_plural = _("lead sources")
+
+
+class RejectReason(CodedChoice):
+    class Meta(CodedChoice.Meta):
+        verbose_name = _("reject reason")
+        verbose_name_plural = _("reject reasons")
+
+
+class DisqualifyReason(CodedChoice):
+    class Meta(CodedChoice.Meta):
+        verbose_name = _("disqualify reason")
+        verbose_name_plural = _("disqualify reasons")
+
+
+class ScoringRule(models.Model):
+    kind = models.CharField(_("engagement kind"), max_length=32, choices=EngagementKind.choices, unique=True)
+    points = models.PositiveSmallIntegerField(
+        _("points"), help_text=_("Points a lead earns each time it does this.")
+    )
+
+    class Meta:
+        ordering = ["kind"]
+        verbose_name = _("scoring rule")
+        verbose_name_plural = _("scoring rules")
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.points}"
+
+
+class ScoringSettings(SingletonModel):
+    score_cap = models.PositiveIntegerField(
+        _("score cap"),
+        null=True,
+        blank=True,
+        help_text=_("Highest score a lead can reach. Blank: no cap."),
+    )
+    decay_after_days = models.PositiveIntegerField(
+        _("decay after (days)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Engagements older than this count less (see below). Blank: no decay."),
+    )
+    decayed_points_percent = models.PositiveSmallIntegerField(
+        _("decayed points kept (%)"),
+        default=0,
+        validators=[MinValueValidator(0)],
+        help_text=_("Share of its points an engagement keeps once decayed: 0 drops it, 50 halves it."),
+    )
+
+    class Meta:
+        verbose_name = _("scoring settings")
+        verbose_name_plural = _("scoring settings")
+
+    def __str__(self):
+        return str(_("Scoring settings"))
+
+    def clean(self):
+        if self.decayed_points_percent is not None and self.decayed_points_percent > 100:
+            raise ValidationError({"decayed_points_percent": _("Keep at most 100% of the points.")})
+
+    @classmethod
+    def current_table(cls) -> rules.ScoringTable:
+        settings = cls.load()
+        return rules.ScoringTable(
+            points={rule.kind: rule.points for rule in ScoringRule.objects.all()},
+            cap=settings.score_cap,
+            decay_after_days=settings.decay_after_days,
+            decayed_percent=settings.decayed_points_percent,
+        )
+
+
+class FitRule(SingletonModel):
+    employees_min = models.PositiveIntegerField(
+        _("minimum employees"), null=True, blank=True, default=50, help_text=_("Blank: no minimum.")
+    )
+    employees_max = models.PositiveIntegerField(
+        _("maximum employees"), null=True, blank=True, default=500, help_text=_("Blank: no maximum.")
+    )
+    allowed_industries = models.TextField(
+        _("allowed industries"),
+        blank=True,
+        help_text=_("Comma- or line-separated industry codes, e.g. software, finance. Blank: any industry."),
+    )
+    allowed_countries = models.TextField(
+        _("allowed countries"),
+        blank=True,
+        help_text=_("Comma-separated ISO 3166 two-letter country codes, e.g. US, JP. Blank: any country."),
+    )
+
+    class Meta:
+        verbose_name = _("fit rule")
+        verbose_name_plural = _("fit rule")
+
+    def __str__(self):
+        return str(_("Fit rule"))
+
+    def clean(self):
+        errors = {}
+        if (
+            self.employees_min is not None
+            and self.employees_max is not None
+            and self.employees_min > self.employees_max
+        ):
+            errors["employees_max"] = _("The maximum must be at least the minimum (%(min)s).") % {
+                "min": self.employees_min
+            }
+        bad = [c for c in split_codes(self.allowed_countries) if len(c) != 2 or not c.isalpha()]
+        if bad:
+            errors["allowed_countries"] = _("Not two-letter country codes: %(codes)s") % {
+                "codes": ", ".join(bad)
+            }
+        if errors:
+            raise ValidationError(errors)
+
+    def as_rule(self) -> rules.FitRuleValues:
+        return rules.FitRuleValues(
+            employees_min=self.employees_min,
+            employees_max=self.employees_max,
+            industries=frozenset(split_codes(self.allowed_industries)),
+            countries=frozenset(code.upper() for code in split_codes(self.allowed_countries)),
+        )
+
+
+def default_required_kinds():
+    return [EngagementKind.PRICING_PAGE_VIEW.value]
+
+
+class MQLCriteria(models.Model):
+    """One version of the MQL criteria; rows are never edited, only superseded."""
+
+    version = models.PositiveIntegerField(_("version"), unique=True, editable=False)
+    is_active = models.BooleanField(_("active"), default=False, editable=False)
+    score_threshold = models.PositiveIntegerField(
+        _("score threshold"), default=10, help_text=_("A lead qualifies at this score or more.")
+    )
+    min_engagements = models.PositiveIntegerField(
+        _("minimum engagements"), default=3, help_text=_("Engagements the lead must have recorded.")
+    )
+    required_kinds = models.JSONField(
+        _("required engagement kinds"),
+        default=default_required_kinds,
+        blank=True,
+        help_text=_("The lead must have done each of these at least once."),
+    )
+    fit_required = models.BooleanField(
+        _("fit required"), default=True, help_text=_("Only leads whose fit is 'pass' qualify.")
+    )
+    note = models.CharField(_("why this version"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, editable=False, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = _("MQL criteria")
+        verbose_name_plural = _("MQL criteria")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="one_active_mql_criteria"
+            )
+        ]
+
+    def __str__(self):
+        return _("MQL criteria v%(version)s") % {"version": self.version}
+
+    def clean(self):
+        unknown = set(self.required_kinds or []) - set(EngagementKind.values)
+        if unknown:
+            raise ValidationError({"required_kinds": _("Unknown engagement kinds: %(kinds)s") % {
+                "kinds": ", ".join(sorted(unknown))
+            }})
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Criteria versions are kept for the reports; they cannot be deleted."))
+
+    def as_rule(self) -> rules.MQLRule:
+        return rules.MQLRule(
+            score_threshold=self.score_threshold,
+            min_engagements=self.min_engagements,
+            required_kinds=frozenset(self.required_kinds or []),
+            fit_required=self.fit_required,
+        )
+
+    @classmethod
+    def active(cls) -> "MQLCriteria":
+        criteria = cls.objects.filter(is_active=True).first()
+        return criteria or cls.publish(values={}, author=None, note="defaults")
+
+    @classmethod
+    def publish(cls, *, values: dict, author, note: str = "") -> "MQLCriteria":
+        """Save ``values`` as the next version and make it the active one."""
+        with transaction.atomic():
+            # Lock the active row so two admins saving at once get consecutive versions.
+            list(cls.objects.select_for_update().filter(is_active=True))
+            last = cls.objects.aggregate(v=Max("version"))["v"] or 0
+            cls.objects.filter(is_active=True).update(is_active=False)
+            return cls.objects.create(
+                version=last + 1, is_active=True, created_by=author, note=note, **values
+            )
+
+
+class SQLCriteria(SingletonModel):
+    min_budget = models.DecimalField(
+        _("minimum budget"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("10000"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("In the account currency."),
+    )
+    account_currency = models.CharField(
+        _("account currency"), max_length=3, default="USD", validators=[currency_validator]
+    )
+    max_timeline_months = models.PositiveSmallIntegerField(
+        _("maximum timeline (months)"),
+        default=6,
+        validators=[MinValueValidator(1)],
+        help_text=_("The decision must be expected within this many months."),
+    )
+    accepted_authorities = models.JSONField(
+        _("accepted authority levels"),
+        default=rules.default_authorities,
+        help_text=_("Contacts with one of these authority levels qualify."),
+    )
+    need_required = models.BooleanField(_("need must be stated"), default=True)
+
+    class Meta:
+        verbose_name = _("SQL (BANT) criteria")
+        verbose_name_plural = _("SQL (BANT) criteria")
+
+    def __str__(self):
+        return str(_("SQL (BANT) criteria"))
+
+    def clean(self):
+        unknown = set(self.accepted_authorities or []) - set(Authority.values)
+        if unknown:
+            raise ValidationError({"accepted_authorities": _("Unknown authority levels: %(levels)s") % {
+                "levels": ", ".join(sorted(unknown))
+            }})
+        if not self.accepted_authorities:
+            raise ValidationError({"accepted_authorities": _("Accept at least one authority level.")})
+
+    def as_rule(self) -> rules.BANTRule:
+        return rules.BANTRule(
+            min_budget=self.min_budget,
+            account_currency=self.account_currency,
+            max_timeline_months=self.max_timeline_months,
+            accepted_authorities=frozenset(self.accepted_authorities or []),
+            need_required=self.need_required,
+            rates={r.currency: r.rate for r in CurrencyRate.objects.all()},
+        )
+
+
+class CurrencyRate(models.Model):
+    currency = models.CharField(_("currency"), max_length=3, unique=True, validators=[currency_validator])
+    rate = models.DecimalField(
+        _("rate"),
+        max_digits=18,
+        decimal_places=8,
+        validators=[MinValueValidator(Decimal("0.00000001"))],
+        help_text=_("Units of the account currency for one unit of this currency."),
+    )
+
+    class Meta:
+        ordering = ["currency"]
+        verbose_name = _("currency rate")
+        verbose_name_plural = _("currency rates")
+
+    def __str__(self):
+        return f"{self.currency} = {self.rate}"
+
+
+class SLAPolicy(SingletonModel):
+    accept_within_hours = models.PositiveIntegerField(
+        _("accept within (hours)"),
+        default=24,
+        validators=[MinValueValidator(1)],
+        help_text=_("An MQL must be accepted or rejected this long after it becomes an MQL."),
+    )
+    process_within_hours = models.PositiveIntegerField(
+        _("process within (hours)"),
+        default=48,
+        validators=[MinValueValidator(1)],
+        help_text=_("An MQL must be qualified or rejected this long after it becomes an MQL."),
+    )
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policy")
+
+    def __str__(self):
+        return str(_("SLA policy"))
+
+    def clean(self):
+        if (
+            self.accept_within_hours
+            and self.process_within_hours
+            and self.process_within_hours < self.accept_within_hours
+        ):
+            raise ValidationError(
+                {"process_within_hours": _("Processing cannot be due before acceptance.")}
+            )

@@ -1,0 +1,183 @@
+from django.contrib import admin, messages
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.criteria.models import FitRule
+from apps.leads.forms import TRANSITION_FORMS
+from apps.leads.models import Engagement, Lead, Qualification, StageTransition
+from apps.leads.services import LifecycleError, TransitionInvalid, fit_of, lead_transition
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class StageTransitionInline(ReadOnlyInline):
+    model = StageTransition
+    fields = ["at", "transition", "from_stage", "to_stage", "actor", "owner", "reason", "note", "criteria"]
+    readonly_fields = fields
+    ordering = ["at", "id"]
+
+
+class EngagementInline(ReadOnlyInline):
+    model = Engagement
+    fields = ["occurred_at", "kind", "points", "source", "campaign", "external_id"]
+    readonly_fields = fields
+    ordering = ["-occurred_at"]
+
+
+class QualificationInline(ReadOnlyInline):
+    model = Qualification
+    fields = ["qualified_at", "qualified_by", "budget_amount", "budget_currency", "authority", "need", "timeline", "notes"]
+    readonly_fields = fields
+
+
+def _transition_action(name):
+    def action(modeladmin, request, queryset):
+        done, refused = 0, []
+        for lead in queryset:
+            try:
+                lead_transition(lead=lead.pk, name=name, actor=request.user, data={})
+                done += 1
+            except LifecycleError as exc:
+                refused.append(f"{lead.email}: {exc}")
+        if done:
+            modeladmin.message_user(request, _("%(n)s lead(s): %(name)s done.") % {"n": done, "name": name}, messages.SUCCESS)
+        for line in refused:
+            modeladmin.message_user(request, line, messages.WARNING)
+
+    action.__name__ = f"transition_{name}"
+    action.short_description = _("Transition selected leads: %(name)s") % {"name": name}
+    return action
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    list_display = ["email", "full_name", "company", "source", "stage", "score", "fit", "owner", "created_at"]
+    list_filter = ["stage", "fit", "source", "owner"]
+    search_fields = ["email", "first_name", "last_name", "company"]
+    list_select_related = ["owner", "source"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "stage", "score", "engagement_count", "fit", "fit_reason", "owner", "mql_criteria", "recycle_count",
+        "last_reject_reason", "disqualify_reason", "assigned_at", "accept_due_at", "process_due_at",
+        "opportunity_amount", "opportunity_currency", "expected_close_date", "close_reason",
+        "mql_at", "accepted_at", "rejected_at", "sql_at", "opportunity_at", "closed_at", "disqualified_at",
+        "recycled_at", "created_at", "updated_at", "archived_at",
+    ]
+    fieldsets = [
+        (_("Contact"), {"fields": ["email", "first_name", "last_name", "title", "phone"]}),
+        (_("Company"), {"fields": ["company", "employees", "industry", "country", "source", "campaign"]}),
+        (_("Lifecycle (change it with the transitions above)"), {"fields": [
+            "stage", "owner", "score", "engagement_count", "fit", "fit_reason", "mql_criteria", "recycle_count",
+            "last_reject_reason", "disqualify_reason", "assigned_at", "accept_due_at", "process_due_at",
+        ]}),
+        (_("Opportunity"), {"classes": ["collapse"], "fields": [
+            "opportunity_amount", "opportunity_currency", "expected_close_date", "close_reason"]}),
+        (_("Timestamps"), {"classes": ["collapse"], "fields": [
+            "created_at", "updated_at", "mql_at", "accepted_at", "rejected_at", "sql_at", "opportunity_at",
+            "closed_at", "disqualified_at", "recycled_at", "archived_at"]}),
+    ]
+    inlines = [StageTransitionInline, QualificationInline, EngagementInline]
+    actions = [_transition_action(name) for name in ("accept", "win", "recycle")] + ["archive"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        verdict = fit_of(obj, FitRule.load().as_rule())
+        obj.fit, obj.fit_reason = verdict.verdict, verdict.reason[:255]
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Archive selected leads (hidden from lists, never deleted)"))
+    def archive(self, request, queryset):
+        n = queryset.filter(archived_at__isnull=True).update(archived_at=timezone.now())
+        self.message_user(request, _("%(n)s lead(s) archived.") % {"n": n}, messages.SUCCESS)
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/transition/<str:name>/", self.admin_site.admin_view(self.transition_view),
+                 name="leads_lead_transition"),
+        ] + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        lead = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if lead is not None:
+            extra_context["available_transitions"] = [
+                t.name for t in lead.get_available_user_stage_transitions(request.user)
+            ]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def transition_view(self, request, pk, name):
+        lead = get_object_or_404(Lead, pk=pk)
+        form_class = TRANSITION_FORMS.get(name)
+        if form_class is None:
+            return redirect(reverse("admin:leads_lead_change", args=[pk]))
+        form = form_class(data=request.POST or None)
+        if request.method == "POST":
+            try:
+                lead_transition(lead=pk, name=name, actor=request.user, data=request.POST,
+                                expected_stage=request.POST.get("expected_stage") or None)
+            except TransitionInvalid as exc:
+                for field, errors in exc.errors.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            except LifecycleError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return redirect(reverse("admin:leads_lead_change", args=[pk]))
+            else:
+                self.message_user(request, _("%(name)s done.") % {"name": name}, messages.SUCCESS)
+                return redirect(reverse("admin:leads_lead_change", args=[pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta, "original": lead, "lead": lead, "form": form, "name": name,
+            "title": _("%(name)s: %(lead)s") % {"name": name, "lead": lead},
+        }
+        return TemplateResponse(request, "admin/leads/lead/transition.html", context)
+
+
+@admin.register(Engagement)
+class EngagementAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "lead", "kind", "points", "source", "external_id"]
+    list_filter = ["kind"]
+    search_fields = ["lead__email", "external_id"]
+    list_select_related = ["lead"]
+    raw_id_fields = ["lead"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        # Engagements enter through the scoring service (API, import), never a bare insert.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StageTransition)
+class StageTransitionAdmin(admin.ModelAdmin):
+    list_display = ["at", "lead", "transition", "from_stage", "to_stage", "actor", "reason"]
+    list_filter = ["transition", "to_stage"]
+    search_fields = ["lead__email"]
+    list_select_related = ["lead", "actor"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,350 @@
+"""Leads, their engagements, BANT qualifications and the append-only stage history.
+
+The lifecycle graph of SPEC §2 lives here as django-fsm transitions: they
+check the stage and stamp fields, and do no I/O. ``services.lead_transition``
+is the only caller: it locks the row, checks the user, saves, writes the
+``StageTransition`` row and queues side effects.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from apps.accounts.permissions import transition_permission
+from apps.criteria.models import EngagementKind
+from apps.criteria.rules import FIT_FAIL, FIT_PASS, FIT_UNKNOWN
+
+
+class Stage(models.TextChoices):
+    NEW = "new", _("New")
+    MQL = "mql", _("MQL")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+    SQL = "sql", _("SQL")
+    OPPORTUNITY = "opportunity", _("Opportunity")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+    DISQUALIFIED = "disqualified", _("Disqualified")
+
+
+class Fit(models.TextChoices):
+    PASS = FIT_PASS, _("Pass")
+    FAIL = FIT_FAIL, _("Fail")
+    UNKNOWN = FIT_UNKNOWN, _("Unknown")
+
+
+# Stages in which a lead has an owner working it; a manager may reassign these.
+OWNED_STAGES = [Stage.MQL, Stage.ACCEPTED, Stage.SQL, Stage.OPPORTUNITY]
+
+
+class NoDeleteQuerySet(models.QuerySet):
+    """Nothing the product does deletes a lead, an engagement or a transition."""
+
+    def delete(self):
+        raise ValidationError(_("%(model)s rows are never deleted.") % {"model": self.model._meta.verbose_name})
+
+
+class Lead(ConcurrentTransitionMixin, models.Model):
+    email = models.EmailField(_("email"), unique=True, help_text=_("Stored lower-case; the key for create-or-update."))
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    title = models.CharField(_("job title"), max_length=150, blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    company = models.CharField(_("company"), max_length=200, blank=True)
+    employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166 two-letter code."))
+    source = models.ForeignKey(
+        "criteria.LeadSource", to_field="code", db_column="source", on_delete=models.PROTECT,
+        related_name="+", verbose_name=_("source"),
+    )
+    campaign = models.CharField(_("campaign"), max_length=200, blank=True)
+
+    owner = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="owned_leads", verbose_name=_("owner"),
+    )
+    stage = FSMField(_("stage"), max_length=20, choices=Stage.choices, default=Stage.NEW, protected=True)
+
+    score = models.IntegerField(_("score"), default=0)
+    engagement_count = models.PositiveIntegerField(_("engagements"), default=0)
+    # {kind: count}: kept with the score so the MQL check never rescans history.
+    kind_counts = models.JSONField(_("engagements by kind"), default=dict, blank=True)
+    fit = models.CharField(_("fit"), max_length=10, choices=Fit.choices, default=Fit.UNKNOWN)
+    fit_reason = models.CharField(_("fit reason"), max_length=255, blank=True)
+
+    mql_criteria = models.ForeignKey(
+        "criteria.MQLCriteria", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", verbose_name=_("promoted by criteria"),
+    )
+    recycle_count = models.PositiveIntegerField(_("times recycled"), default=0)
+    last_reject_reason = models.ForeignKey(
+        "criteria.RejectReason", to_field="code", db_column="last_reject_reason", null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+", verbose_name=_("last reject reason"),
+    )
+    disqualify_reason = models.ForeignKey(
+        "criteria.DisqualifyReason", to_field="code", db_column="disqualify_reason", null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+", verbose_name=_("disqualify reason"),
+    )
+
+    # The SLA clocks of the current MQL episode (SPEC §4).
+    assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    accept_due_at = models.DateTimeField(_("accept by"), null=True, blank=True)
+    process_due_at = models.DateTimeField(_("process by"), null=True, blank=True)
+
+    opportunity_amount = models.DecimalField(_("opportunity amount"), max_digits=14, decimal_places=2, null=True, blank=True)
+    opportunity_currency = models.CharField(_("currency"), max_length=3, blank=True)
+    expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
+    close_reason = models.CharField(_("close reason"), max_length=255, blank=True)
+
+    # When the lead last reached each stage.
+    mql_at = models.DateTimeField(_("became MQL"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    rejected_at = models.DateTimeField(_("rejected"), null=True, blank=True)
+    sql_at = models.DateTimeField(_("became SQL"), null=True, blank=True)
+    opportunity_at = models.DateTimeField(_("became opportunity"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    disqualified_at = models.DateTimeField(_("disqualified"), null=True, blank=True)
+    recycled_at = models.DateTimeField(_("recycled"), null=True, blank=True)
+
+    archived_at = models.DateTimeField(
+        _("archived"), null=True, blank=True, help_text=_("Archived leads are hidden from lists, never deleted.")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = NoDeleteQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("view_all_leads", "Can see every lead"),
+            ("view_mql_pool", "Can see unassigned MQLs"),
+            ("work_own_leads", "Can accept, reject, qualify and close own leads"),
+            ("work_all_leads", "Can act as owner on every lead"),
+            ("reassign_lead", "Can reassign leads"),
+            ("promote_lead", "Can promote a lead to MQL by hand"),
+            ("review_rejected_lead", "Can recycle, resubmit and disqualify rejected leads"),
+            ("view_reports", "Can see conversion reports"),
+        ]
+        indexes = [
+            # Sales inbox: a rep's MQLs by accept deadline.
+            models.Index(fields=["owner", "stage", "accept_due_at"], name="lead_inbox_idx"),
+            # SLA sweep: open MQLs and accepted leads by deadline.
+            models.Index(fields=["stage", "accept_due_at"], name="lead_accept_due_idx"),
+            models.Index(fields=["stage", "process_due_at"], name="lead_process_due_idx"),
+            # Lists and reports.
+            models.Index(fields=["stage", "mql_at"], name="lead_stage_mql_idx"),
+            models.Index(fields=["source", "created_at"], name="lead_source_created_idx"),
+            models.Index(fields=["stage", "-score"], name="lead_stage_score_idx"),
+            models.Index(fields=["stage", "rejected_at"], name="lead_review_idx"),
+        ]
+
+    def __str__(self):
+        name = f"{self.first_name} {self.last_name}".strip()
+        return f"{name} <{self.email}>" if name else self.email
+
+    def save(self, *args, **kwargs):
+        self.email = (self.email or "").strip().lower()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Leads are never deleted; archive the lead instead."))
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    # --- lifecycle (SPEC §2) --------------------------------------------------
+    # Each method stamps what the transition means; inputs arrive validated.
+
+    @transition(field=stage, source=Stage.NEW, target=Stage.MQL, permission=transition_permission("promote"))
+    def promote(self, *, at, owner, criteria, accept_due_at, process_due_at):
+        self.mql_at = at
+        self.mql_criteria = criteria
+        self._start_mql_episode(at=at, owner=owner, accept_due_at=accept_due_at, process_due_at=process_due_at)
+
+    @transition(field=stage, source=Stage.MQL, target=Stage.ACCEPTED, permission=transition_permission("accept"))
+    def accept(self, *, at, owner):
+        self.accepted_at = at
+        self.owner = owner
+
+    @transition(
+        field=stage, source=[Stage.MQL, Stage.ACCEPTED], target=Stage.REJECTED,
+        permission=transition_permission("reject"),
+    )
+    def reject(self, *, at, reason):
+        self.rejected_at = at
+        self.last_reject_reason = reason
+
+    @transition(field=stage, source=Stage.ACCEPTED, target=Stage.SQL, permission=transition_permission("qualify"))
+    def qualify(self, *, at):
+        self.sql_at = at
+
+    @transition(
+        field=stage, source=Stage.SQL, target=Stage.OPPORTUNITY, permission=transition_permission("convert")
+    )
+    def convert(self, *, at, amount, currency, expected_close_date):
+        self.opportunity_at = at
+        self.opportunity_amount = amount
+        self.opportunity_currency = currency
+        self.expected_close_date = expected_close_date
+
+    @transition(field=stage, source=Stage.OPPORTUNITY, target=Stage.WON, permission=transition_permission("win"))
+    def win(self, *, at):
+        self.closed_at = at
+
+    @transition(field=stage, source=Stage.OPPORTUNITY, target=Stage.LOST, permission=transition_permission("lose"))
+    def lose(self, *, at, reason):
+        self.closed_at = at
+        self.close_reason = reason
+
+    @transition(field=stage, source=Stage.REJECTED, target=Stage.NEW, permission=transition_permission("recycle"))
+    def recycle(self, *, at):
+        # Back to nurture: engagements and score stay; the owner and clocks go.
+        self.recycled_at = at
+        self.recycle_count += 1
+        self.owner = None
+        self.assigned_at = self.accept_due_at = self.process_due_at = None
+
+    @transition(field=stage, source=Stage.REJECTED, target=Stage.MQL, permission=transition_permission("resubmit"))
+    def resubmit(self, *, at, owner, accept_due_at, process_due_at):
+        self.mql_at = at
+        self._start_mql_episode(at=at, owner=owner, accept_due_at=accept_due_at, process_due_at=process_due_at)
+
+    @transition(
+        field=stage, source=[Stage.NEW, Stage.REJECTED], target=Stage.DISQUALIFIED,
+        permission=transition_permission("disqualify"),
+    )
+    def disqualify(self, *, at, reason):
+        self.disqualified_at = at
+        self.disqualify_reason = reason
+
+    @transition(field=stage, source=OWNED_STAGES, target=None, permission=transition_permission("reassign"))
+    def reassign(self, *, at, owner):
+        self.owner = owner
+        self.assigned_at = at if owner else None
+
+    def _start_mql_episode(self, *, at, owner, accept_due_at, process_due_at):
+        self.owner = owner
+        self.assigned_at = at if owner else None
+        self.accept_due_at = accept_due_at
+        self.process_due_at = process_due_at
+        self.accepted_at = None
+        self.rejected_at = None
+
+
+class Engagement(models.Model):
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="engagements", verbose_name=_("lead"))
+    kind = models.CharField(_("kind"), max_length=32, choices=EngagementKind.choices)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    source = models.CharField(_("source"), max_length=40, blank=True)
+    campaign = models.CharField(_("campaign"), max_length=200, blank=True)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    points = models.IntegerField(_("points awarded"), default=0)
+    external_id = models.CharField(
+        _("external id"), max_length=200, null=True, blank=True,
+        help_text=_("Idempotency key from the sending system: the same id is stored once."),
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    objects = NoDeleteQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("engagement")
+        verbose_name_plural = _("engagements")
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"], condition=Q(external_id__isnull=False), name="engagement_external_id_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["lead", "occurred_at"], name="engagement_lead_time_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Engagements are never deleted."))
+
+
+class Qualification(models.Model):
+    """One BANT assessment that met the SQL criteria; the latest is the lead's."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="qualifications", verbose_name=_("lead"))
+    budget_amount = models.DecimalField(_("budget"), max_digits=14, decimal_places=2)
+    budget_currency = models.CharField(_("budget currency"), max_length=3)
+    authority = models.CharField(_("authority"), max_length=20, choices=[
+        ("decision_maker", _("Decision maker")), ("influencer", _("Influencer")),
+        ("user", _("User")), ("unknown", _("Unknown")),
+    ])
+    need = models.TextField(_("need"))
+    timeline = models.DateField(_("expected decision date"))
+    notes = models.TextField(_("notes"), blank=True)
+    qualified_by = models.ForeignKey("accounts.User", null=True, on_delete=models.PROTECT, related_name="+")
+    qualified_at = models.DateTimeField(_("qualified at"))
+
+    objects = NoDeleteQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("qualification")
+        verbose_name_plural = _("qualifications")
+        ordering = ["-qualified_at", "-id"]
+
+    def __str__(self):
+        return f"BANT {self.lead_id} @ {self.qualified_at:%Y-%m-%d}"
+
+
+class StageTransitionQuerySet(NoDeleteQuerySet):
+    def update(self, **kwargs):
+        raise ValidationError(_("The stage history is append-only."))
+
+
+class StageTransition(models.Model):
+    """One row per transition, never edited or deleted: the audit log and the reports' source."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="transitions", verbose_name=_("lead"))
+    transition = models.CharField(_("transition"), max_length=20)
+    from_stage = models.CharField(_("from"), max_length=20, choices=Stage.choices)
+    to_stage = models.CharField(_("to"), max_length=20, choices=Stage.choices)
+    actor = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("by"), help_text=_("Empty when the system made the change."),
+    )
+    at = models.DateTimeField(_("at"))
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    owner = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("owner after"),
+    )
+    criteria = models.ForeignKey(
+        "criteria.MQLCriteria", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("criteria version"),
+    )
+
+    objects = StageTransitionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("stage transition")
+        verbose_name_plural = _("stage history")
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["lead", "at"], name="transition_lead_time_idx"),
+            models.Index(fields=["transition", "at"], name="transition_name_time_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.transition}: {self.from_stage} → {self.to_stage}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValidationError(_("The stage history is append-only."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("The stage history is append-only."))
