@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Subquery, Sum, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Least
 from django.dispatch import Signal
 from django.utils import timezone
@@ -71,23 +71,28 @@ class TransitionInvalid(LifecycleError):
 def next_sales_rep(*, exclude_ids: Sequence[int] = ()):
     """The active sales rep least recently assigned a lead, stamped as assigned now.
 
-    The row lock makes concurrent promotions take consecutive reps. Returns
-    None when no rep takes leads: the MQL then waits in the unassigned pool.
+    Every candidate row is locked (in id order, so concurrent callers cannot
+    deadlock) and the choice made on the rows as they are once locked: under
+    READ COMMITTED a locked row comes back with its newest values, while an
+    ORDER BY … LIMIT 1 would have been sorted on the stale ones. Returns None
+    when no rep takes leads: the MQL then waits in the unassigned pool.
     """
     User = get_user_model()
     candidates = (
         User.objects.filter(groups__name="sales", is_active=True, accepts_new_leads=True)
         .exclude(pk__in=exclude_ids)
-        .order_by(F("last_assigned_at").asc(nulls_first=True), "pk")
+        .order_by("pk")
     )
     if connection.features.has_select_for_update_of:
         candidates = candidates.select_for_update(of=("self",))
     else:
         candidates = candidates.select_for_update()
-    rep = candidates.first()
-    if rep is not None:
-        rep.last_assigned_at = timezone.now()
-        User.objects.filter(pk=rep.pk).update(last_assigned_at=rep.last_assigned_at)
+    reps = list(candidates)
+    if not reps:
+        return None
+    rep = min(reps, key=lambda u: (u.last_assigned_at is not None, u.last_assigned_at or 0, u.pk))
+    rep.last_assigned_at = timezone.now()
+    User.objects.filter(pk=rep.pk).update(last_assigned_at=rep.last_assigned_at)
     return rep
 
 
@@ -123,7 +128,7 @@ def lead_transition(
     at = at or timezone.now()
     pk = lead.pk if isinstance(lead, Lead) else lead
     with transaction.atomic():
-        locked = Lead.objects.select_for_update().select_related("owner").get(pk=pk)
+        locked = Lead.objects.select_for_update().get(pk=pk)
         if actor is None:
             if name not in SYSTEM_TRANSITIONS:
                 raise TransitionForbidden(_("Only a person can %(name)s a lead.") % {"name": name})

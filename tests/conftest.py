@@ -1,0 +1,75 @@
+import os
+
+import pytest
+
+from tests.factories import UserFactory
+
+REQUIRE_SERVICES = os.environ.get("LEADFLOW_REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture(autouse=True)
+def _plain_http(settings):
+    # Tests speak plain HTTP to the test client; production redirects to HTTPS.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.db import connection
+
+    for item in items:
+        if "postgres" in item.keywords and connection.vendor != "postgresql":
+            item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL pass (DATABASE_URL=postgres://…)"))
+
+
+@pytest.fixture
+def redis_url():
+    """A reachable Redis; skipped when absent unless LEADFLOW_REQUIRE_SERVICES=1 makes it a failure."""
+    import redis
+
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.exceptions.ConnectionError as exc:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"Redis required but unreachable at {url}: {exc}")
+        pytest.skip(f"Redis unreachable at {url}")
+    return url
+
+
+@pytest.fixture
+def rep(db):
+    return UserFactory(username="rita", roles=["sales"])
+
+
+@pytest.fixture
+def other_rep(db):
+    return UserFactory(username="oscar", roles=["sales"])
+
+
+@pytest.fixture
+def marketer(db):
+    return UserFactory(username="maya", roles=["marketing"])
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="mona", roles=["sales_manager"])
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="ada", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff_only(db):
+    """Staff with no product role: Django admin only."""
+    return UserFactory(username="stan", is_staff=True)
+
+
+@pytest.fixture
+def nobody(db):
+    return UserFactory(username="nemo")

@@ -1,0 +1,59 @@
+"""Walk leads through the lifecycle the way the product does: only by transitions."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from apps.leads.services import EngagementInput, engagements_record, lead_transition
+
+QUALIFYING_BANT = {
+    "budget_amount": "25000",
+    "budget_currency": "USD",
+    "authority": "decision_maker",
+    "need": "Replace spreadsheets for lead routing",
+    "timeline": (timezone.localdate() + dt.timedelta(days=60)).isoformat(),
+}
+
+# (transition, actor role, data) to reach each stage from the previous one.
+PATH = {
+    "mql": [("promote", "marketer", {"reason": "Asked for a call at the booth"})],
+    "accepted": [("accept", "owner", {})],
+    "rejected": [("reject", "owner", {"reason": "no_budget"})],
+    "sql": [("accept", "owner", {}), ("qualify", "owner", QUALIFYING_BANT)],
+    "opportunity": [
+        ("accept", "owner", {}), ("qualify", "owner", QUALIFYING_BANT),
+        ("convert", "owner", {"amount": "30000", "currency": "USD", "expected_close_date": "2027-03-01"}),
+    ],
+    "won": [],
+    "lost": [],
+    "disqualified": [("disqualify", "marketer", {"reason": "spam"})],
+}
+
+
+def walk_to(lead, stage, *, marketer, manager):
+    """Move a ``new`` lead to ``stage`` through real transitions; returns it refreshed."""
+    steps = {
+        "new": [],
+        "mql": PATH["mql"],
+        "accepted": PATH["mql"] + [("accept", "manager", {})],
+        "rejected": PATH["mql"] + [("reject", "manager", {"reason": "no_budget"})],
+        "sql": PATH["mql"] + [("accept", "manager", {}), ("qualify", "manager", QUALIFYING_BANT)],
+        "opportunity": PATH["mql"] + [
+            ("accept", "manager", {}), ("qualify", "manager", QUALIFYING_BANT),
+            ("convert", "manager", {"amount": "30000", "currency": "USD", "expected_close_date": "2027-03-01"}),
+        ],
+        "disqualified": PATH["disqualified"],
+    }
+    steps["won"] = steps["opportunity"] + [("win", "manager", {})]
+    steps["lost"] = steps["opportunity"] + [("lose", "manager", {"reason": "Chose a competitor"})]
+    actors = {"marketer": marketer, "manager": manager}
+    for name, role, data in steps[stage]:
+        lead_transition(lead=lead.pk, name=name, actor=actors[role], data=data)
+    lead.refresh_from_db()
+    assert lead.stage == stage
+    return lead
+
+
+def engage(lead, *kinds, at=None):
+    at = at or timezone.now()
+    return engagements_record(items=[EngagementInput(lead_id=lead.pk, kind=k, occurred_at=at) for k in kinds])

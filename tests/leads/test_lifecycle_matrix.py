@@ -1,0 +1,457 @@
+"""The lead lifecycle of SPEC §1 and §2, checked pair by pair through ``lead_transition``.
+
+The expected tables below are copied by hand from the spec, never imported from
+the code, so a change to the graph or to the roles shows up here as a failure.
+"""
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.criteria.models import CurrencyRate
+from apps.leads.models import Lead, Qualification, StageTransition
+from apps.leads.services import (
+    LeadChanged,
+    TransitionForbidden,
+    TransitionInvalid,
+    TransitionNotAvailable,
+    lead_transition,
+    stage_changed,
+)
+from tests.factories import LeadFactory
+from tests.leads.helpers import QUALIFYING_BANT, walk_to
+
+STAGES = ["new", "mql", "accepted", "rejected", "sql", "opportunity", "won", "lost", "disqualified"]
+TRANSITIONS = [
+    "promote", "accept", "reject", "qualify", "convert", "win", "lose",
+    "recycle", "resubmit", "disqualify", "reassign",
+]
+
+# SPEC §2, the lifecycle table: (transition, from stage) -> stage it lands on.
+# Every pair not listed must be refused for the lead's stage.
+LIFECYCLE = {
+    ("promote", "new"): "mql",
+    ("accept", "mql"): "accepted",
+    ("reject", "mql"): "rejected",
+    ("reject", "accepted"): "rejected",
+    ("qualify", "accepted"): "sql",
+    ("convert", "sql"): "opportunity",
+    ("win", "opportunity"): "won",
+    ("lose", "opportunity"): "lost",
+    ("recycle", "rejected"): "new",
+    ("resubmit", "rejected"): "mql",
+    ("disqualify", "new"): "disqualified",
+    ("disqualify", "rejected"): "disqualified",
+    # Reassign changes the owner, not the stage, of a lead someone is working.
+    ("reassign", "mql"): "mql",
+    ("reassign", "accepted"): "accepted",
+    ("reassign", "sql"): "sql",
+    ("reassign", "opportunity"): "opportunity",
+}
+
+# SPEC §1 and §2, the "who" column: the transitions each role may make.
+SALES_WORK = {"accept", "reject", "qualify", "convert", "win", "lose"}
+MARKETING_WORK = {"promote", "recycle", "resubmit", "disqualify"}
+ALLOWED_BY_ROLE = {
+    "owner_rep": SALES_WORK,
+    "other_rep": set(),
+    "marketer": MARKETING_WORK,
+    "manager": SALES_WORK | {"reassign"},
+    "staff_without_role": set(),
+    "user_without_role": set(),
+}
+ROLE_FIXTURES = {
+    "owner_rep": "rep",
+    "other_rep": "other_rep",
+    "marketer": "marketer",
+    "manager": "manager",
+    "staff_without_role": "staff_only",
+    "user_without_role": "nobody",
+}
+# A stage from which each transition is possible, so only the role decides.
+STAGE_WHERE_POSSIBLE = {
+    "promote": "new",
+    "accept": "mql",
+    "reject": "mql",
+    "qualify": "accepted",
+    "convert": "sql",
+    "win": "opportunity",
+    "lose": "opportunity",
+    "recycle": "rejected",
+    "resubmit": "rejected",
+    "disqualify": "rejected",
+    "reassign": "mql",
+}
+
+IN_A_MONTH = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
+VALID_DATA = {
+    "promote": {"reason": "Asked for a call at the booth"},
+    "accept": {},
+    "reject": {"reason": "no_budget", "note": "Budget frozen until next year"},
+    "qualify": QUALIFYING_BANT,
+    "convert": {"amount": "30000", "currency": "USD", "expected_close_date": IN_A_MONTH},
+    "win": {},
+    "lose": {"reason": "Chose a competitor"},
+    "recycle": {},
+    "resubmit": {"note": "They came back asking for pricing"},
+    "disqualify": {"reason": "spam"},
+}
+
+
+def history_of(lead):
+    return list(StageTransition.objects.filter(lead_id=lead.pk).order_by("id"))
+
+
+def stored(lead):
+    """Every column of the lead as the database holds it."""
+    return Lead.objects.filter(pk=lead.pk).values().get()
+
+
+def valid_data(name, lead, *, reps):
+    """Data that passes the transition's form; reassign names a rep who does not own the lead yet."""
+    if name == "reassign":
+        new_owner = next(r for r in reps if r.pk != lead.owner_id)
+        return {"owner": new_owner.username, "reason": "Rita is on holiday"}
+    return VALID_DATA[name]
+
+
+def assert_refused_and_nothing_stored(lead, *, before, history_before):
+    assert stored(lead) == before
+    assert history_of(lead) == history_before
+
+
+@pytest.fixture
+def walk_as_ritas_lead(rep, other_rep, marketer, manager):
+    """Walk a new lead to a stage with Rita as its owner from the moment it becomes an MQL."""
+
+    def walk(stage):
+        # Round-robin gives the MQL to the least recently assigned rep: make that Rita.
+        User.objects.filter(pk=other_rep.pk).update(last_assigned_at=timezone.now())
+        lead = walk_to(LeadFactory(), stage, marketer=marketer, manager=manager)
+        if stage != "new":
+            assert lead.owner == rep
+        return lead
+
+    return walk
+
+
+# --- 1. every (stage, transition) pair -------------------------------------------
+
+
+def _pair_id(stage, name):
+    target = LIFECYCLE.get((name, stage))
+    if target is None:
+        return f"{name}_from_{stage}_is_refused"
+    return f"{name}_from_{stage}_lands_on_{target}"
+
+
+@pytest.mark.parametrize(
+    "stage,name",
+    [(stage, name) for stage in STAGES for name in TRANSITIONS],
+    ids=[_pair_id(stage, name) for stage in STAGES for name in TRANSITIONS],
+)
+def test_each_transition_moves_the_lead_as_the_spec_says_or_is_refused_for_its_stage(
+    stage, name, rep, other_rep, marketer, manager
+):
+    lead = walk_to(LeadFactory(), stage, marketer=marketer, manager=manager)
+    actor = marketer if name in MARKETING_WORK else manager
+    data = valid_data(name, lead, reps=[rep, other_rep])
+    before, history_before = stored(lead), history_of(lead)
+    target = LIFECYCLE.get((name, stage))
+
+    if target is None:
+        with pytest.raises(TransitionNotAvailable) as refused:
+            lead_transition(lead=lead, name=name, actor=actor, data=data)
+        assert refused.value.stage == stage
+        assert_refused_and_nothing_stored(lead, before=before, history_before=history_before)
+        return
+
+    returned = lead_transition(lead=lead, name=name, actor=actor, data=data)
+
+    lead.refresh_from_db()
+    assert lead.stage == target
+    new_rows = history_of(lead)[len(history_before):]
+    assert len(new_rows) == 1
+    row = new_rows[0]
+    assert row.pk == returned.pk
+    assert (row.transition, row.from_stage, row.to_stage, row.actor) == (name, stage, target, actor)
+
+
+# --- 2. every role x transition pair ---------------------------------------------
+
+
+def _role_id(role, name):
+    verdict = "may" if name in ALLOWED_BY_ROLE[role] else "may_not"
+    return f"{role}_{verdict}_{name}"
+
+
+@pytest.mark.parametrize(
+    "role,name",
+    [(role, name) for role in ALLOWED_BY_ROLE for name in TRANSITIONS],
+    ids=[_role_id(role, name) for role in ALLOWED_BY_ROLE for name in TRANSITIONS],
+)
+def test_each_role_makes_exactly_the_transitions_the_spec_gives_it(
+    role, name, request, walk_as_ritas_lead, rep, other_rep
+):
+    stage = STAGE_WHERE_POSSIBLE[name]
+    lead = walk_as_ritas_lead(stage)
+    user = request.getfixturevalue(ROLE_FIXTURES[role])
+    data = valid_data(name, lead, reps=[rep, other_rep])
+    before, history_before = stored(lead), history_of(lead)
+
+    if name not in ALLOWED_BY_ROLE[role]:
+        with pytest.raises(TransitionForbidden):
+            lead_transition(lead=lead, name=name, actor=user, data=data)
+        assert_refused_and_nothing_stored(lead, before=before, history_before=history_before)
+        return
+
+    lead_transition(lead=lead, name=name, actor=user, data=data)
+
+    lead.refresh_from_db()
+    assert lead.stage == LIFECYCLE[(name, stage)]
+    new_rows = history_of(lead)[len(history_before):]
+    assert [(r.transition, r.from_stage, r.actor) for r in new_rows] == [(name, stage, user)]
+
+
+@pytest.fixture
+def pool_mql(rep, other_rep, marketer, manager):
+    """An MQL nobody owns: no rep was taking new leads when it was promoted."""
+    User.objects.filter(pk__in=[rep.pk, other_rep.pk]).update(accepts_new_leads=False)
+    lead = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
+    assert lead.owner is None
+    return lead
+
+
+def test_rep_may_accept_an_unassigned_mql_from_the_pool_and_it_becomes_theirs(pool_mql, rep):
+    lead_transition(lead=pool_mql, name="accept", actor=rep, data={})
+
+    pool_mql.refresh_from_db()
+    assert (pool_mql.stage, pool_mql.owner) == ("accepted", rep)
+    last = history_of(pool_mql)[-1]
+    assert (last.transition, last.actor, last.owner) == ("accept", rep, rep)
+
+
+def test_rep_cannot_reject_an_unassigned_mql_from_the_pool(pool_mql, rep):
+    before, history_before = stored(pool_mql), history_of(pool_mql)
+
+    with pytest.raises(TransitionForbidden):
+        lead_transition(lead=pool_mql, name="reject", actor=rep, data=VALID_DATA["reject"])
+
+    assert_refused_and_nothing_stored(pool_mql, before=before, history_before=history_before)
+
+
+def test_rep_cannot_accept_another_reps_mql_once_it_is_assigned(walk_as_ritas_lead, other_rep):
+    lead = walk_as_ritas_lead("mql")
+    before, history_before = stored(lead), history_of(lead)
+
+    with pytest.raises(TransitionForbidden):
+        lead_transition(lead=lead, name="accept", actor=other_rep, data={})
+
+    assert_refused_and_nothing_stored(lead, before=before, history_before=history_before)
+
+
+# --- 3. required fields and BANT ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name,stage,data,missing",
+    [
+        ("reject", "mql", {"note": "Not for us"}, "reason"),
+        ("disqualify", "new", {"note": "Looks like a bot"}, "reason"),
+        ("lose", "opportunity", {"note": "Went quiet"}, "reason"),
+        ("resubmit", "rejected", {}, "note"),
+        ("promote", "new", {"note": "Met them at the booth"}, "reason"),
+        ("convert", "sql", {"currency": "USD", "expected_close_date": IN_A_MONTH}, "amount"),
+    ],
+    ids=[
+        "reject_without_reason", "disqualify_without_reason", "lose_without_reason",
+        "resubmit_without_note", "promote_by_hand_without_reason", "convert_without_amount",
+    ],
+)
+def test_a_transition_missing_a_required_field_names_it_and_stores_nothing(
+    name, stage, data, missing, marketer, manager
+):
+    lead = walk_to(LeadFactory(), stage, marketer=marketer, manager=manager)
+    actor = marketer if name in MARKETING_WORK else manager
+    before, history_before = stored(lead), history_of(lead)
+
+    with pytest.raises(TransitionInvalid) as invalid:
+        lead_transition(lead=lead, name=name, actor=actor, data=data)
+
+    assert missing in invalid.value.errors
+    assert_refused_and_nothing_stored(lead, before=before, history_before=history_before)
+
+
+@pytest.fixture
+def accepted_lead(marketer, manager):
+    return walk_to(LeadFactory(), "accepted", marketer=marketer, manager=manager)
+
+
+def bant(**changes):
+    return {**QUALIFYING_BANT, **changes}
+
+
+def test_qualify_names_every_failing_bant_item_at_once_and_stores_nothing(accepted_lead, manager):
+    before, history_before = stored(accepted_lead), history_of(accepted_lead)
+    data = bant(
+        budget_amount="5000", budget_currency="USD", authority="user", need="",
+        timeline=(timezone.localdate() + dt.timedelta(days=365)).isoformat(),
+    )
+
+    with pytest.raises(TransitionInvalid) as invalid:
+        lead_transition(lead=accepted_lead, name="qualify", actor=manager, data=data)
+
+    assert set(invalid.value.errors) == {"budget_amount", "authority", "need", "timeline"}
+    assert not Qualification.objects.filter(lead=accepted_lead).exists()
+    assert_refused_and_nothing_stored(accepted_lead, before=before, history_before=history_before)
+
+
+def test_qualify_refuses_a_budget_in_a_currency_without_an_exchange_rate(accepted_lead, manager):
+    before, history_before = stored(accepted_lead), history_of(accepted_lead)
+
+    with pytest.raises(TransitionInvalid) as invalid:
+        lead_transition(
+            lead=accepted_lead, name="qualify", actor=manager,
+            data=bant(budget_amount="50000", budget_currency="EUR"),
+        )
+
+    assert set(invalid.value.errors) == {"budget_currency"}
+    assert "EUR" in invalid.value.errors["budget_currency"][0]
+    assert not Qualification.objects.filter(lead=accepted_lead).exists()
+    assert_refused_and_nothing_stored(accepted_lead, before=before, history_before=history_before)
+
+
+def test_qualify_converts_a_foreign_budget_at_the_admin_rate(accepted_lead, manager):
+    CurrencyRate.objects.create(currency="EUR", rate="1.10")
+
+    lead_transition(
+        lead=accepted_lead, name="qualify", actor=manager,
+        data=bant(budget_amount="10000", budget_currency="EUR"),
+    )
+
+    accepted_lead.refresh_from_db()
+    assert accepted_lead.stage == "sql"
+    qualification = Qualification.objects.get(lead=accepted_lead)
+    assert (qualification.budget_amount, qualification.budget_currency) == (10000, "EUR")
+    assert history_of(accepted_lead)[-1].transition == "qualify"
+
+
+# --- 4. two users on one lead --------------------------------------------------------
+
+
+def test_acting_on_a_lead_someone_else_just_moved_says_the_lead_has_changed(marketer, manager):
+    # The manager's page showed an MQL; meanwhile a colleague accepted it.
+    lead = walk_to(LeadFactory(), "accepted", marketer=marketer, manager=manager)
+    before, history_before = stored(lead), history_of(lead)
+
+    with pytest.raises(LeadChanged) as changed:
+        lead_transition(
+            lead=lead, name="reject", actor=manager, data=VALID_DATA["reject"], expected_stage="mql"
+        )
+
+    assert "this lead has changed" in str(changed.value).lower()
+    assert changed.value.stage == "accepted"
+    assert_refused_and_nothing_stored(lead, before=before, history_before=history_before)
+
+
+# --- 5. side effects after commit ------------------------------------------------------
+
+
+@pytest.fixture
+def announcements():
+    """The history rows ``stage_changed`` announced while the test ran."""
+    received = []
+
+    def receiver(sender, transition, **kwargs):
+        received.append(transition)
+
+    stage_changed.connect(receiver, weak=False)
+    yield received
+    stage_changed.disconnect(receiver)
+
+
+def test_a_transition_is_announced_once_and_only_after_it_commits(
+    marketer, manager, announcements, django_capture_on_commit_callbacks
+):
+    lead = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        row = lead_transition(lead=lead, name="accept", actor=manager, data={})
+        assert announcements == []
+
+    assert len(callbacks) == 1
+    assert [(r.pk, r.transition, r.to_stage) for r in announcements] == [(row.pk, "accept", "accepted")]
+
+
+@pytest.mark.parametrize(
+    "actor_role,name,data,error",
+    [
+        ("marketer", "accept", {}, TransitionForbidden),
+        ("manager", "win", {}, TransitionNotAvailable),
+        ("manager", "reject", {}, TransitionInvalid),
+    ],
+    ids=["forbidden", "not_available_in_stage", "invalid_data"],
+)
+def test_a_refused_transition_announces_nothing(
+    actor_role, name, data, error, request, marketer, manager, announcements,
+    django_capture_on_commit_callbacks,
+):
+    lead = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
+    actor = request.getfixturevalue(actor_role)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(error):
+            lead_transition(lead=lead, name=name, actor=actor, data=data)
+
+    assert callbacks == []
+    assert announcements == []
+
+
+# --- 6. the history is append-only -----------------------------------------------------
+
+
+@pytest.fixture
+def lead_with_history(marketer, manager):
+    return walk_to(LeadFactory(), "accepted", marketer=marketer, manager=manager)
+
+
+def test_a_history_row_cannot_be_edited(lead_with_history):
+    row = history_of(lead_with_history)[0]
+    row.note = "Rewritten after the fact"
+
+    with pytest.raises(ValidationError):
+        row.save()
+    with pytest.raises(ValidationError):
+        StageTransition.objects.filter(pk=row.pk).update(note="Rewritten after the fact")
+
+    assert StageTransition.objects.get(pk=row.pk).note == ""
+
+
+def test_a_history_row_cannot_be_deleted(lead_with_history):
+    rows = history_of(lead_with_history)
+
+    with pytest.raises(ValidationError):
+        rows[0].delete()
+
+    assert history_of(lead_with_history) == rows
+
+
+def test_the_history_cannot_be_deleted_in_bulk(lead_with_history):
+    rows = history_of(lead_with_history)
+
+    with pytest.raises(ValidationError):
+        StageTransition.objects.all().delete()
+
+    assert history_of(lead_with_history) == rows
+
+
+def test_a_lead_cannot_be_deleted(lead_with_history):
+    with pytest.raises(ValidationError):
+        lead_with_history.delete()
+    with pytest.raises(ValidationError):
+        Lead.objects.filter(pk=lead_with_history.pk).delete()
+
+    assert Lead.objects.filter(pk=lead_with_history.pk).exists()
