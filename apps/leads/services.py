@@ -148,7 +148,7 @@ def lead_transition(
                 % {"name": name, "stage": locked.get_stage_display()},
                 stage=locked.stage,
             )
-        form = TRANSITION_FORMS[name](data=dict(data or {}))
+        form = TRANSITION_FORMS[name](data=data or {})
         if actor is not None and not form.is_valid():
             raise TransitionInvalid(form.errors)
         cleaned = form.cleaned_data if actor is not None else {k: v for k, v in (data or {}).items()}
