@@ -10,7 +10,20 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from apps.criteria.models import Authority, DisqualifyReason, RejectReason, currency_validator
+from apps.criteria.models import Authority, DisqualifyReason, RejectReason, SQLCriteria, currency_validator
+
+
+class CurrencyField(forms.CharField):
+    """A three-letter currency code, any case; blank means the account currency."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=3, required=False, validators=[currency_validator], **kwargs)
+
+    def to_python(self, value):
+        return super().to_python(value).strip().upper()
+
+    def clean(self, value):
+        return super().clean(value) or SQLCriteria.load().account_currency
 
 
 class NoteForm(forms.Form):
@@ -67,27 +80,19 @@ class DisqualifyForm(NoteForm):
 
 class QualifyForm(forms.Form):
     budget_amount = forms.DecimalField(label=_("Budget"), max_digits=14, decimal_places=2, min_value=Decimal("0"))
-    budget_currency = forms.CharField(
-        label=_("Currency"), max_length=3, initial="USD", validators=[currency_validator]
-    )
+    budget_currency = CurrencyField(label=_("Currency"), help_text=_("Blank: the account currency."))
     authority = forms.ChoiceField(label=_("Authority"), choices=Authority.choices)
     need = forms.CharField(label=_("Need"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     timeline = forms.DateField(label=_("Expected decision date"), widget=forms.DateInput(attrs={"type": "date"}))
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def clean_budget_currency(self):
-        return self.cleaned_data["budget_currency"].upper()
-
 
 class ConvertForm(NoteForm):
     amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2, min_value=Decimal("0"))
-    currency = forms.CharField(label=_("Currency"), max_length=3, initial="USD", validators=[currency_validator])
+    currency = CurrencyField(label=_("Currency"), help_text=_("Blank: the account currency."))
     expected_close_date = forms.DateField(
         label=_("Expected close date"), widget=forms.DateInput(attrs={"type": "date"})
     )
-
-    def clean_currency(self):
-        return self.cleaned_data["currency"].upper()
 
 
 class LoseForm(NoteForm):
