@@ -205,9 +205,12 @@ class Lead(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=stage, source=Stage.REJECTED, target=Stage.NEW, permission=transition_permission("recycle"))
     def recycle(self, *, at):
-        # Back to nurture: engagements and score stay; the owner and clocks go.
+        # Back to nurture: the engagements stay in the history, but the score and
+        # counts start afresh so only new engagement can make it an MQL again;
+        # otherwise its next page view would re-promote it at once.
         self.recycled_at = at
         self.recycle_count += 1
+        self.score, self.engagement_count, self.kind_counts = 0, 0, {}
         self.owner = None
         self.assigned_at = self.accept_due_at = self.process_due_at = None
 

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Least
 from django.dispatch import Signal
 from django.utils import timezone
@@ -341,12 +341,16 @@ def engagements_record(*, items: Sequence[EngagementInput], now: dt.datetime | N
             )
             for item in items
         ]
+        origin = {id(row): item for row, item in zip(rows, items, strict=True)}
         created, duplicate_rows = _insert_engagements(rows)
-        duplicates = [items[rows.index(row)] for row in duplicate_rows]
+        duplicates = [origin[id(row)] for row in duplicate_rows]
 
         per_lead: dict[int, list[Engagement]] = defaultdict(list)
         for row in created:
-            per_lead[row.lead_id].append(row)
+            recycled_at = leads[row.lead_id].recycled_at
+            # Engagement from before a recycle is history, not nurture progress.
+            if recycled_at is None or row.occurred_at >= recycled_at:
+                per_lead[row.lead_id].append(row)
         changed = []
         for lead_id, lead_rows in per_lead.items():
             lead = leads[lead_id]
@@ -451,8 +455,9 @@ def scores_recompute(*, now: dt.datetime | None = None, batch_size: int = 5000, 
             When(occurred_at__lt=cutoff, then=points * Value(table.decayed_percent) / Value(100)),
             default=points, output_field=IntegerField(),
         )
+    counted = Engagement.objects.filter(Q(lead__recycled_at__isnull=True) | Q(occurred_at__gte=F("lead__recycled_at")))
     total = Subquery(
-        Engagement.objects.filter(lead=OuterRef("pk")).order_by().values("lead")
+        counted.filter(lead=OuterRef("pk")).order_by().values("lead")
         .annotate(total=Sum(points)).values("total"),
         output_field=IntegerField(),
     )
@@ -472,7 +477,7 @@ def scores_recompute(*, now: dt.datetime | None = None, batch_size: int = 5000, 
             Lead.objects.filter(pk__in=batch).update(score=score)
             counts: dict[int, dict[str, int]] = defaultdict(dict)
             for lead_id, kind, n in (
-                Engagement.objects.filter(lead_id__in=batch).order_by().values_list("lead_id", "kind")
+                counted.filter(lead_id__in=batch).order_by().values_list("lead_id", "kind")
                 .annotate(n=Count("id"))
             ):
                 counts[lead_id][kind] = n

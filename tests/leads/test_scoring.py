@@ -199,3 +199,23 @@ def test_round_robin_skips_reps_who_are_away_inactive_or_not_in_sales():
 def test_without_active_reps_a_new_mql_waits_unassigned_in_the_pool():
     lead = _promote_fresh_lead(0)
     assert lead.stage == "mql" and lead.owner is None
+
+
+def test_a_recycled_lead_goes_back_to_nurture_and_needs_new_engagement_to_return(fit_lead, rep, marketer):
+    from apps.leads.services import lead_transition, scores_recompute
+
+    engage(fit_lead, "inquiry", "document_request", "quote_request", "pricing_page_view")
+    lead_transition(lead=fit_lead.pk, name="reject", actor=rep, data={"reason": "bad_timing"})
+    lead_transition(lead=fit_lead.pk, name="recycle", actor=marketer)
+    fit_lead.refresh_from_db()
+    assert (fit_lead.stage, fit_lead.score, fit_lead.owner, fit_lead.recycle_count) == ("new", 0, None, 1)
+    assert Engagement.objects.filter(lead=fit_lead).count() == 4  # history kept
+
+    engage(fit_lead, "page_view")
+    scores_recompute()
+    fit_lead.refresh_from_db()
+    assert (fit_lead.stage, fit_lead.score, fit_lead.engagement_count) == ("new", 1, 1)
+
+    engage(fit_lead, "pricing_page_view", "demo_request")
+    fit_lead.refresh_from_db()
+    assert (fit_lead.stage, fit_lead.score) == ("mql", 12)
