@@ -29,8 +29,8 @@ migrate: install
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 
 run: migrate
-	@test -f var/.seeded || ($(RUN_ENV) $(BIN)/python manage.py seed_demo && touch var/.seeded)
-	@$(RUN_ENV) $(BIN)/python manage.py seed_demo --logins-only
+	@if test -f var/.seeded; then $(RUN_ENV) $(BIN)/python manage.py seed_demo --logins-only; \
+	else $(RUN_ENV) $(BIN)/python manage.py seed_demo && touch var/.seeded; fi
 	@echo ""
 	@echo "Leadflow is running at http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
 	@echo ""
