@@ -24,9 +24,14 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-migrate: install
+migrate: install messages
 	mkdir -p var
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+
+# Compile the translations (English and Japanese) so the UI can switch language.
+messages: install
+	@if ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
+	  $(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0; fi
 
 run: migrate
 	@if test -f var/.seeded; then $(RUN_ENV) $(BIN)/python manage.py seed_demo --logins-only; \
@@ -36,7 +41,7 @@ run: migrate
 	@echo ""
 	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: install-dev
+test: install-dev messages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
