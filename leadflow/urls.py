@@ -8,9 +8,14 @@ urlpatterns = [
     path("", lead_views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("apps.accounts.urls")),
     path("leads/", include("apps.leads.urls")),
     path("notifications/", include("apps.sla.urls")),
+    path("reports/", include("apps.reports.urls")),
     path("api/", include("apps.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+
+handler403 = "apps.leads.views.permission_denied"
+handler404 = "apps.leads.views.page_not_found"

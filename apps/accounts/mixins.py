@@ -1,6 +1,8 @@
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied
 
+from django.utils.translation import gettext as _
+
 from apps.accounts.permissions import has_role
 
 
@@ -11,5 +13,5 @@ class RoleRequiredMixin(AccessMixin):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         if not has_role(request.user):
-            raise PermissionDenied("Your account has no Leadflow role yet; ask an admin.")
+            raise PermissionDenied(_("Your account has no Leadflow role yet; ask an admin."))
         return super().dispatch(request, *args, **kwargs)

@@ -33,6 +33,16 @@ def has_role(user) -> bool:
     )
 
 
+def can_work_leads(user) -> bool:
+    """Sales reps and managers: they have an inbox."""
+    return has_role(user) and user.has_perm("leads.work_own_leads")
+
+
+def can_review_rejected_leads(user) -> bool:
+    """Marketing: they work the review queue of rejected MQLs."""
+    return has_role(user) and user.has_perm("leads.review_rejected_lead")
+
+
 def can_see_all_leads(user) -> bool:
     return user.has_perm("leads.view_all_leads")
 

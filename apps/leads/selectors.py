@@ -1,9 +1,11 @@
 """Reads of leads, always scoped to what the user may see (STYLE rule 4)."""
 
+from django.db.models import Count, F, Prefetch, Sum
+from django.db.models import Q
 from django.http import Http404
 
-from apps.accounts.permissions import visible_leads_filter
-from apps.leads.models import Lead
+from apps.accounts.permissions import can_work_any_lead, visible_leads_filter
+from apps.leads.models import Lead, Stage, StageTransition
 
 
 def leads_for_user(user):
@@ -19,3 +21,89 @@ def lead_for_user(user, pk) -> Lead:
     if lead is None:
         raise Http404("No such lead.")
     return lead
+
+
+# --- the pages of the web UI ------------------------------------------------------
+# Each returns a queryset or a bounded list so a page costs the same number of
+# queries however many leads, engagements or transitions there are.
+
+TIMELINE_LIMIT = 50
+
+
+def _by_accept_deadline(leads):
+    return leads.order_by(F("accept_due_at").asc(nulls_last=True), "mql_at", "id")
+
+
+def inbox_for_user(user, *, rep=None):
+    """MQLs awaiting acceptance that ``user`` works, soonest deadline first.
+
+    A rep sees their own; someone who works every lead (a manager) sees the
+    whole team's, or one rep's when ``rep`` is given.
+    """
+    leads = leads_for_user(user).filter(stage=Stage.MQL, owner__isnull=False)
+    if not can_work_any_lead(user):
+        leads = leads.filter(owner=user)
+    elif rep is not None:
+        leads = leads.filter(owner=rep)
+    return _by_accept_deadline(leads)
+
+
+def mql_pool_for_user(user):
+    """Unassigned MQLs (no rep was taking leads when they were promoted)."""
+    return _by_accept_deadline(leads_for_user(user).filter(stage=Stage.MQL, owner__isnull=True))
+
+
+def rejected_for_review(user):
+    """Rejected MQLs for the marketing review queue, each with its reject rows."""
+    rejections = StageTransition.objects.filter(transition="reject").select_related("actor").order_by("at", "id")
+    return leads_for_user(user).filter(stage=Stage.REJECTED).prefetch_related(
+        Prefetch("transitions", queryset=rejections, to_attr="rejections")
+    )
+
+
+def rejection_counts(leads) -> list[tuple[str | None, int]]:
+    """(reason code, number of leads) for ``leads``, most frequent first."""
+    rows = leads.order_by().values_list("last_reject_reason").annotate(n=Count("id")).order_by("-n", "last_reject_reason")
+    return list(rows)
+
+
+def lead_score_breakdown(lead) -> list[dict]:
+    """Points and count per engagement kind, over the engagements that make today's score.
+
+    Engagement from before a recycle is history, not nurture progress, as in scoring.
+    """
+    engagements = lead.engagements.all()
+    if lead.recycled_at is not None:
+        engagements = engagements.filter(occurred_at__gte=lead.recycled_at)
+    return list(
+        engagements.order_by().values("kind").annotate(count=Count("id"), points=Sum("points"))
+        .order_by("-points", "kind")
+    )
+
+
+def lead_timeline(lead, *, limit: int = TIMELINE_LIMIT):
+    """The lead's latest engagements (newest first) and how many it has in all."""
+    engagements = lead.engagements.order_by("-occurred_at", "-id")
+    return list(engagements[:limit]), engagements.count()
+
+
+def lead_history(lead):
+    """The stage history, oldest first, with who made each change."""
+    return list(lead.transitions.select_related("actor", "owner").order_by("at", "id"))
+
+
+def latest_qualification(lead):
+    return lead.qualifications.select_related("qualified_by").order_by("-qualified_at", "-id").first()
+
+
+def leads_matching(leads, text: str):
+    """``leads`` whose name, email or company match every word of ``text`` (at most five words).
+
+    "kumo tanaka" finds Aiko Tanaka at Kumo Systems; the UI list and the API share it.
+    """
+    for word in text.split()[:5]:
+        leads = leads.filter(
+            Q(first_name__icontains=word) | Q(last_name__icontains=word)
+            | Q(email__icontains=word) | Q(company__icontains=word)
+        )
+    return leads

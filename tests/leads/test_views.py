@@ -22,10 +22,15 @@ def test_anonymous_visitors_are_sent_to_login(client):
         assert response["Location"].startswith("/accounts/login/")
 
 
-def test_a_rep_logs_in_and_lands_on_the_leads(client, rep):
+def test_a_rep_logs_in_and_lands_on_their_inbox(client, rep):
     response = client.post("/accounts/login/", {"username": "rita", "password": "pw-for-tests-only"}, follow=True)
     assert response.status_code == 200
-    assert response.redirect_chain[-1][0] == reverse("leads:list")
+    assert response.redirect_chain[-1][0] == reverse("leads:inbox")
+
+
+def test_a_marketer_logs_in_and_lands_on_the_review_queue(client, marketer):
+    response = client.post("/accounts/login/", {"username": "maya", "password": "pw-for-tests-only"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("leads:review")
 
 
 def test_wrong_password_says_so(client, rep):

@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.utils import translation
+
+
+class UserLanguageMiddleware:
+    """A signed-in user's chosen language wins over the browser's.
+
+    Runs after ``LocaleMiddleware`` (which picked the cookie's or the browser's
+    language) and ``AuthenticationMiddleware``; a blank ``User.language``
+    leaves that choice alone.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.languages = {code for code, _name in settings.LANGUAGES}
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        language = getattr(user, "language", "") if user is not None and user.is_authenticated else ""
+        if language in self.languages:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return self.get_response(request)

@@ -1,0 +1,164 @@
+"""The filters of the lead list and the marketing review queue (django-filter).
+
+Both filter sets narrow a queryset the selectors already scoped to the user, so
+a filter can only ever hide leads, never reveal one.
+"""
+
+import datetime as dt
+
+import django_filters
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from apps.criteria.models import LeadSource, RejectReason
+from apps.leads.models import Stage
+from apps.leads.selectors import leads_matching
+
+# A deadline this close counts as "due soon" in the SLA filter and the countdown.
+DUE_SOON = dt.timedelta(hours=4)
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+
+SLA_ON_TIME, SLA_DUE_SOON, SLA_OVERDUE = "on_time", "due_soon", "overdue"
+SLA_CHOICES = [
+    (SLA_ON_TIME, _("On time")),
+    (SLA_DUE_SOON, _("Due within 4 hours")),
+    (SLA_OVERDUE, _("Overdue")),
+]
+
+
+def sla_condition(status: str, *, now: dt.datetime) -> Q:
+    """Leads whose running SLA clock is in ``status``.
+
+    An MQL runs against its accept deadline and an accepted lead against its
+    process deadline; leads in any other stage have no clock running.
+    """
+    deadlines = {Stage.MQL: "accept_due_at", Stage.ACCEPTED: "process_due_at"}
+    condition = Q(pk__in=[])
+    for stage, field in deadlines.items():
+        if status == SLA_OVERDUE:
+            due = Q(**{f"{field}__lte": now})
+        elif status == SLA_DUE_SOON:
+            due = Q(**{f"{field}__gt": now, f"{field}__lte": now + DUE_SOON})
+        else:
+            due = Q(**{f"{field}__gt": now + DUE_SOON})
+        condition |= Q(stage=stage) & due
+    return condition
+
+
+class TranslatedLabelChoiceField(django_filters.fields.ModelChoiceField):
+    """Admin-edited list entries shown in the user's language when the label is a known default."""
+
+    def label_from_instance(self, obj):
+        return gettext(obj.label)
+
+
+class TranslatedLabelFilter(django_filters.ModelChoiceFilter):
+    field_class = TranslatedLabelChoiceField
+
+
+class PersonChoiceField(django_filters.fields.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return str(obj)
+
+
+class PersonFilter(django_filters.ModelChoiceFilter):
+    field_class = PersonChoiceField
+
+
+def sales_people():
+    """Everyone who may own a lead: active reps and managers."""
+    return (
+        get_user_model().objects.filter(is_active=True, groups__name__in=["sales", "sales_manager"])
+        .distinct().order_by("first_name", "last_name", "username")
+    )
+
+
+def sales_reps():
+    """The reps a lead can be given to (reassign, resubmit): active members of ``sales``."""
+    return get_user_model().objects.filter(is_active=True, groups__name="sales").order_by(
+        "first_name", "last_name", "username"
+    )
+
+
+class LeadFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="filter_search")
+    stage = django_filters.ChoiceFilter(label=_("Stage"), choices=Stage.choices, empty_label=_("Any stage"))
+    source = TranslatedLabelFilter(
+        label=_("Source"), queryset=LeadSource.objects.all(), to_field_name="code", empty_label=_("Any source")
+    )
+    owner = PersonFilter(
+        label=_("Owner"), queryset=sales_people(), to_field_name="username", empty_label=_("Anyone"),
+        null_label=_("Unassigned"),
+    )
+    score_min = django_filters.NumberFilter(label=_("Score from"), field_name="score", lookup_expr="gte")
+    score_max = django_filters.NumberFilter(label=_("Score to"), field_name="score", lookup_expr="lte")
+    created_from = django_filters.DateFilter(
+        label=_("Created from"), field_name="created_at", lookup_expr="date__gte",
+        widget=DATE_INPUT,
+    )
+    created_to = django_filters.DateFilter(
+        label=_("Created to"), field_name="created_at", lookup_expr="date__lte",
+        widget=DATE_INPUT,
+    )
+    sla = django_filters.ChoiceFilter(
+        label=_("SLA"), choices=SLA_CHOICES, method="filter_sla", empty_label=_("Any SLA status")
+    )
+    sort = django_filters.OrderingFilter(
+        label=_("Sort by"),
+        fields=(
+            ("created_at", "created"), ("last_name", "name"), ("company", "company"),
+            ("stage", "stage"), ("score", "score"), ("accept_due_at", "due"),
+        ),
+        field_labels={
+            "created_at": _("Created"), "last_name": _("Name"), "company": _("Company"),
+            "stage": _("Stage"), "score": _("Score"), "accept_due_at": _("Accept by"),
+        },
+    )
+
+    def filter_search(self, queryset, name, value):
+        return leads_matching(queryset, value)
+
+    def filter_sla(self, queryset, name, value):
+        return queryset.filter(sla_condition(value, now=timezone.now()))
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("sort"):
+            queryset = queryset.order_by("-created_at", "-id")
+        else:
+            # A stable tie-breaker keeps pages from overlapping.
+            queryset = queryset.order_by(*queryset.query.order_by, "-id")
+        return queryset
+
+
+class ReviewFilter(django_filters.FilterSet):
+    """The marketing review queue: rejected MQLs by reason, source, rep and date."""
+
+    reason = TranslatedLabelFilter(
+        label=_("Reason"), field_name="last_reject_reason", queryset=RejectReason.objects.all(),
+        to_field_name="code", empty_label=_("Any reason"),
+    )
+    source = TranslatedLabelFilter(
+        label=_("Source"), queryset=LeadSource.objects.all(), to_field_name="code", empty_label=_("Any source")
+    )
+    rep = PersonFilter(
+        label=_("Rep"), field_name="owner", queryset=sales_people(), to_field_name="username",
+        empty_label=_("Any rep"),
+    )
+    rejected_from = django_filters.DateFilter(
+        label=_("Rejected from"), field_name="rejected_at", lookup_expr="date__gte",
+        widget=DATE_INPUT,
+    )
+    rejected_to = django_filters.DateFilter(
+        label=_("Rejected to"), field_name="rejected_at", lookup_expr="date__lte",
+        widget=DATE_INPUT,
+    )
+
+    def filter_queryset(self, queryset):
+        # Longest waiting first: a review queue is worked from the oldest rejection.
+        return super().filter_queryset(queryset).order_by(F("rejected_at").asc(nulls_last=True), "id")
