@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-RUN_ENV := DEBUG=true
+RUN_ENV := DEBUG=true SITE_URL=http://$(HOST):$(PORT)
 
 .PHONY: run test install install-dev migrate messages clean
 
@@ -38,8 +38,9 @@ run: migrate
 	else $(RUN_ENV) $(BIN)/python manage.py seed_demo && touch var/.seeded; fi
 	@echo ""
 	@echo "Leadflow is running at http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
+	@echo "Web server, Celery worker and beat start together; Ctrl-C stops all three."
 	@echo ""
-	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(RUN_ENV) $(BIN)/python manage.py run_all --addr $(HOST):$(PORT)
 
 test: install-dev messages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

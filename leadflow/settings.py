@@ -42,17 +42,20 @@ INSTALLED_APPS = [
     "apps.criteria",
     "apps.leads",
     "apps.sla",
+    "apps.reports",
     "apps.api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "apps.api.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -72,6 +75,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.sla.context_processors.notifications",
             ],
         },
     },
@@ -137,10 +141,52 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Leadflow <leadflow@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Absolute address of the site, for links in emails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
 # --- Celery (SLA issue) ------------------------------------------------------
+# Embedded default: kombu's filesystem transport, one folder for in and out, so a
+# laptop needs no broker server. Production: CELERY_BROKER_URL=redis://…
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_FOLDER = Path(env.str("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "celery-broker")))
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_FOLDER.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_FOLDER),
+        "data_folder_out": str(CELERY_BROKER_FOLDER),
+        "control_folder": str(CELERY_BROKER_FOLDER / "control"),
+        "store_processed": False,
+    }
+else:
+    # Longer than any task may run (CELERY_TASK_TIME_LIMIT), so Redis never redelivers a running task.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=900)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- API (intake API issue) ----------------------------------------------------
+# A request body over this many bytes gets 413 before anything reads it.
+LEADFLOW_API_MAX_BODY_BYTES = env.int("LEADFLOW_API_MAX_BODY_BYTES", default=5 * 1024 * 1024)
+# Django refuses to buffer bodies over DATA_UPLOAD_MAX_MEMORY_SIZE; keep it no lower than
+# the API's own limit so a body the API accepts is never refused half-way (and never a 500).
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(LEADFLOW_API_MAX_BODY_BYTES, 2621440)
+# Requests per token per minute (fixed one-minute windows); past it, 429 with Retry-After.
+LEADFLOW_API_RATE_PER_MINUTE = env.int("LEADFLOW_API_RATE_PER_MINUTE", default=600)
+# Where the rate-limit counters live: Redis when a URL is given (or the Celery broker is
+# Redis), else a table in the database (the embedded default).
+RATE_LIMIT_REDIS_URL = env.str(
+    "RATE_LIMIT_REDIS_URL",
+    default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
+)
+RATE_LIMIT_KEY_PREFIX = env.str("RATE_LIMIT_KEY_PREFIX", default="leadflow:api-rate")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -149,12 +195,28 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["apps.api.parsers.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["apps.api.throttling.TokenRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.LeadCursorPagination",
+    "EXCEPTION_HANDLER": "apps.api.exceptions.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Leadflow API",
-    "DESCRIPTION": "Lead intake, engagements, the lead lifecycle and weekly reports.",
+    "DESCRIPTION": (
+        "Lead intake, engagements and the lead lifecycle. Authenticate with "
+        "`Authorization: Token <key>` (`manage.py drf_create_token USERNAME` makes a key). "
+        "Every error answers `{\"detail\": \"…\"}`; a 400 adds `errors` keyed by field "
+        "(or by item index for a list of engagements)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"StageEnum": "apps.leads.models.Stage", "FitEnum": "apps.leads.models.Fit"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.api.schema.add_common_error_responses",
+    ],
 }
 
 # Production hardening: on whenever DEBUG is off, each overridable.

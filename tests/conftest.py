@@ -18,6 +18,17 @@ def _plain_http(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _celery_inline():
+    """Tasks run inline unless a test starts a real worker (see tests/sla/test_worker.py)."""
+    from leadflow.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+
+
 def pytest_collection_modifyitems(config, items):
     from django.db import connection
 
@@ -75,3 +86,38 @@ def staff_only(db):
 @pytest.fixture
 def nobody(db):
     return UserFactory(username="nemo")
+
+
+@pytest.fixture
+def live_worker(redis_url):
+    """A real Celery worker of four threads consuming a real Redis broker, in this process.
+
+    Tasks sent with ``.delay()`` travel through Redis (the tests' own database)
+    and run on their own database connections, four at once.
+    """
+    import redis
+    from celery.contrib.testing.worker import start_worker
+
+    from leadflow.celery import app
+
+    broker = redis.Redis.from_url(redis_url)
+    broker.delete("celery")  # the default queue
+    saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "broker_transport_options")}
+    app.conf.update(broker_url=redis_url, task_always_eager=False, broker_transport_options={"visibility_timeout": 3600})
+    _forget_broker(app)
+    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING",
+                      shutdown_timeout=30):
+        yield app
+    app.conf.update(saved)
+    _forget_broker(app)
+    broker.delete("celery")
+
+
+def _forget_broker(app):
+    # The connection pool, the producer pool and the routing tables all remember the
+    # broker and queues they were first made for.
+    app._pool = None
+    app.amqp._producer_pool = None
+    for cached in ("queues", "router"):
+        app.amqp.__dict__.pop(cached, None)
+    app.amqp._rtable = None

@@ -5,6 +5,7 @@ and makes it the active one, so every promotion can name the version that made
 it. The other rule sets are single rows (``SingletonModel``) or short lists.
 """
 
+import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -156,7 +157,7 @@ class ScoringSettings(SingletonModel):
 
     def clean(self):
         if self.decayed_points_percent is not None and self.decayed_points_percent > 100:
-            raise ValidationError({"decayed_points_percent": _("Keep at most 100% of the points.")})
+            raise ValidationError({"decayed_points_percent": _("Keep no more than 100 percent of the points.")})
 
     @classmethod
     def current_table(cls) -> rules.ScoringTable:
@@ -371,6 +372,16 @@ class CurrencyRate(models.Model):
         return f"{self.currency} = {self.rate}"
 
 
+def default_working_days():
+    return [0, 1, 2, 3, 4]
+
+
+WEEKDAYS = [
+    (0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")),
+    (4, _("Friday")), (5, _("Saturday")), (6, _("Sunday")),
+]
+
+
 class SLAPolicy(SingletonModel):
     accept_within_hours = models.PositiveIntegerField(
         _("accept within (hours)"),
@@ -384,6 +395,35 @@ class SLAPolicy(SingletonModel):
         validators=[MinValueValidator(1)],
         help_text=_("An MQL must be qualified or rejected this long after it becomes an MQL."),
     )
+    remind_before_hours = models.PositiveIntegerField(
+        _("remind before (hours)"),
+        default=4,
+        help_text=_("The owner is reminded this long before each deadline. 0: no reminders."),
+    )
+    escalate_on_breach = models.BooleanField(
+        _("escalate on breach"), default=True,
+        help_text=_("When a deadline passes, notify every sales manager as well as the owner."),
+    )
+    reassign_on_breach = models.BooleanField(
+        _("reassign on breach"), default=False,
+        help_text=_("When an MQL is not accepted in time, give it to the next rep in the round-robin "
+                    "(never back to the rep who missed it), with fresh clocks."),
+    )
+    business_hours = models.BooleanField(
+        _("count business hours only"), default=False,
+        help_text=_("Off: the clocks run around the clock. On: only the working days and hours below count, "
+                    "and every 24 h of a window is one working day (24 h from Friday 17:00 is Monday 17:00)."),
+    )
+    working_days = models.JSONField(
+        _("working days"), default=default_working_days, blank=True,
+        help_text=_("Days the clocks run when business hours are on (0 = Monday … 6 = Sunday)."),
+    )
+    workday_start = models.TimeField(_("working day starts"), default=dt.time(9, 0))
+    workday_end = models.TimeField(_("working day ends"), default=dt.time(18, 0))
+    holiday_country = models.CharField(
+        _("national holidays of"), max_length=2, blank=True,
+        help_text=_("Two-letter country code, e.g. JP or US: its national holidays stop the clocks. Blank: none."),
+    )
 
     class Meta:
         verbose_name = _("SLA policy")
@@ -393,11 +433,56 @@ class SLAPolicy(SingletonModel):
         return str(_("SLA policy"))
 
     def clean(self):
+        errors = {}
         if (
             self.accept_within_hours
             and self.process_within_hours
             and self.process_within_hours < self.accept_within_hours
         ):
-            raise ValidationError(
-                {"process_within_hours": _("Processing cannot be due before acceptance.")}
-            )
+            errors["process_within_hours"] = _("Processing cannot be due before acceptance.")
+        if self.accept_within_hours and self.remind_before_hours >= self.accept_within_hours:
+            errors["remind_before_hours"] = _("A reminder must come after the clock starts: use fewer hours than the accept window.")
+        if self.business_hours:
+            days = self.working_days or []
+            if not days or any(d not in range(7) for d in days):
+                errors["working_days"] = _("Choose at least one working day.")
+            if self.workday_start and self.workday_end and self.workday_start >= self.workday_end:
+                errors["workday_end"] = _("The working day must end after it starts.")
+        if self.holiday_country:
+            import holidays
+
+            self.holiday_country = self.holiday_country.upper()
+            if self.holiday_country not in holidays.list_supported_countries():
+                errors["holiday_country"] = _("No holiday calendar for '%(code)s'.") % {"code": self.holiday_country}
+        if errors:
+            raise ValidationError(errors)
+
+    def calendar(self):
+        """The working calendar of the clocks, or None for wall-clock time."""
+        if not self.business_hours:
+            return None
+        import holidays
+        from zoneinfo import ZoneInfo
+
+        from django.conf import settings
+
+        from apps.sla.clock import WorkingCalendar
+
+        return WorkingCalendar(
+            tz=ZoneInfo(settings.TIME_ZONE),
+            working_days=frozenset(self.working_days or []),
+            day_start=self.workday_start,
+            day_end=self.workday_end,
+            holidays=holidays.country_holidays(self.holiday_country) if self.holiday_country else frozenset(),
+        )
+
+    def deadlines(self, start):
+        from apps.sla.clock import sla_deadlines
+
+        return sla_deadlines(
+            start,
+            accept_hours=self.accept_within_hours,
+            process_hours=self.process_within_hours,
+            remind_before_hours=self.remind_before_hours,
+            calendar=self.calendar(),
+        )

@@ -35,6 +35,13 @@ class Fit(models.TextChoices):
     UNKNOWN = FIT_UNKNOWN, _("Unknown")
 
 
+# Transition names as verbs, for messages ("You may not accept this lead").
+TRANSITION_VERBS = {
+    "promote": _("promote"), "accept": _("accept"), "reject": _("reject"), "qualify": _("qualify"),
+    "convert": _("convert"), "win": _("win"), "lose": _("lose"), "recycle": _("recycle"),
+    "resubmit": _("resubmit"), "disqualify": _("disqualify"), "reassign": _("reassign"),
+}
+
 # Stages in which a lead has an owner working it; a manager may reassign these.
 OWNED_STAGES = [Stage.MQL, Stage.ACCEPTED, Stage.SQL, Stage.OPPORTUNITY]
 
@@ -93,6 +100,10 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
     accept_due_at = models.DateTimeField(_("accept by"), null=True, blank=True)
     process_due_at = models.DateTimeField(_("process by"), null=True, blank=True)
+    accept_remind_at = models.DateTimeField(_("accept reminder at"), null=True, blank=True)
+    process_remind_at = models.DateTimeField(_("process reminder at"), null=True, blank=True)
+    # When the SLA sweep next has something to do for this lead; None: nothing pending.
+    sla_next_check_at = models.DateTimeField(_("next SLA check"), null=True, blank=True, editable=False)
 
     opportunity_amount = models.DecimalField(_("opportunity amount"), max_digits=14, decimal_places=2, null=True, blank=True)
     opportunity_currency = models.CharField(_("currency"), max_length=3, blank=True)
@@ -134,7 +145,10 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         indexes = [
             # Sales inbox: a rep's MQLs by accept deadline.
             models.Index(fields=["owner", "stage", "accept_due_at"], name="lead_inbox_idx"),
-            # SLA sweep: open MQLs and accepted leads by deadline.
+            # SLA sweep: only leads with something due; lists filter by deadline.
+            models.Index(
+                fields=["sla_next_check_at"], name="lead_sla_due_idx", condition=Q(sla_next_check_at__isnull=False)
+            ),
             models.Index(fields=["stage", "accept_due_at"], name="lead_accept_due_idx"),
             models.Index(fields=["stage", "process_due_at"], name="lead_process_due_idx"),
             # Lists and reports.
@@ -163,15 +177,17 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     # Each method stamps what the transition means; inputs arrive validated.
 
     @transition(field=stage, source=Stage.NEW, target=Stage.MQL, permission=transition_permission("promote"))
-    def promote(self, *, at, owner, criteria, accept_due_at, process_due_at):
+    def promote(self, *, at, owner, criteria, deadlines):
         self.mql_at = at
         self.mql_criteria = criteria
-        self._start_mql_episode(at=at, owner=owner, accept_due_at=accept_due_at, process_due_at=process_due_at)
+        self._start_mql_episode(at=at, owner=owner, deadlines=deadlines)
 
     @transition(field=stage, source=Stage.MQL, target=Stage.ACCEPTED, permission=transition_permission("accept"))
     def accept(self, *, at, owner):
         self.accepted_at = at
         self.owner = owner
+        # The accept clock is met; the process clock keeps running until qualify or reject.
+        self.sla_next_check_at = self._next_check(at, [self.process_remind_at, self.process_due_at])
 
     @transition(
         field=stage, source=[Stage.MQL, Stage.ACCEPTED], target=Stage.REJECTED,
@@ -180,10 +196,12 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     def reject(self, *, at, reason):
         self.rejected_at = at
         self.last_reject_reason = reason
+        self.sla_next_check_at = None
 
     @transition(field=stage, source=Stage.ACCEPTED, target=Stage.SQL, permission=transition_permission("qualify"))
     def qualify(self, *, at):
         self.sql_at = at
+        self.sla_next_check_at = None
 
     @transition(
         field=stage, source=Stage.SQL, target=Stage.OPPORTUNITY, permission=transition_permission("convert")
@@ -213,11 +231,12 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         self.score, self.engagement_count, self.kind_counts = 0, 0, {}
         self.owner = None
         self.assigned_at = self.accept_due_at = self.process_due_at = None
+        self.accept_remind_at = self.process_remind_at = self.sla_next_check_at = None
 
     @transition(field=stage, source=Stage.REJECTED, target=Stage.MQL, permission=transition_permission("resubmit"))
-    def resubmit(self, *, at, owner, accept_due_at, process_due_at):
+    def resubmit(self, *, at, owner, deadlines):
         self.mql_at = at
-        self._start_mql_episode(at=at, owner=owner, accept_due_at=accept_due_at, process_due_at=process_due_at)
+        self._start_mql_episode(at=at, owner=owner, deadlines=deadlines)
 
     @transition(
         field=stage, source=[Stage.NEW, Stage.REJECTED], target=Stage.DISQUALIFIED,
@@ -226,19 +245,38 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     def disqualify(self, *, at, reason):
         self.disqualified_at = at
         self.disqualify_reason = reason
+        self.sla_next_check_at = None
 
     @transition(field=stage, source=OWNED_STAGES, target=None, permission=transition_permission("reassign"))
-    def reassign(self, *, at, owner):
+    def reassign(self, *, at, owner, deadlines=None):
+        """Hand the lead to ``owner``; ``deadlines`` restarts the clocks (breach reassignment)."""
         self.owner = owner
         self.assigned_at = at if owner else None
+        if deadlines is not None:
+            self._set_clocks(at, deadlines)
 
-    def _start_mql_episode(self, *, at, owner, accept_due_at, process_due_at):
+    def _start_mql_episode(self, *, at, owner, deadlines):
         self.owner = owner
         self.assigned_at = at if owner else None
-        self.accept_due_at = accept_due_at
-        self.process_due_at = process_due_at
         self.accepted_at = None
         self.rejected_at = None
+        self._set_clocks(at, deadlines)
+
+    def _set_clocks(self, at, deadlines):
+        self.accept_due_at = deadlines.accept_due_at
+        self.process_due_at = deadlines.process_due_at
+        self.accept_remind_at = deadlines.accept_remind_at
+        self.process_remind_at = deadlines.process_remind_at
+        self.sla_next_check_at = self._next_check(
+            at, [deadlines.accept_remind_at, deadlines.accept_due_at, deadlines.process_remind_at,
+                 deadlines.process_due_at],
+        )
+
+    @staticmethod
+    def _next_check(at, moments):
+        """The earliest SLA moment the sweep must look at; it moves on as each one is handled."""
+        pending = [m for m in moments if m is not None]
+        return min(pending) if pending else None
 
 
 class Engagement(models.Model):
@@ -329,6 +367,10 @@ class StageTransition(models.Model):
         "criteria.MQLCriteria", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         verbose_name=_("criteria version"),
     )
+    # The SLA clocks this transition started (promote, resubmit, breach reassignment), kept as
+    # they were so the reports measure each episode against its own deadlines.
+    accept_due_at = models.DateTimeField(_("accept by"), null=True, blank=True)
+    process_due_at = models.DateTimeField(_("process by"), null=True, blank=True)
 
     objects = StageTransitionQuerySet.as_manager()
 

@@ -23,10 +23,9 @@ from django_fsm import ConcurrentTransition, can_proceed
 
 from apps.accounts.permissions import ALL_TRANSITIONS, can_transition
 from apps.criteria import rules
-from apps.criteria.clock import sla_deadlines
 from apps.criteria.models import FitRule, MQLCriteria, ScoringSettings, SLAPolicy, SQLCriteria
 from apps.leads.forms import TRANSITION_FORMS
-from apps.leads.models import Engagement, Lead, Qualification, Stage, StageTransition
+from apps.leads.models import TRANSITION_VERBS, Engagement, Lead, Qualification, Stage, StageTransition
 
 logger = logging.getLogger(__name__)
 
@@ -125,17 +124,16 @@ def lead_transition(
     """
     if name not in ALL_TRANSITIONS:
         raise UnknownTransition(_("There is no transition called '%(name)s'.") % {"name": name})
-    at = at or timezone.now()
     pk = lead.pk if isinstance(lead, Lead) else lead
     with transaction.atomic():
         locked = Lead.objects.select_for_update().get(pk=pk)
+        # Stamped once the lock is held, so the history's order is the order the changes happened.
+        at = at or timezone.now()
         if actor is None:
             if name not in SYSTEM_TRANSITIONS:
-                raise TransitionForbidden(_("Only a person can %(name)s a lead.") % {"name": name})
+                raise TransitionForbidden(_("Only a person can %(name)s a lead.") % {"name": TRANSITION_VERBS[name]})
         elif not can_transition(actor, locked, name):
-            raise TransitionForbidden(
-                _("You may not %(name)s this lead.") % {"name": name}
-            )
+            raise TransitionForbidden(_("You may not %(name)s this lead.") % {"name": TRANSITION_VERBS[name]})
         if expected_stage is not None and locked.stage != expected_stage:
             raise LeadChanged(
                 _("This lead has changed: it is now %(stage)s. Reload to see what happened.")
@@ -145,7 +143,7 @@ def lead_transition(
         if not can_proceed(getattr(locked, name)):
             raise TransitionNotAvailable(
                 _("Cannot %(name)s a lead that is %(stage)s.")
-                % {"name": name, "stage": locked.get_stage_display()},
+                % {"name": TRANSITION_VERBS[name], "stage": locked.get_stage_display()},
                 stage=locked.stage,
             )
         form = TRANSITION_FORMS[name](data=data or {})
@@ -154,8 +152,11 @@ def lead_transition(
         cleaned = form.cleaned_data if actor is not None else {k: v for k, v in (data or {}).items()}
 
         from_stage = locked.stage
+        clocks_before = (locked.accept_due_at, locked.process_due_at)
         record = {"reason": "", "note": cleaned.get("note", "") or ""}
         _apply(locked, name, actor=actor, cleaned=cleaned, criteria=criteria, at=at, record=record)
+        clocks_started = (locked.accept_due_at, locked.process_due_at) != clocks_before or name in (
+            "promote", "resubmit")
         try:
             locked.save()
         except ConcurrentTransition as exc:
@@ -173,6 +174,8 @@ def lead_transition(
             note=record["note"],
             owner=locked.owner,
             criteria=locked.mql_criteria if name == "promote" else None,
+            accept_due_at=locked.accept_due_at if clocks_started else None,
+            process_due_at=locked.process_due_at if clocks_started else None,
         )
         transaction.on_commit(partial(_announce, row.pk))
     if isinstance(lead, Lead):
@@ -193,10 +196,9 @@ def _apply(lead: Lead, name: str, *, actor, cleaned: dict, criteria, at, record:
             raise TransitionInvalid({"criteria": [_("A system promotion names the criteria that made it.")]})
         record["reason"] = cleaned.get("reason", "") if actor is not None else _("MQL criteria v%(v)s met") % {
             "v": criteria.version}
-        accept_due, process_due = sla_deadlines(at, SLAPolicy.load())
         lead.promote(
             at=at, owner=next_sales_rep(), criteria=criteria if actor is None else None,
-            accept_due_at=accept_due, process_due_at=process_due,
+            deadlines=SLAPolicy.load().deadlines(at),
         )
     elif name == "accept":
         lead.accept(at=at, owner=lead.owner or actor)
@@ -238,8 +240,7 @@ def _apply(lead: Lead, name: str, *, actor, cleaned: dict, criteria, at, record:
         owner = cleaned.get("owner")
         if owner is None:
             owner = lead.owner if _takes_leads(lead.owner) else next_sales_rep()
-        accept_due, process_due = sla_deadlines(at, SLAPolicy.load())
-        lead.resubmit(at=at, owner=owner, accept_due_at=accept_due, process_due_at=process_due)
+        lead.resubmit(at=at, owner=owner, deadlines=SLAPolicy.load().deadlines(at))
     elif name == "disqualify":
         reason = cleaned["reason"]
         record["reason"] = reason.code
@@ -247,12 +248,16 @@ def _apply(lead: Lead, name: str, *, actor, cleaned: dict, criteria, at, record:
     elif name == "reassign":
         owner = cleaned.get("owner")
         if owner is None:
+            # The system's breach reassignment: next in the round-robin, never the rep who missed it.
             previous = [lead.owner_id] if lead.owner_id else []
             owner = next_sales_rep(exclude_ids=previous)
+            if owner is None:
+                raise TransitionInvalid({"owner": [_("No other sales rep takes leads right now.")]})
         elif owner.pk == lead.owner_id:
             raise TransitionInvalid({"owner": [_("The lead already belongs to %(user)s.") % {"user": owner}]})
         record["reason"] = cleaned.get("reason", "")
-        lead.reassign(at=at, owner=owner)
+        restart = cleaned.get("restart_clocks", False)
+        lead.reassign(at=at, owner=owner, deadlines=SLAPolicy.load().deadlines(at) if restart else None)
 
 
 # --- leads ---------------------------------------------------------------------

@@ -6,3 +6,6 @@ class SLAConfig(AppConfig):
     name = "apps.sla"
     label = "sla"
     verbose_name = _("SLA and notifications")
+
+    def ready(self):
+        from apps.sla import receivers  # noqa: F401  (connects the signal receivers)

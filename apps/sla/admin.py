@@ -1,0 +1,25 @@
+from django.contrib import admin
+
+from apps.leads.admin import AppendOnlyAdmin
+from apps.sla.models import Notification, SLAEvent
+
+
+@admin.register(SLAEvent)
+class SLAEventAdmin(AppendOnlyAdmin):
+    list_display = ["created_at", "kind", "lead", "deadline", "owner"]
+    list_filter = ["kind"]
+    list_select_related = ["lead", "owner"]
+    search_fields = ["lead__email"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "recipient", "kind", "lead", "read_at", "emailed_at", "email_attempts"]
+    list_filter = ["kind"]
+    list_select_related = ["recipient", "lead"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,83 @@
+"""SLA events (each reminder and breach, recorded once) and in-app notifications."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class SLAEventKind(models.TextChoices):
+    ACCEPT_REMINDER = "accept_reminder", _("Accept reminder")
+    ACCEPT_BREACH = "accept_breach", _("Accept deadline missed")
+    PROCESS_REMINDER = "process_reminder", _("Processing reminder")
+    PROCESS_BREACH = "process_breach", _("Processing deadline missed")
+
+
+class SLAEvent(models.Model):
+    """One reminder or breach of one deadline of one lead.
+
+    The unique constraint is the claim: whichever sweep inserts the row sends
+    the notifications; every other sweep, concurrent or later, finds it taken.
+    """
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="sla_events")
+    kind = models.CharField(_("kind"), max_length=20, choices=SLAEventKind.choices)
+    deadline = models.DateTimeField(_("deadline"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("owner at the time"),
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("SLA event")
+        verbose_name_plural = _("SLA events")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "kind", "deadline"], name="sla_event_once"),
+        ]
+        indexes = [models.Index(fields=["kind", "created_at"], name="sla_event_kind_time_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · lead {self.lead_id} · {self.deadline:%Y-%m-%d %H:%M}"
+
+
+class NotificationKind(models.TextChoices):
+    NEW_MQL = "new_mql", _("New MQL assigned")
+    REMINDER = "reminder", _("SLA reminder")
+    BREACH = "breach", _("SLA deadline missed")
+    ESCALATION = "escalation", _("SLA escalation")
+    REASSIGNED_AWAY = "reassigned_away", _("Lead reassigned away")
+
+
+class Notification(models.Model):
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=NotificationKind.choices)
+    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="+", verbose_name=_("lead"))
+    event = models.ForeignKey(SLAEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("emailed"), null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(_("email attempts"), default=0)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One notification per recipient per SLA event, however the sweep is retried.
+            models.UniqueConstraint(
+                fields=["event", "recipient"], condition=Q(event__isnull=False), name="notification_once_per_event"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_inbox_idx"),
+            models.Index(
+                fields=["created_at"], name="notification_unsent_idx", condition=Q(emailed_at__isnull=True)
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} → {self.recipient}"

@@ -1,0 +1,14 @@
+from django.dispatch import receiver
+
+from apps.leads.services import stage_changed
+from apps.sla.models import NotificationKind
+from apps.sla.services import notification_create
+
+# Transitions that hand a lead to a rep who must now accept it.
+HANDOVERS = {"promote", "resubmit", "reassign"}
+
+
+@receiver(stage_changed)
+def tell_the_new_owner(sender, transition, **kwargs):
+    if transition.transition in HANDOVERS and transition.owner_id and transition.to_stage == "mql":
+        notification_create(recipient=transition.owner, kind=NotificationKind.NEW_MQL, lead=transition.lead)

@@ -1,0 +1,274 @@
+"""The SLA sweep and notification delivery (SPEC §4).
+
+The sweep may run every few minutes, twice, or four times at once: each
+reminder and breach is claimed by inserting its ``SLAEvent`` row (unique on
+lead, kind and deadline), and only the sweep that inserted it notifies anyone.
+It looks only at leads whose ``sla_next_check_at`` has come (an index), so
+its cost follows the leads due, not the size of the table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection, transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
+
+from apps.criteria.models import SLAPolicy
+from apps.leads.models import Lead, Stage
+from apps.leads.services import LifecycleError, lead_transition
+from apps.sla.models import Notification, NotificationKind, SLAEvent, SLAEventKind
+
+logger = logging.getLogger(__name__)
+
+EMAIL_RETRY_AFTER = dt.timedelta(minutes=5)
+EMAIL_MAX_ATTEMPTS = 5
+
+
+@dataclass
+class SweepResult:
+    leads_checked: int = 0
+    events: dict[str, int] = field(default_factory=dict)
+    reassigned: int = 0
+    notifications: list[int] = field(default_factory=list)
+
+    def count(self, kind: str) -> None:
+        self.events[kind] = self.events.get(kind, 0) + 1
+
+
+def sla_sweep(*, now: dt.datetime | None = None, batch_size: int = 500) -> SweepResult:
+    """Send every reminder and breach that is due at ``now``, each exactly once."""
+    now = now or timezone.now()
+    policy = SLAPolicy.load()
+    result = SweepResult()
+    seen: set[int] = set()
+    while True:
+        due = list(
+            Lead.objects.filter(sla_next_check_at__lte=now).exclude(pk__in=seen)
+            .order_by("sla_next_check_at", "pk").values_list("pk", flat=True)[:batch_size]
+        )
+        if not due:
+            break
+        for pk in due:
+            seen.add(pk)
+            _sweep_lead(pk, now=now, policy=policy, result=result)
+            result.leads_checked += 1
+    notifications_retry_unsent(now=now)
+    return result
+
+
+def _sweep_lead(pk: int, *, now: dt.datetime, policy: SLAPolicy, result: SweepResult) -> None:
+    with transaction.atomic():
+        leads = Lead.objects.filter(pk=pk, sla_next_check_at__lte=now)
+        if connection.features.has_select_for_update_skip_locked:
+            # Another sweep holds it: that sweep handles it; nobody waits.
+            leads = leads.select_for_update(skip_locked=True, of=("self",))
+        else:
+            leads = leads.select_for_update()
+        lead = leads.select_related("owner").first()
+        if lead is None:
+            return
+        for kind, deadline in _due_events(lead, now):
+            event, claimed = SLAEvent.objects.get_or_create(
+                lead=lead, kind=kind, deadline=deadline, defaults={"owner": lead.owner}
+            )
+            if not claimed:
+                continue
+            result.count(kind)
+            _notify_event(event, lead=lead, policy=policy, result=result)
+            if kind == SLAEventKind.ACCEPT_BREACH and policy.reassign_on_breach and lead.owner_id:
+                _reassign_after_breach(lead, now=now, result=result)
+                lead.refresh_from_db()
+                break  # fresh clocks: nothing else of the old episode is due
+        Lead.objects.filter(pk=lead.pk).update(sla_next_check_at=_next_check(lead, now))
+
+
+def _due_events(lead: Lead, now: dt.datetime) -> list[tuple[str, dt.datetime]]:
+    """The reminders and breaches of ``lead`` whose moment has come, for its stage.
+
+    A reminder whose deadline has already passed is skipped: the breach says more.
+    """
+    events = []
+
+    def check(remind_at, due_at, reminder, breach):
+        if due_at is None:
+            return
+        if due_at <= now:
+            events.append((breach, due_at))
+        elif remind_at is not None and remind_at < due_at and remind_at <= now and lead.owner_id:
+            events.append((reminder, due_at))
+
+    if lead.stage == Stage.MQL:
+        check(lead.accept_remind_at, lead.accept_due_at, SLAEventKind.ACCEPT_REMINDER, SLAEventKind.ACCEPT_BREACH)
+    if lead.stage in (Stage.MQL, Stage.ACCEPTED):
+        check(lead.process_remind_at, lead.process_due_at, SLAEventKind.PROCESS_REMINDER, SLAEventKind.PROCESS_BREACH)
+    return events
+
+
+def _next_check(lead: Lead, now: dt.datetime) -> dt.datetime | None:
+    moments = []
+    if lead.stage == Stage.MQL:
+        moments += [lead.accept_remind_at, lead.accept_due_at]
+    if lead.stage in (Stage.MQL, Stage.ACCEPTED):
+        moments += [lead.process_remind_at, lead.process_due_at]
+    future = [m for m in moments if m is not None and m > now]
+    return min(future) if future else None
+
+
+def _notify_event(event: SLAEvent, *, lead: Lead, policy: SLAPolicy, result: SweepResult) -> None:
+    recipients: list[tuple[object, str]] = []
+    if event.kind in (SLAEventKind.ACCEPT_REMINDER, SLAEventKind.PROCESS_REMINDER):
+        recipients.append((lead.owner, NotificationKind.REMINDER))
+    else:
+        if lead.owner is not None:
+            recipients.append((lead.owner, NotificationKind.BREACH))
+        if policy.escalate_on_breach or lead.owner is None:
+            for manager in sales_managers().exclude(pk=lead.owner_id):
+                recipients.append((manager, NotificationKind.ESCALATION))
+    notifications = Notification.objects.bulk_create(
+        [Notification(recipient=user, kind=kind, lead=lead, event=event) for user, kind in recipients if user]
+    )
+    ids = [n.pk for n in notifications]
+    result.notifications += ids
+    transaction.on_commit(partial(_deliver_all, ids))
+
+
+def _reassign_after_breach(lead: Lead, *, now: dt.datetime, result: SweepResult) -> None:
+    try:
+        lead_transition(
+            lead=lead.pk, name="reassign", actor=None, at=now,
+            data={"restart_clocks": True, "reason": "accept_sla_missed"},
+        )
+    except LifecycleError as exc:
+        # No other rep takes leads: the escalation already went to the managers.
+        logger.warning("lead %s not reassigned after its accept breach: %s", lead.pk, exc)
+    else:
+        result.reassigned += 1
+
+
+def sales_managers():
+    return get_user_model().objects.filter(groups__name="sales_manager", is_active=True).order_by("pk")
+
+
+# --- notifications -------------------------------------------------------------
+
+
+def notification_create(*, recipient, kind: str, lead: Lead) -> Notification:
+    """An in-app notification whose email goes out once the transaction commits."""
+    notification = Notification.objects.create(recipient=recipient, kind=kind, lead=lead)
+    transaction.on_commit(partial(_queue_email, notification.pk))
+    return notification
+
+
+def _queue_email(notification_id: int) -> None:
+    from apps.sla.tasks import send_notification_email
+
+    send_notification_email.delay(notification_id)
+
+
+def _deliver_all(ids: list[int]) -> None:
+    for notification_id in ids:
+        notification_email_send(notification_id=notification_id)
+
+
+def notification_email_send(*, notification_id: int) -> bool:
+    """Email one notification, at most once: the conditional update is the claim.
+
+    A failed send releases the claim, so a later sweep retries it (up to
+    ``EMAIL_MAX_ATTEMPTS``). Returns True when an email went out.
+    """
+    claimed = Notification.objects.filter(
+        pk=notification_id, emailed_at__isnull=True, email_attempts__lt=EMAIL_MAX_ATTEMPTS
+    ).update(emailed_at=timezone.now(), email_attempts=F("email_attempts") + 1)
+    if not claimed:
+        return False
+    notification = Notification.objects.select_related("recipient", "lead", "event").get(pk=notification_id)
+    if not notification.recipient.email:
+        return False
+    try:
+        notification_email(notification).send()
+    except Exception:
+        Notification.objects.filter(pk=notification_id).update(emailed_at=None)
+        logger.exception("email for notification %s failed; a later sweep retries it", notification_id)
+        return False
+    return True
+
+
+def notifications_retry_unsent(*, now: dt.datetime) -> int:
+    """Retry emails whose earlier sends failed (or whose worker died)."""
+    ids = list(
+        Notification.objects.filter(
+            emailed_at__isnull=True, email_attempts__gt=0, email_attempts__lt=EMAIL_MAX_ATTEMPTS,
+            created_at__lte=now - EMAIL_RETRY_AFTER,
+        ).values_list("pk", flat=True)[:500]
+    )
+    return sum(notification_email_send(notification_id=pk) for pk in ids)
+
+
+def lead_url(lead: Lead) -> str:
+    try:
+        path = reverse("leads:detail", args=[lead.pk])
+    except NoReverseMatch:
+        path = reverse("leads:list")
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def notification_email(notification: Notification) -> EmailMultiAlternatives:
+    """The email of a notification, in its recipient's language, HTML with a text part."""
+    recipient = notification.recipient
+    with translation.override(recipient.language or settings.LANGUAGE_CODE):
+        context = {
+            "notification": notification, "recipient": recipient, "lead": notification.lead,
+            "message": notification_message(notification), "url": lead_url(notification.lead),
+        }
+        subject = " ".join(render_to_string("notifications/email_subject.txt", context).split())
+        text = render_to_string("notifications/email.txt", context)
+        html = render_to_string("notifications/email.html", context)
+    email = EmailMultiAlternatives(subject=subject, body=text, to=[recipient.email])
+    email.attach_alternative(html, "text/html")
+    return email
+
+
+def notification_message(notification: Notification) -> str:
+    """One sentence saying what happened, in the active language."""
+    from django.utils.formats import date_format
+    from django.utils.translation import gettext as _
+
+    lead = notification.lead
+    name = lead.full_name or lead.email
+    company = f" ({lead.company})" if lead.company else ""
+    deadline = notification.event.deadline if notification.event else None
+    when = date_format(timezone.localtime(deadline), "DATETIME_FORMAT") if deadline else ""
+    kind, event_kind = notification.kind, notification.event.kind if notification.event else None
+    if kind == NotificationKind.NEW_MQL:
+        return _("New MQL for you: %(name)s%(company)s. Accept or reject it within the SLA.") % {
+            "name": name, "company": company}
+    accepting = event_kind in (SLAEventKind.ACCEPT_REMINDER, SLAEventKind.ACCEPT_BREACH)
+    if kind == NotificationKind.REMINDER:
+        if accepting:
+            return _("Reminder: accept or reject %(name)s%(company)s by %(when)s.") % {
+                "name": name, "company": company, "when": when}
+        return _("Reminder: qualify or reject %(name)s%(company)s by %(when)s.") % {
+            "name": name, "company": company, "when": when}
+    if kind == NotificationKind.BREACH:
+        if accepting:
+            return _("You missed the accept deadline (%(when)s) for %(name)s%(company)s.") % {
+                "name": name, "company": company, "when": when}
+        return _("You missed the processing deadline (%(when)s) for %(name)s%(company)s.") % {
+            "name": name, "company": company, "when": when}
+    event = notification.event
+    owner = event.owner.get_username() if event and event.owner else _("nobody")
+    if accepting:
+        return _("Escalation: %(name)s%(company)s was not accepted by %(when)s (owner: %(owner)s).") % {
+            "name": name, "company": company, "when": when, "owner": owner}
+    return _("Escalation: %(name)s%(company)s was not processed by %(when)s (owner: %(owner)s).") % {
+        "name": name, "company": company, "when": when, "owner": owner}

@@ -1,0 +1,85 @@
+"""In-app notifications: the list, the unread count, marking as read; emails in the recipient's language."""
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+
+from apps.sla.models import Notification
+from apps.sla.services import sla_sweep
+from tests.factories import LeadFactory
+from tests.leads.helpers import walk_to
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reminded(marketer, manager, rep, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = walk_to(LeadFactory(first_name="Aiko", last_name="Tanaka"), "mql", marketer=marketer, manager=manager)
+        sla_sweep(now=lead.mql_at + dt.timedelta(hours=21))
+    return lead
+
+
+def test_the_list_shows_what_happened_unread_first(client, rep, reminded):
+    client.force_login(rep)
+    body = client.get("/notifications/").content.decode()
+    assert "Reminder: accept or reject Aiko Tanaka" in body
+    assert "New MQL for you: Aiko Tanaka" in body
+    assert body.count('class="notification unread') == 2
+
+
+def test_the_header_counts_unread_notifications(client, rep, reminded):
+    client.force_login(rep)
+    page = client.get("/notifications/").content.decode()
+    assert '<span class="badge">2</span>' in page
+
+
+def test_marking_one_as_read_lowers_the_count(client, rep, reminded):
+    client.force_login(rep)
+    notification = Notification.objects.filter(recipient=rep, kind="reminder").get()
+    response = client.post(f"/notifications/{notification.pk}/read/")
+    assert response.status_code == 302
+    notification.refresh_from_db()
+    assert notification.read_at is not None
+    assert '<span class="badge">1</span>' in client.get("/notifications/").content.decode()
+
+
+def test_mark_all_as_read(client, rep, reminded):
+    client.force_login(rep)
+    client.post("/notifications/read-all/")
+    assert not Notification.objects.filter(recipient=rep, read_at__isnull=True).exists()
+
+
+def test_nobody_can_read_someone_elses_notification(client, rep, other_rep, reminded):
+    assert reminded.owner == rep
+    client.force_login(other_rep)
+    notification = Notification.objects.filter(recipient=rep).first()
+    assert client.post(f"/notifications/{notification.pk}/read/").status_code == 404
+    notification.refresh_from_db()
+    assert notification.read_at is None
+
+
+def test_marking_read_needs_a_post(client, rep, reminded):
+    client.force_login(rep)
+    notification = Notification.objects.filter(recipient=rep).first()
+    assert client.get(f"/notifications/{notification.pk}/read/").status_code == 405
+
+
+def test_anonymous_and_roleless_users_see_no_notifications(client, nobody):
+    assert client.get("/notifications/").status_code == 302
+    client.force_login(nobody)
+    assert client.get("/notifications/").status_code == 403
+
+
+def test_emails_go_out_in_the_recipients_language(marketer, manager, rep, django_capture_on_commit_callbacks):
+    rep.language = "ja"
+    rep.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = walk_to(LeadFactory(first_name="Aiko", last_name="Tanaka"), "mql", marketer=marketer, manager=manager)
+        mail.outbox.clear()
+        sla_sweep(now=lead.mql_at + dt.timedelta(hours=25))
+    to_rep = next(m for m in mail.outbox if m.to == [rep.email])
+    to_manager = next(m for m in mail.outbox if m.to == [manager.email])
+    assert "期限" in to_rep.body  # Japanese for the missed deadline
+    assert "Escalation" in to_manager.body
