@@ -89,6 +89,15 @@ class MQLCriteriaAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """The "Preview" button (the what-if of SPEC §3) re-renders the form with its effect, never saving."""
+        if request.method == "POST" and "_preview" in request.POST:
+            # The what-if belongs to the reports; imported here so the apps load in any order.
+            from apps.reports.admin import criteria_whatif_preview_view
+
+            return criteria_whatif_preview_view(self, request, object_id, form_url, extra_context)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
         values = {k: form.cleaned_data[k] for k in ("score_threshold", "min_engagements", "required_kinds", "fit_required")}
         published = MQLCriteria.publish(values=values, author=request.user, note=form.cleaned_data.get("note", ""))

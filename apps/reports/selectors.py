@@ -1,0 +1,300 @@
+"""Reads for the reports: the §6 document of a week, computed with SQL aggregates.
+
+Every figure is cohort-based and read from the append-only stage history
+(``StageTransition``), so a report can be rebuilt for any past week with the
+same answer. The cost follows one week's transitions (the ``(transition, at)``
+and ``(lead, at)`` indexes), not the size of the tables: the per-lead work is
+one correlated subquery per cohort row inside the database, and Python only
+adds up a handful of (source, owner, criteria version) groups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.utils import translation
+
+from apps.leads.models import StageTransition
+from apps.reports.alerts import as_json_number, report_alerts, rounded_hours, rounded_rate
+from apps.reports.models import ReportSettings, WeeklyReport
+from apps.reports.weeks import IsoWeek
+
+MANUAL = "manual"  # by_criteria_version key of a marketer's hand promotion
+UNASSIGNED = "unassigned"  # by_owner key of an MQL nobody was assigned
+REPORT_RECIPIENT_GROUPS = ("marketing", "sales_manager")
+
+# The columns of the CSV export, one row per week (see ``report_csv_row``).
+CSV_COLUMNS = (
+    "week", "mqls", "sqls", "mql_to_sql_rate", "opportunities", "sql_to_opportunity_rate",
+    "response_time_median_h", "response_time_p90_h", "accepted_in_time_rate", "processed_in_time_rate",
+)
+
+
+@dataclass(frozen=True)
+class ComputedReport:
+    week: IsoWeek
+    as_of: dt.datetime
+    document: dict
+    thresholds: dict[str, str]
+    previous_rate: Decimal | None
+
+
+def interpolated_percentile(ordered: list[float], fraction: float) -> float | None:
+    """The same interpolation as ``percentile_cont``, for databases without it (SQLite)."""
+    if not ordered:
+        return None
+    position = (len(ordered) - 1) * fraction
+    lower = math.floor(position)
+    upper = min(lower + 1, len(ordered) - 1)
+    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+# --- the cohorts -----------------------------------------------------------------
+
+
+def _in_week(rows: QuerySet, week: IsoWeek, as_of: dt.datetime) -> QuerySet:
+    return rows.filter(at__gte=week.start, at__lt=week.end, at__lte=as_of)
+
+
+def mql_cohort(week: IsoWeek, as_of: dt.datetime) -> QuerySet:
+    """One row per MQL of ``week``: its first promote row in the week, annotated with what followed.
+
+    ``accepted_at`` / ``processed_at``: the first accept / qualify-or-reject at
+    or after the promotion and up to ``as_of``; ``reached_sql``: a qualify up
+    to ``as_of``.
+    """
+    promotions = _in_week(StageTransition.objects.filter(transition="promote"), week, as_of)
+    first_in_week = promotions.filter(lead=OuterRef("lead")).order_by("at", "id").values("id")[:1]
+    after = StageTransition.objects.filter(lead=OuterRef("lead"), at__gte=OuterRef("at"), at__lte=as_of)
+    return promotions.filter(id=Subquery(first_in_week)).annotate(
+        accepted_at=Subquery(after.filter(transition="accept").order_by("at", "id").values("at")[:1]),
+        processed_at=Subquery(
+            after.filter(transition__in=("qualify", "reject")).order_by("at", "id").values("at")[:1]
+        ),
+        reached_sql=Exists(
+            StageTransition.objects.filter(lead=OuterRef("lead"), transition="qualify", at__lte=as_of)
+        ),
+    ).order_by()
+
+
+# Each correlated subquery of the cohort is evaluated once per MQL in the inner
+# query; the outer query only counts, so its conditions read plain columns.
+COHORT_GROUPS_SQL = """
+SELECT source, owner_name, version,
+       COUNT(*),
+       SUM(CASE WHEN reached_sql THEN 1 ELSE 0 END),
+       SUM(CASE WHEN accepted_at <= accept_due_at THEN 1 ELSE 0 END),
+       SUM(CASE WHEN accepted_at IS NOT NULL OR accept_due_at <= %s THEN 1 ELSE 0 END),
+       SUM(CASE WHEN processed_at <= process_due_at THEN 1 ELSE 0 END),
+       SUM(CASE WHEN processed_at IS NOT NULL OR process_due_at <= %s THEN 1 ELSE 0 END)
+FROM ({cohort}) cohort
+GROUP BY source, owner_name, version
+"""
+GROUP_COUNTS = ("mqls", "sqls", "accepted_in_time", "accept_measured", "processed_in_time", "process_measured")
+
+RESPONSE_TIME_PERCENTILES_SQL = """
+SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY accepted_at - promoted_at),
+       PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY accepted_at - promoted_at)
+FROM ({cohort}) cohort
+WHERE accepted_at IS NOT NULL
+"""
+
+
+def _cohort_columns(week: IsoWeek, as_of: dt.datetime) -> tuple[str, tuple]:
+    """The cohort as SQL with plainly named columns, for the aggregates above."""
+    rows = mql_cohort(week, as_of).annotate(
+        source=F("lead__source"), owner_name=F("owner__username"), version=F("criteria__version"),
+        promoted_at=F("at"),
+    ).values_list(
+        "source", "owner_name", "version", "promoted_at", "accept_due_at", "process_due_at",
+        "accepted_at", "processed_at", "reached_sql",
+    )
+    return rows.query.sql_with_params()
+
+
+def _cohort_groups(week: IsoWeek, as_of: dt.datetime) -> list[dict]:
+    """Conditional counts per (source, owner, criteria version): one GROUP BY query."""
+    cohort, params = _cohort_columns(week, as_of)
+    moment = connection.ops.adapt_datetimefield_value(as_of)
+    with connection.cursor() as cursor:
+        cursor.execute(COHORT_GROUPS_SQL.format(cohort=cohort), (moment, moment, *params))
+        return [
+            {"source": source, "owner": owner, "version": version,
+             **dict(zip(GROUP_COUNTS, (int(n or 0) for n in counts), strict=True))}
+            for source, owner, version, *counts in cursor.fetchall()
+        ]
+
+
+def _mql_to_sql_counts(week: IsoWeek, as_of: dt.datetime) -> tuple[int, int]:
+    totals = mql_cohort(week, as_of).aggregate(mqls=Count("id"), sqls=Count("id", filter=Q(reached_sql=True)))
+    return totals["mqls"], totals["sqls"]
+
+
+def _sql_cohort_counts(week: IsoWeek, as_of: dt.datetime) -> tuple[int, int]:
+    """(SQLs of the week, how many of them were converted to an opportunity up to ``as_of``)."""
+    converted = Exists(StageTransition.objects.filter(lead=OuterRef("lead"), transition="convert", at__lte=as_of))
+    totals = (
+        _in_week(StageTransition.objects.filter(transition="qualify"), week, as_of)
+        .annotate(converted=converted)
+        .aggregate(
+            sqls=Count("lead", distinct=True),
+            opportunities=Count("lead", distinct=True, filter=Q(converted=True)),
+        )
+    )
+    return totals["sqls"], totals["opportunities"]
+
+
+def _response_time_hours(week: IsoWeek, as_of: dt.datetime) -> tuple[Decimal | None, Decimal | None]:
+    """Median and 90th percentile of promote → first accept, in hours (``percentile_cont`` on PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        cohort, params = _cohort_columns(week, as_of)
+        with connection.cursor() as cursor:
+            cursor.execute(RESPONSE_TIME_PERCENTILES_SQL.format(cohort=cohort), params)
+            median, p90 = (
+                None if wait is None else wait.total_seconds() / 3600 for wait in cursor.fetchone()
+            )
+    else:
+        # Bounded by one week's MQLs: fetch the waits and interpolate the same way.
+        accepted = mql_cohort(week, as_of).filter(accepted_at__isnull=False)
+        waits = sorted(
+            (accepted_at - promoted_at).total_seconds() / 3600
+            for accepted_at, promoted_at in accepted.values_list("accepted_at", "at")
+        )
+        median, p90 = interpolated_percentile(waits, 0.5), interpolated_percentile(waits, 0.9)
+    return rounded_hours(median), rounded_hours(p90)
+
+
+def _reject_reasons(week: IsoWeek, as_of: dt.datetime) -> dict[str, int]:
+    rows = (
+        _in_week(StageTransition.objects.filter(transition="reject"), week, as_of)
+        .order_by().values("reason").annotate(n=Count("id")).order_by("-n", "reason")
+    )
+    return {row["reason"] or "": row["n"] for row in rows}
+
+
+def previous_week_rate(week: IsoWeek, as_of: dt.datetime) -> Decimal | None:
+    """The previous week's MQL→SQL rate as it stood one week before ``as_of``.
+
+    Both cohorts are then the same age, so a week is not flagged as a drop only
+    because its MQLs have had less time to reach SQL; for reports built on
+    schedule this is the rate the previous week's report showed.
+    """
+    mqls, sqls = _mql_to_sql_counts(week.previous(), as_of - dt.timedelta(weeks=1))
+    return rounded_rate(sqls, mqls)
+
+
+# --- the document ----------------------------------------------------------------
+
+
+def _segment(mqls: int, sqls: int) -> dict:
+    return {"mqls": mqls, "sqls": sqls, "mql_to_sql_rate": as_json_number(rounded_rate(sqls, mqls))}
+
+
+def _segments(counts: dict[str, list[int]]) -> dict[str, dict]:
+    ordered = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))
+    return {key: _segment(mqls, sqls) for key, (mqls, sqls) in ordered}
+
+
+def weekly_report_compute(
+    *, week: IsoWeek, as_of: dt.datetime, thresholds: dict[str, str] | None = None
+) -> ComputedReport:
+    """The SPEC §6 document of ``week`` with conversions counted up to ``as_of``.
+
+    Definitions (the README's "Reports" section has them in full): MQLs of W
+    are the leads with a promote in W; ``mql_to_sql_rate`` is the share of
+    them with a qualify up to ``as_of``; ``sqls`` are the leads qualified in W
+    and ``opportunities`` those of them converted up to ``as_of``. Alerts use
+    ``thresholds`` (default: the admin-edited ``ReportSettings``), with
+    messages in the site's language.
+    """
+    if thresholds is None:
+        thresholds = ReportSettings.load().thresholds()
+    totals = defaultdict(int)
+    by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_owner: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_version: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for group in _cohort_groups(week, as_of):
+        for key in GROUP_COUNTS:
+            totals[key] += group[key]
+        version = group["version"]
+        for bucket, key in (
+            (by_source, group["source"]),
+            (by_owner, group["owner"] or UNASSIGNED),
+            (by_version, MANUAL if version is None else str(version)),
+        ):
+            bucket[key][0] += group["mqls"]
+            bucket[key][1] += group["sqls"]
+
+    mql_to_sql = rounded_rate(totals["sqls"], totals["mqls"])
+    sqls, opportunities = _sql_cohort_counts(week, as_of)
+    median, p90 = _response_time_hours(week, as_of)
+    previous_rate = previous_week_rate(week, as_of)
+    with translation.override(settings.LANGUAGE_CODE):
+        alerts = [alert.as_dict() for alert in report_alerts(
+            rate=mql_to_sql, previous_rate=previous_rate, thresholds=thresholds)]
+    document = {
+        "week": str(week),
+        "mqls": totals["mqls"],
+        "sqls": sqls,
+        "mql_to_sql_rate": as_json_number(mql_to_sql),
+        "opportunities": opportunities,
+        "sql_to_opportunity_rate": as_json_number(rounded_rate(opportunities, sqls)),
+        "by_source": _segments(by_source),
+        "by_owner": _segments(by_owner),
+        "by_criteria_version": _segments(by_version),
+        "response_time_hours": {"median": as_json_number(median), "p90": as_json_number(p90)},
+        "sla": {
+            "accepted_in_time_rate": as_json_number(
+                rounded_rate(totals["accepted_in_time"], totals["accept_measured"])),
+            "processed_in_time_rate": as_json_number(
+                rounded_rate(totals["processed_in_time"], totals["process_measured"])),
+        },
+        "reject_reasons": _reject_reasons(week, as_of),
+        "alerts": alerts,
+    }
+    return ComputedReport(
+        week=week, as_of=as_of, document=document, thresholds=dict(thresholds), previous_rate=previous_rate
+    )
+
+
+def localized_alerts(*, rate: float | None, previous_rate: Decimal | None, thresholds: dict) -> list[dict]:
+    """A report's alerts worded in the active language (the stored document keeps the site's)."""
+    current = None if rate is None else Decimal(str(rate))
+    return [alert.as_dict() for alert in report_alerts(rate=current, previous_rate=previous_rate,
+                                                        thresholds=thresholds)]
+
+
+def stored_reports(weeks: list[IsoWeek]) -> dict[str, WeeklyReport]:
+    """The stored reports of ``weeks``, by week: one query."""
+    return {report.week: report for report in WeeklyReport.objects.filter(week__in=[str(w) for w in weeks])}
+
+
+def report_recipients():
+    """Active marketers and sales managers with an email address, each once."""
+    return (
+        get_user_model().objects.filter(groups__name__in=REPORT_RECIPIENT_GROUPS, is_active=True)
+        .exclude(email="").distinct().order_by("pk")
+    )
+
+
+# --- exports ---------------------------------------------------------------------
+
+
+def report_csv_row(document: dict) -> list:
+    """One CSV row of ``CSV_COLUMNS`` for a report document (empty cells for nulls)."""
+    values = {
+        **document,
+        "response_time_median_h": document["response_time_hours"]["median"],
+        "response_time_p90_h": document["response_time_hours"]["p90"],
+        "accepted_in_time_rate": document["sla"]["accepted_in_time_rate"],
+        "processed_in_time_rate": document["sla"]["processed_in_time_rate"],
+    }
+    return ["" if values[column] is None else values[column] for column in CSV_COLUMNS]

@@ -1,0 +1,176 @@
+"""Writes for the reports: storing each week's report once and emailing it once (SPEC §6).
+
+Two builders racing on one week both compute, but the unique ``week`` column
+lets exactly one INSERT in; the other reads that row back. The email is
+claimed with a conditional UPDATE of ``emailed_at``, so however many copies of
+the weekly task run, and however often, each recipient gets one email.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from apps.reports.models import WeeklyReport
+from apps.reports.selectors import localized_alerts, report_recipients, stored_reports, weekly_report_compute
+from apps.reports.weeks import IsoWeek
+
+logger = logging.getLogger(__name__)
+
+
+class ReportWeekError(ValueError):
+    """A week the report cannot be made for; the message says why."""
+
+
+@dataclass(frozen=True)
+class WeeklySendResult:
+    report: WeeklyReport
+    created: bool
+    emails_sent: int
+
+
+def weekly_report_store(*, week: IsoWeek, now: dt.datetime | None = None) -> tuple[WeeklyReport, bool]:
+    """The stored report of complete ``week``, built (as of ``now``) and stored if missing.
+
+    Returns (report, created). Only complete weeks are stored: a week still
+    running would be frozen half-counted.
+    """
+    now = now or timezone.now()
+    if not week.is_complete(now):
+        raise ReportWeekError(
+            f"{week} is not over yet (it ends {week.end.isoformat()}); only complete weeks are stored."
+        )
+    existing = WeeklyReport.objects.filter(week=str(week)).first()
+    if existing is not None:
+        return existing, False
+    computed = weekly_report_compute(week=week, as_of=now)
+    # When a concurrent builder's INSERT wins, get_or_create reads its row back instead.
+    return WeeklyReport.objects.get_or_create(
+        week=str(week),
+        defaults={
+            "document": computed.document, "as_of": computed.as_of, "thresholds": computed.thresholds,
+            "previous_rate": computed.previous_rate,
+        },
+    )
+
+
+def weekly_report_document(week: str, *, now: dt.datetime | None = None) -> dict:
+    """The §6 document of ``week`` ("YYYY-Www"), as the API and ``weekly_report`` answer it.
+
+    A complete week answers its stored report (built and stored on first
+    request); the current week is computed live and not stored. Raises
+    ``ReportWeekError`` (a ValueError) for a malformed, nonexistent or future week.
+    """
+    now = now or timezone.now()
+    try:
+        iso_week = IsoWeek.parse(week)
+    except ValueError as exc:
+        raise ReportWeekError(str(exc)) from None
+    if iso_week.start > now:
+        raise ReportWeekError(f"{iso_week} has not started yet.")
+    if iso_week.is_complete(now):
+        report, _created = weekly_report_store(week=iso_week, now=now)
+        return report.document
+    return weekly_report_compute(week=iso_week, as_of=now).document
+
+
+def weekly_report_email(*, report: WeeklyReport) -> int:
+    """Email ``report`` to every recipient once; returns how many emails went out.
+
+    The conditional update of ``emailed_at`` is the claim: a second caller
+    (a rerun, or a copy running at the same moment) finds it taken and sends
+    nothing. When no email at all goes out the claim is released, so the next run retries.
+    """
+    claimed = WeeklyReport.objects.filter(pk=report.pk, emailed_at__isnull=True).update(emailed_at=timezone.now())
+    if not claimed:
+        return 0
+    messages = [weekly_report_email_message(report=report, recipient=user) for user in report_recipients()]
+    sent = 0
+    try:
+        with get_connection() as mail_connection:
+            for message in messages:
+                message.connection = mail_connection
+                try:
+                    sent += message.send()
+                except Exception:
+                    # One bad address must not cost everyone else their report.
+                    logger.exception("weekly report %s: email to %s failed", report.week, message.to)
+    except Exception:
+        logger.exception("weekly report %s: could not reach the mail server", report.week)
+    if messages and not sent:
+        WeeklyReport.objects.filter(pk=report.pk).update(emailed_at=None)
+        logger.error("weekly report %s: no email went out; the next run retries", report.week)
+    else:
+        logger.info("weekly report %s emailed to %s recipient(s)", report.week, sent)
+    return sent
+
+
+def weekly_report_send_last_week(*, now: dt.datetime | None = None) -> WeeklySendResult:
+    """What the Monday job does: store last week's report (once) and email it (once)."""
+    now = now or timezone.now()
+    week = IsoWeek.containing(now).previous()
+    report, created = weekly_report_store(week=week, now=now)
+    sent = weekly_report_email(report=report)
+    return WeeklySendResult(report=report, created=created, emails_sent=sent)
+
+
+@dataclass(frozen=True)
+class ReportWeek:
+    """One week of the dashboard: its document and what its alerts were computed from."""
+
+    week: IsoWeek
+    document: dict
+    complete: bool
+    previous_rate: Decimal | None
+    thresholds: dict
+
+
+def weekly_reports_recent(*, now: dt.datetime | None = None, count: int = 12) -> list[ReportWeek]:
+    """The last ``count`` weeks, oldest first, ending with the current week (computed live, not stored).
+
+    Complete weeks come from their stored reports (one query); a complete week
+    not stored yet is built and stored on the way, as the Monday job would have.
+    """
+    now = now or timezone.now()
+    window = IsoWeek.containing(now).last(count)
+    stored = stored_reports(window)
+    weeks = []
+    for week in window:
+        if week.is_complete(now):
+            report = stored.get(str(week)) or weekly_report_store(week=week, now=now)[0]
+            weeks.append(ReportWeek(week, report.document, True, report.previous_rate, report.thresholds))
+        else:
+            computed = weekly_report_compute(week=week, as_of=now)
+            weeks.append(ReportWeek(week, computed.document, False, computed.previous_rate, computed.thresholds))
+    return weeks
+
+
+def dashboard_url() -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("reports:dashboard")
+
+
+def weekly_report_email_message(*, report: WeeklyReport, recipient) -> EmailMultiAlternatives:
+    """The report's email for ``recipient``, in their language: HTML with a text part."""
+    document = report.document
+    with translation.override(recipient.language or settings.LANGUAGE_CODE):
+        context = {
+            "report": report, "doc": document, "recipient": recipient, "url": dashboard_url(),
+            "week": IsoWeek.parse(report.week),
+            "alerts": localized_alerts(
+                rate=document["mql_to_sql_rate"], previous_rate=report.previous_rate, thresholds=report.thresholds
+            ),
+        }
+        subject = " ".join(render_to_string("reports/email_subject.txt", context).split())
+        text = render_to_string("reports/email.txt", context)
+        html = render_to_string("reports/email.html", context)
+    email = EmailMultiAlternatives(subject=subject, body=text, to=[recipient.email])
+    email.attach_alternative(html, "text/html")
+    return email
