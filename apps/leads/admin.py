@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.criteria.models import FitRule
 from apps.leads.forms import TRANSITION_FORMS
 from apps.leads.models import Engagement, Lead, Qualification, StageTransition
+from apps.leads.resources import LeadImportAdminMixin
 from apps.leads.services import LifecycleError, TransitionInvalid, fit_of, lead_transition
 
 
@@ -63,7 +64,7 @@ def _transition_action(name):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(LeadImportAdminMixin, admin.ModelAdmin):
     list_display = ["email", "full_name", "company", "source", "stage", "score", "fit", "owner", "created_at"]
     list_filter = ["stage", "fit", "source", "owner"]
     search_fields = ["email", "first_name", "last_name", "company"]
@@ -166,12 +167,8 @@ class EngagementAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(StageTransition)
-class StageTransitionAdmin(admin.ModelAdmin):
-    list_display = ["at", "lead", "transition", "from_stage", "to_stage", "actor", "reason"]
-    list_filter = ["transition", "to_stage"]
-    search_fields = ["lead__email"]
-    list_select_related = ["lead", "actor"]
+class AppendOnlyAdmin(admin.ModelAdmin):
+    """Rows the product appends and nobody edits or deletes: history, SLA events."""
 
     def has_add_permission(self, request):
         return False
@@ -181,3 +178,11 @@ class StageTransitionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(StageTransition)
+class StageTransitionAdmin(AppendOnlyAdmin):
+    list_display = ["at", "lead", "transition", "from_stage", "to_stage", "actor", "reason"]
+    list_filter = ["transition", "to_stage"]
+    search_fields = ["lead__email"]
+    list_select_related = ["lead", "actor"]

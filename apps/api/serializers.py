@@ -1,0 +1,432 @@
+"""What the API accepts and answers; the schema at /api/schema/ is generated from these."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.criteria.models import EngagementKind
+from apps.leads.forms import TRANSITION_FORMS
+from apps.leads.imports import active_source_codes, country_code_validator, unknown_source_message
+from apps.leads.models import Engagement, Lead, Stage, StageTransition
+
+#: Most engagements one request may carry.
+MAX_ENGAGEMENTS_PER_REQUEST = 1000
+#: Largest ``metadata`` object, as compact UTF-8 JSON.
+MAX_METADATA_BYTES = 16 * 1024
+#: How far ahead of the server's clock ``occurred_at`` may be (the sender's clock may run fast).
+CLOCK_SKEW = dt.timedelta(minutes=5)
+#: Engagements a lead's detail lists, newest first; ``engagements_total`` counts them all.
+DETAIL_ENGAGEMENTS = 200
+
+
+class RejectUnknownFieldsMixin:
+    """A field the endpoint does not know is an error, not silently dropped (a typo would lose data)."""
+
+    def to_internal_value(self, data):
+        unknown = []
+        if isinstance(data, Mapping):
+            writable = {name for name, f in self.fields.items() if not f.read_only}
+            unknown = sorted(str(key) for key in data if key not in writable)
+        errors = {}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, dict):
+                raise
+            errors = dict(exc.detail)
+        for name in unknown:
+            errors[name] = [_("Unknown field; this endpoint takes: %(fields)s.") % {
+                "fields": ", ".join(n for n, f in self.fields.items() if not f.read_only)}]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+# --- JSON types as the schema states them ------------------------------------------------
+# DRF quietly turns 5 into "5" and "5" into 5; the API takes each field in the JSON type its
+# schema names, so what the schema documents is exactly what is accepted.
+
+
+class JSONStringMixin:
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StringField(JSONStringMixin, serializers.CharField):
+    pass
+
+
+class EmailAddressField(JSONStringMixin, serializers.EmailField):
+    pass
+
+
+class WholeNumberField(serializers.IntegerField):
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class TrueFalseField(serializers.BooleanField):
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+@extend_schema_field({
+    "oneOf": [{"type": "number"}, {"type": "string", "pattern": r"^\s*-?\d+(\.\d+)?\s*$"}],
+    "description": "An amount, as a JSON number or a decimal string such as \"25000.00\".",
+})
+class AmountField(serializers.DecimalField):
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (str, int, float)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class DateStringField(serializers.DateField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", format="YYYY-MM-DD")
+        return super().to_internal_value(data)
+
+
+# --- errors (documentation only) ------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, fit to show a person.")
+
+
+class ValidationErrorSerializer(ErrorSerializer):
+    errors = serializers.DictField(
+        required=False,
+        help_text=(
+            "Present when the problem is in the data rather than the JSON itself. "
+            "The problems: field name -> list of messages. For a list of engagements, "
+            "item index (as a string) -> {field name -> list of messages}, bad items only."
+        ),
+    )
+
+
+class StageConflictSerializer(ErrorSerializer):
+    stage = serializers.ChoiceField(choices=Stage.choices, help_text="The lead's current stage.")
+
+
+# --- leads -------------------------------------------------------------------------------
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    """A lead as every endpoint answers it."""
+
+    source = serializers.CharField(source="source_id", read_only=True, help_text="Lead source code.")
+    owner = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="The owning rep's username, or null."
+    )
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id", "email", "first_name", "last_name", "title", "phone", "company", "employees", "industry",
+            "country", "source", "campaign", "stage", "score", "engagement_count", "fit", "fit_reason", "owner",
+            "mql_at", "accept_due_at", "process_due_at", "accepted_at", "rejected_at", "sql_at", "opportunity_at",
+            "closed_at", "disqualified_at", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class EngagementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Engagement
+        fields = ["id", "kind", "occurred_at", "source", "campaign", "metadata", "external_id", "points", "created_at"]
+        read_only_fields = fields
+
+
+class StageTransitionSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Who made it; null for the system."
+    )
+    from_stage = serializers.ChoiceField(source="from_stage", choices=Stage.choices, read_only=True)
+    to_stage = serializers.ChoiceField(source="to_stage", choices=Stage.choices, read_only=True)
+
+    class Meta:
+        model = StageTransition
+        fields = ["transition", "from_stage", "to_stage", "actor", "at", "reason", "note"]
+        read_only_fields = fields
+
+    def get_fields(self):
+        # "from" is a Python keyword, so the fields are declared as from_stage/to_stage and renamed.
+        renamed = {"from_stage": "from", "to_stage": "to"}
+        return {renamed.get(name, name): field for name, field in super().get_fields().items()}
+
+
+class LeadDetailSerializer(LeadSerializer):
+    engagements = serializers.SerializerMethodField(
+        help_text=f"The latest {DETAIL_ENGAGEMENTS} engagements, newest first."
+    )
+    engagements_total = serializers.SerializerMethodField(help_text="How many engagements the lead has in all.")
+    transitions = serializers.SerializerMethodField(help_text="The stage history, oldest first.")
+
+    class Meta(LeadSerializer.Meta):
+        fields = LeadSerializer.Meta.fields + ["engagements", "engagements_total", "transitions"]
+        read_only_fields = fields
+
+    @extend_schema_field(EngagementSerializer(many=True))
+    def get_engagements(self, lead):
+        rows = lead.engagements.order_by("-occurred_at", "-id")[:DETAIL_ENGAGEMENTS]
+        return EngagementSerializer(rows, many=True).data
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_engagements_total(self, lead) -> int:
+        return lead.engagements.count()
+
+    @extend_schema_field(StageTransitionSerializer(many=True))
+    def get_transitions(self, lead):
+        rows = lead.transitions.select_related("actor").order_by("at", "id")
+        return StageTransitionSerializer(rows, many=True).data
+
+
+class LeadIntakeSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """A lead to create, or to merge into the lead with the same email."""
+
+    email = EmailAddressField(max_length=254, help_text="The key: matched case-insensitively.")
+    first_name = StringField(max_length=100, required=False, allow_blank=True, allow_null=True)
+    last_name = StringField(max_length=100, required=False, allow_blank=True, allow_null=True)
+    company = StringField(max_length=200, required=False, allow_blank=True, allow_null=True)
+    title = StringField(max_length=150, required=False, allow_blank=True, allow_null=True)
+    phone = StringField(max_length=50, required=False, allow_blank=True, allow_null=True)
+    employees = WholeNumberField(min_value=0, max_value=2_147_483_647, required=False, allow_null=True)
+    industry = StringField(max_length=100, required=False, allow_blank=True, allow_null=True)
+    country = StringField(
+        max_length=2, required=False, allow_blank=True, allow_null=True, validators=[country_code_validator],
+        help_text="ISO 3166 two-letter code, any case.",
+    )
+    source = StringField(
+        max_length=40,
+        help_text="An active lead source code (defaults: website, webinar, event, content, ads, referral, "
+                  "email, partner, import, other). Kept from the first touch when the lead exists.",
+    )
+    campaign = StringField(
+        max_length=200, required=False, allow_blank=True, allow_null=True,
+        help_text="Kept from the first touch when the lead exists.",
+    )
+
+    def validate_email(self, value):
+        email = value.strip().lower()
+        if len(email) > 254:  # a few capitals lower-case into two characters
+            raise serializers.ValidationError(_("Ensure this field has no more than 254 characters."))
+        return email
+
+    def validate_country(self, value):
+        return value.upper() if value else value
+
+    def validate_source(self, value):
+        code = value.strip().lower()
+        active = active_source_codes()
+        if code not in active:
+            raise serializers.ValidationError(unknown_source_message(code, active))
+        return code
+
+
+# --- engagements ------------------------------------------------------------------------
+
+
+_UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")
+
+
+def _holds_unstorable_text(value) -> bool:
+    """True when a string anywhere in ``value`` (keys too) has NUL or a lone surrogate."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str) and _UNSTORABLE_CHARACTER.search(item):
+            return True
+    return False
+
+
+class EngagementInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """One engagement; its lead named by ``lead_id`` or ``lead_email`` (exactly one)."""
+
+    lead_id = WholeNumberField(min_value=1, required=False, help_text="The lead's id.")
+    lead_email = EmailAddressField(max_length=254, required=False, help_text="Or the lead's email.")
+    kind = serializers.ChoiceField(
+        choices=EngagementKind.choices,
+        error_messages={"invalid_choice": _("'{input}' is not an engagement kind; use one of: %(kinds)s.") % {
+            "kinds": ", ".join(EngagementKind.values)}},
+    )
+    occurred_at = serializers.DateTimeField(
+        help_text="ISO 8601. Without an offset it is read in the site's time zone. "
+                  "At most 5 minutes ahead of the server's clock.",
+    )
+    source = StringField(max_length=40, required=False, allow_blank=True, default="")
+    campaign = StringField(max_length=200, required=False, allow_blank=True, default="")
+    external_id = StringField(
+        max_length=200, required=False, allow_blank=True, allow_null=True, default=None,
+        help_text="The sender's idempotency key: an engagement whose external_id is already stored "
+                  "(or repeated earlier in the same list) is skipped, not stored twice.",
+    )
+    metadata = serializers.DictField(
+        required=False, default=dict,
+        help_text=f"Any JSON object, at most {MAX_METADATA_BYTES // 1024} KiB as compact UTF-8 JSON.",
+    )
+
+    def validate_occurred_at(self, value):
+        if value > timezone.now() + CLOCK_SKEW:
+            raise serializers.ValidationError(_("This time is in the future."))
+        return value
+
+    def validate_metadata(self, value):
+        if _holds_unstorable_text(value):
+            raise serializers.ValidationError(
+                _("metadata holds a NUL character or half a surrogate pair, which no database stores.")
+            )
+        try:
+            size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        except RecursionError:
+            raise serializers.ValidationError(_("metadata is nested too deeply.")) from None
+        if size > MAX_METADATA_BYTES:
+            raise serializers.ValidationError(
+                _("metadata is %(size)s bytes as JSON; the most is %(max)s.")
+                % {"size": size, "max": MAX_METADATA_BYTES}
+            )
+        return value
+
+    def validate(self, attrs):
+        named = [key for key in ("lead_id", "lead_email") if attrs.get(key) is not None]
+        if len(named) != 1:
+            message = _("Name the lead by lead_id or by lead_email, not both.") if named else _(
+                "Name the lead by lead_id or lead_email.")
+            raise serializers.ValidationError({"lead_id": [message]})
+        if attrs.get("lead_email"):
+            attrs["lead_email"] = attrs["lead_email"].strip().lower()
+        return attrs
+
+
+class EngagementIntakeResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField(help_text="Engagements stored by this request.")
+    duplicates = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Indexes of the items skipped because their external_id was already stored "
+                  "(or came earlier in the list). A single object is index 0.",
+    )
+    promoted = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Ids of the leads this request made MQLs."
+    )
+
+
+# --- transitions -------------------------------------------------------------------------
+
+_FORM_TO_API_FIELDS = [
+    (forms.ModelChoiceField, lambda f, kw: StringField(max_length=150, **kw)),
+    (forms.DecimalField, lambda f, kw: AmountField(
+        max_digits=f.max_digits, decimal_places=f.decimal_places, min_value=f.min_value, **kw)),
+    (forms.DateField, lambda f, kw: DateStringField(**kw)),
+    (forms.BooleanField, lambda f, kw: TrueFalseField(**kw)),
+    (forms.ChoiceField, lambda f, kw: serializers.ChoiceField(choices=list(f.choices), **kw)),
+    (forms.CharField, lambda f, kw: StringField(max_length=f.max_length, allow_blank=not f.required, **kw)),
+]
+
+_FIELD_HELP = {
+    ("reject", "reason"): "A reject reason code (defaults: not_a_fit, no_budget, no_authority, no_need, "
+                          "bad_timing, bad_contact_data, duplicate, competitor, existing_customer, other).",
+    ("disqualify", "reason"): "A disqualify reason code (defaults: spam, competitor, existing_customer, "
+                              "bad_data, duplicate).",
+    ("resubmit", "owner"): "Username of the sales rep to take the lead; blank keeps the previous owner "
+                           "when they still take leads, else round-robin.",
+    ("reassign", "owner"): "Username of the sales rep who takes the lead.",
+    ("qualify", "budget_currency"): "Three-letter currency code; blank means the account currency.",
+    ("convert", "currency"): "Three-letter currency code; blank means the account currency.",
+}
+
+
+def _api_field(transition: str, name: str, form_field: forms.Field) -> serializers.Field:
+    kwargs = {
+        "required": form_field.required,
+        "help_text": _FIELD_HELP.get((transition, name)) or str(form_field.help_text or form_field.label or ""),
+    }
+    if not form_field.required and not isinstance(form_field, forms.BooleanField):
+        kwargs["allow_null"] = True
+    for form_class, build in _FORM_TO_API_FIELDS:
+        if isinstance(form_field, form_class):
+            return build(form_field, kwargs)
+    return StringField(**kwargs)
+
+
+def transition_serializer(name: str) -> type[serializers.Serializer]:
+    """The body of transition ``name``: its form's fields, plus ``expected_stage``.
+
+    The form (``apps.leads.forms.TRANSITION_FORMS``) stays the judge of the
+    values; this serializer checks the JSON types and names the fields the
+    schema documents.
+    """
+    form = TRANSITION_FORMS[name]()
+    declared = {field_name: _api_field(name, field_name, f) for field_name, f in form.fields.items()}
+    declared["expected_stage"] = serializers.ChoiceField(
+        choices=Stage.choices, required=False,
+        help_text="The stage the caller last saw; when the lead has moved on, 409 and nothing changes.",
+    )
+    class_name = "".join(part.capitalize() for part in name.split("_")) + "TransitionSerializer"
+    declared["__doc__"] = f"The body of the {name} transition."
+    return type(class_name, (RejectUnknownFieldsMixin, serializers.Serializer), declared)
+
+
+TRANSITION_SERIALIZERS = {name: transition_serializer(name) for name in TRANSITION_FORMS}
+
+
+# --- weekly report (SPEC §6) ------------------------------------------------------------
+
+
+class ConversionSliceSerializer(serializers.Serializer):
+    mqls = serializers.IntegerField()
+    sqls = serializers.IntegerField(help_text="MQLs of the week that have reached SQL.")
+    mql_to_sql_rate = serializers.FloatField(allow_null=True, help_text="0 to 1; null when there are no MQLs.")
+
+
+class ResponseTimeSerializer(serializers.Serializer):
+    median = serializers.FloatField(allow_null=True, help_text="Hours from MQL to accept.")
+    p90 = serializers.FloatField(allow_null=True)
+
+
+class SLARatesSerializer(serializers.Serializer):
+    accepted_in_time_rate = serializers.FloatField(allow_null=True)
+    processed_in_time_rate = serializers.FloatField(allow_null=True)
+
+
+class ReportAlertSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=["below_target", "criteria_too_loose", "criteria_too_strict", "dropped"])
+    message = serializers.CharField()
+
+
+class WeeklyReportSerializer(serializers.Serializer):
+    """The weekly report document, the same one ``weekly_report --format json`` prints."""
+
+    week = serializers.CharField(help_text="ISO week, e.g. 2026-W47.")
+    mqls = serializers.IntegerField()
+    sqls = serializers.IntegerField()
+    mql_to_sql_rate = serializers.FloatField(allow_null=True)
+    opportunities = serializers.IntegerField()
+    sql_to_opportunity_rate = serializers.FloatField(allow_null=True)
+    by_source = serializers.DictField(child=ConversionSliceSerializer())
+    by_owner = serializers.DictField(child=ConversionSliceSerializer())
+    by_criteria_version = serializers.DictField(child=ConversionSliceSerializer())
+    response_time_hours = ResponseTimeSerializer()
+    sla = SLARatesSerializer()
+    reject_reasons = serializers.DictField(child=serializers.IntegerField())
+    alerts = ReportAlertSerializer(many=True)

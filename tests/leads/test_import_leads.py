@@ -1,0 +1,257 @@
+"""`manage.py import_leads FILE.csv` and the same import in Django admin."""
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+
+from apps.leads.models import Lead
+from tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "email,first_name,last_name,company,title,phone,employees,industry,country,source,campaign\n"
+
+
+def write_csv(tmp_path, text: str, encoding="utf-8", name="leads.csv"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def import_leads(path, *args):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_leads", str(path), *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_a_shift_jis_file_with_japanese_names_is_imported(tmp_path):
+    path = write_csv(tmp_path, HEADER + (
+        "aiko@kumo.example,愛子,田中,クモ株式会社,営業部長,03-1234-5678,220,software,jp,event,展示会2026\n"
+        "ken@sora.example,健,佐藤,ソラ商事,,,30,,JP,,\n"
+    ), encoding="shift_jis")
+
+    out, err = import_leads(path)
+
+    assert "(cp932): created 2, updated 0" in out
+    aiko = Lead.objects.get(email="aiko@kumo.example")
+    assert (aiko.last_name, aiko.first_name, aiko.company, aiko.title) == ("田中", "愛子", "クモ株式会社", "営業部長")
+    assert (aiko.country, aiko.source_id, aiko.campaign, aiko.fit) == ("JP", "event", "展示会2026", "pass")
+    ken = Lead.objects.get(email="ken@sora.example")
+    assert (ken.source_id, ken.fit) == ("import", "fail")
+
+
+def test_a_utf8_file_with_a_byte_order_mark_and_spreadsheet_headings_is_imported(tmp_path):
+    path = write_csv(tmp_path, "\ufeffEmail,First Name,Company,Employees\nmia@example.com,Mia,Nimbus,\"1,200\"\n")
+
+    out, _ = import_leads(path)
+
+    assert "(utf-8-sig): created 1" in out
+    mia = Lead.objects.get()
+    assert (mia.email, mia.first_name, mia.company, mia.employees) == ("mia@example.com", "Mia", "Nimbus", 1200)
+
+
+def test_a_file_with_a_bad_row_imports_nothing_and_names_each_bad_line(tmp_path):
+    path = write_csv(tmp_path, HEADER + (
+        "good@example.com,Good,Row,,,,100,,,website,\n"
+        "not-an-email,Bad,Email,,,,100,,,website,\n"
+        '"quoted@example.com","Multi","Line",,"Title\nover two lines",,,,,,\n'
+        "bad-source@example.com,Bad,Source,,,,100,,,fax,\n"
+        "bad-employees@example.com,Bad,Count,,,,-5,,,,\n"
+    ))
+
+    with pytest.raises(CommandError, match="Nothing was imported: 3 of 5 rows are invalid"):
+        import_leads(path)
+
+    assert not Lead.objects.exists()
+
+
+def test_the_rejected_lines_are_listed_with_their_reasons(tmp_path):
+    path = write_csv(tmp_path, HEADER + (
+        "good@example.com,Good,Row,,,,100,,,website,\n"
+        "not-an-email,Bad,Email,,,,100,,,website,\n"
+        '"quoted@example.com","Multi","Line",,"Title\nover two lines",,,,,,\n'
+        "bad-source@example.com,Bad,Source,,,,100,,,fax,\n"
+    ))
+    err = io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import_leads", str(path), stdout=io.StringIO(), stderr=err)
+
+    lines = [line for line in err.getvalue().splitlines() if line.startswith("Rejected")]
+    assert lines == [
+        "Rejected line 3: email: Enter a valid email address.",
+        "Rejected line 6: source: 'fax' is not an active lead source; use one of: website, webinar, event, "
+        "content, ads, referral, email, partner, import, other.",
+    ]
+
+
+def test_with_skip_invalid_the_valid_rows_are_imported_and_the_bad_ones_reported(tmp_path):
+    path = write_csv(tmp_path, HEADER + (
+        "good@example.com,Good,Row,,,,100,,,website,\n"
+        "not-an-email,Bad,Email,,,,100,,,website,\n"
+        "also-good@example.com,Also,Good,,,,100,,,website,\n"
+    ))
+
+    out, err = import_leads(path, "--skip-invalid")
+
+    assert "created 2, updated 0, merged 0 repeated emails, rejected 1" in out
+    assert "Rejected line 3: email: Enter a valid email address." in err
+    assert set(Lead.objects.values_list("email", flat=True)) == {"good@example.com", "also-good@example.com"}
+
+
+def test_a_reimport_updates_the_leads_and_creates_nothing_new(tmp_path):
+    first = write_csv(tmp_path, HEADER + (
+        "aiko@kumo.example,Aiko,Tanaka,Kumo,Sales,,220,software,JP,event,expo\n"
+        "ken@sora.example,Ken,Sato,Sora,,,30,,JP,event,expo\n"
+    ), name="first.csv")
+    again = write_csv(tmp_path, HEADER + (
+        "AIKO@kumo.example,,,,Head of Sales,,220,software,JP,webinar,spring\n"
+        "ken@sora.example,Ken,Sato,Sora,,,120,,JP,,\n"
+    ), name="again.csv")
+    import_leads(first)
+    ids = set(Lead.objects.values_list("pk", flat=True))
+
+    out, _ = import_leads(again)
+
+    assert "created 0, updated 2" in out
+    assert set(Lead.objects.values_list("pk", flat=True)) == ids
+    aiko = Lead.objects.get(email="aiko@kumo.example")
+    # New values replace old ones; blank cells keep them; source and campaign keep the first touch.
+    assert (aiko.title, aiko.first_name, aiko.source_id, aiko.campaign) == ("Head of Sales", "Aiko", "event", "expo")
+    ken = Lead.objects.get(email="ken@sora.example")
+    assert (ken.employees, ken.fit) == (120, "pass")
+
+
+def test_an_import_updates_leads_that_came_from_the_api(tmp_path):
+    lead = LeadFactory(email="known@example.com", title="")
+    path = write_csv(tmp_path, "email,title\nknown@example.com,CTO\n")
+
+    out, _ = import_leads(path)
+
+    assert "created 0, updated 1" in out
+    lead.refresh_from_db()
+    assert lead.title == "CTO"
+
+
+def test_an_email_repeated_in_the_file_makes_one_lead_and_the_later_row_wins(tmp_path):
+    path = write_csv(tmp_path, "email,title,company\nsam@example.com,Engineer,Acme\nSam@Example.com,CTO,\n")
+
+    out, _ = import_leads(path)
+
+    assert "created 1, updated 0, merged 1 repeated email," in out
+    sam = Lead.objects.get()
+    assert (sam.title, sam.company) == ("CTO", "Acme")
+
+
+def test_a_dry_run_reports_what_would_happen_and_writes_nothing(tmp_path):
+    LeadFactory(email="known@example.com")
+    path = write_csv(tmp_path, "email\nknown@example.com\nnew@example.com\n")
+
+    out, _ = import_leads(path, "--dry-run")
+
+    assert "nothing written: would have created 1, updated 1" in out
+    assert Lead.objects.count() == 1
+
+
+def test_the_import_shows_a_progress_bar_on_stderr(tmp_path, capsys):
+    path = write_csv(tmp_path, "email\na@example.com\nb@example.com\n")
+    import_leads(path)
+    err = capsys.readouterr().err
+    assert "Checking rows" in err and "Importing leads" in err and "2/2" in err
+
+
+def test_a_file_without_an_email_column_is_refused(tmp_path):
+    path = write_csv(tmp_path, "name,company\nAiko,Kumo\n")
+    with pytest.raises(CommandError, match="one of them email; it reads: name, company"):
+        import_leads(path)
+
+
+def test_a_file_in_another_encoding_is_refused_with_a_clear_message(tmp_path):
+    path = write_csv(tmp_path, "email,first_name\naiko@example.com,愛子\n", encoding="utf-16")
+    with pytest.raises(CommandError, match="neither UTF-8 nor Shift_JIS"):
+        import_leads(path)
+    assert not Lead.objects.exists()
+
+
+def test_a_row_with_more_cells_than_the_header_is_rejected(tmp_path):
+    path = write_csv(tmp_path, "email,title\na@example.com,CTO,surplus\n")
+    with pytest.raises(CommandError):
+        import_leads(path)
+    _, err = import_leads(path, "--skip-invalid")
+    assert "Rejected line 2: the row has 3 cells but the header names 2 columns" in err
+
+
+def test_a_missing_file_is_reported(tmp_path):
+    with pytest.raises(CommandError, match="No such file"):
+        import_leads(tmp_path / "nope.csv")
+
+
+def test_the_import_streams_in_batches(tmp_path):
+    rows = "".join(f"lead{i}@example.com,{i}\n" for i in range(25))
+    path = write_csv(tmp_path, "email,employees\n" + rows)
+
+    out, _ = import_leads(path, "--batch-size", "7")
+
+    assert "created 25" in out
+    assert Lead.objects.count() == 25
+
+
+# --- Django admin -----------------------------------------------------------------
+
+
+def _upload(client, content: bytes):
+    return client.post("/admin/leads/lead/import/", {
+        "format": "0", "import_file": SimpleUploadedFile("leads.csv", content, content_type="text/csv"),
+    })
+
+
+def test_the_admin_import_previews_a_shift_jis_file_and_imports_it_on_confirm(client, admin_user):
+    client.force_login(admin_user)
+    content = (HEADER + "aiko@kumo.example,愛子,田中,クモ株式会社,,,220,,JP,event,\n").encode("shift_jis")
+
+    preview = _upload(client, content)
+
+    assert preview.status_code == 200
+    assert not Lead.objects.exists()  # the preview is a dry run
+    assert "田中" in preview.content.decode()
+    confirm = preview.context["confirm_form"]
+    done = client.post("/admin/leads/lead/process_import/", confirm.initial)
+
+    assert done.status_code == 302
+    aiko = Lead.objects.get()
+    assert (aiko.last_name, aiko.company, aiko.fit, aiko.source_id) == ("田中", "クモ株式会社", "pass", "event")
+
+
+def test_the_admin_import_shows_bad_rows_and_offers_no_confirm(client, admin_user):
+    client.force_login(admin_user)
+    content = (HEADER + "good@example.com,,,,,,,,,,\nnot-an-email,,,,,,,,,,\n").encode()
+
+    preview = _upload(client, content)
+
+    assert preview.status_code == 200
+    assert "Enter a valid email address." in preview.content.decode()
+    assert "confirm_form" not in preview.context
+    assert not Lead.objects.exists()
+
+
+def test_the_admin_import_updates_a_known_lead(client, admin_user):
+    lead = LeadFactory(email="known@example.com", employees=10, fit="fail")
+    client.force_login(admin_user)
+
+    preview = _upload(client, b"email,employees\nKNOWN@example.com,100\n")
+    client.post("/admin/leads/lead/process_import/", preview.context["confirm_form"].initial)
+
+    lead.refresh_from_db()
+    assert (lead.employees, lead.fit, Lead.objects.count()) == (100, "pass", 1)
+
+
+def test_the_admin_import_explains_a_file_without_an_email_column(client, admin_user):
+    client.force_login(admin_user)
+
+    preview = _upload(client, "名前,会社\n愛子,クモ\n".encode("shift_jis"))
+
+    assert preview.status_code == 200
+    assert "one of them email" in preview.content.decode()
+    assert "confirm_form" not in preview.context
