@@ -27,7 +27,6 @@ from apps.accounts.permissions import (
     can_review_rejected_leads,
     can_see_all_leads,
     can_transition,
-    can_view_reports,
     can_work_any_lead,
     can_work_leads,
     has_role,
@@ -104,22 +103,8 @@ DANGER = {"reject", "lose", "disqualify"}
 # --- who may open which page ---------------------------------------------------
 
 
-def navigation(user) -> dict:
-    return {
-        "inbox": can_work_leads(user),
-        "review": can_review_rejected_leads(user),
-        "leads": has_role(user),
-        "reports": has_role(user) and can_view_reports(user),
-    }
-
-
 class PageMixin(RoleRequiredMixin):
-    """Every page: signed in, in a role, and told which sections the header links to."""
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["nav"] = navigation(self.request.user)
-        return context
+    """Every page: signed in and in a role (the header's sections come from a context processor)."""
 
 
 def lead_name(lead) -> str:
@@ -179,7 +164,7 @@ def _error_page(request, template, status, exception):
     message = ""
     if exception is not None and exception.args and isinstance(exception.args[0], str):
         message = translated_label(exception.args[0])
-    context = {"nav": navigation(request.user), "message": message}
+    context = {"message": message}
     return render(request, template, context, status=status)
 
 
@@ -290,7 +275,6 @@ def lead_page_context(request, lead, *, bound=None) -> dict:
         })
     bant = next((a for a in actions if a["name"] == "qualify"), None)
     return {
-        "nav": navigation(user),
         "lead": lead,
         "fit_reason": fit_reason,
         "breakdown": breakdown,

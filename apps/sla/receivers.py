@@ -1,3 +1,5 @@
+from contextlib import contextmanager
+
 from django.dispatch import receiver
 
 from apps.leads.services import stage_changed
@@ -12,3 +14,13 @@ HANDOVERS = {"promote", "resubmit", "reassign"}
 def tell_the_new_owner(sender, transition, **kwargs):
     if transition.transition in HANDOVERS and transition.owner_id and transition.to_stage == "mql":
         notification_create(recipient=transition.owner, kind=NotificationKind.NEW_MQL, lead=transition.lead)
+
+
+@contextmanager
+def new_mql_notifications_muted():
+    """For replaying history (seed_demo): a lead handed over weeks ago is no news to anyone."""
+    stage_changed.disconnect(tell_the_new_owner)
+    try:
+        yield
+    finally:
+        stage_changed.connect(tell_the_new_owner)

@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -211,3 +212,14 @@ def test_recompute_scores_agrees_with_the_scores_seed_demo_built_incrementally(s
 def test_recompute_scores_refuses_a_batch_size_below_one(db):
     with pytest.raises(CommandError, match="at least 1"):
         run("recompute_scores", batch_size=0)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_seeding_history_does_not_notify_anyone_of_weeks_old_handovers():
+    # Really committed, lead by lead, as seed_demo runs under make run.
+    from apps.sla.models import Notification
+
+    call_command("seed_demo", leads=40, verbosity=0)
+    assert Lead.objects.filter(stage="mql").exists()
+    assert not Notification.objects.exists()
+    assert not mail.outbox

@@ -83,3 +83,9 @@ def test_emails_go_out_in_the_recipients_language(marketer, manager, rep, django
     to_manager = next(m for m in mail.outbox if m.to == [manager.email])
     assert "期限" in to_rep.body  # Japanese for the missed deadline
     assert "Escalation" in to_manager.body
+
+
+def test_the_notifications_page_has_the_same_header_sections_as_every_page(client, rep):
+    client.force_login(rep)
+    body = client.get("/notifications/").content.decode()
+    assert 'href="/leads/inbox/"' in body and 'href="/leads/"' in body

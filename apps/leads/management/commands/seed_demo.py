@@ -28,6 +28,7 @@ from apps.criteria.models import (
     SQLCriteria,
 )
 from apps.leads.models import Lead, Stage
+from apps.sla.receivers import new_mql_notifications_muted
 from apps.leads.services import (
     EngagementInput,
     engagements_record,
@@ -701,7 +702,7 @@ class Command(BaseCommand):
         present = set(Lead.objects.filter(email__in=emails).values_list("email", flat=True))
         todo = [plan for plan in plans if plan.email not in present]
         actors = {user.pk: user for user in users.values()}
-        with quiet_transition_log(), tqdm(
+        with quiet_transition_log(), new_mql_notifications_muted(), tqdm(
             total=len(todo), desc="Seeding demo leads", unit="lead", file=sys.stderr,
             disable=not show_progress,
         ) as progress:
