@@ -264,7 +264,7 @@ def _holds_unstorable_text(value) -> bool:
 class EngagementInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """One engagement; its lead named by ``lead_id`` or ``lead_email`` (exactly one)."""
 
-    lead_id = WholeNumberField(min_value=1, required=False, help_text="The lead's id.")
+    lead_id = WholeNumberField(min_value=1, max_value=2**63 - 1, required=False, help_text="The lead's id.")
     lead_email = EmailAddressField(max_length=254, required=False, help_text="Or the lead's email.")
     kind = serializers.ChoiceField(
         choices=EngagementKind.choices,

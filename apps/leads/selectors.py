@@ -107,3 +107,10 @@ def leads_matching(leads, text: str):
             | Q(email__icontains=word) | Q(company__icontains=word)
         )
     return leads
+
+
+def taken_from_the_pool(pk) -> bool:
+    """Was lead ``pk`` an unassigned MQL that a rep has since accepted?"""
+    return StageTransition.objects.filter(
+        lead_id=pk, transition="accept", from_stage="mql", lead__owner__isnull=False
+    ).exclude(lead__stage="mql").exists()

@@ -476,7 +476,8 @@ def scores_recompute(*, now: dt.datetime | None = None, batch_size: int = 5000, 
         batch = ids[start:start + batch_size]
         with transaction.atomic():
             leads = list(
-                Lead.objects.select_for_update().filter(pk__in=batch)
+                # Locked in id order, as intake locks them: the nightly job and the API cannot deadlock.
+                Lead.objects.select_for_update().filter(pk__in=batch).order_by("pk")
                 .only("pk", "stage", "employees", "industry", "country", "fit", "fit_reason")
             )
             Lead.objects.filter(pk__in=batch).update(score=score)

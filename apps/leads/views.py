@@ -48,6 +48,7 @@ from apps.leads.selectors import (
     mql_pool_for_user,
     rejected_for_review,
     rejection_counts,
+    taken_from_the_pool,
 )
 from apps.leads.services import (
     LeadChanged,
@@ -314,11 +315,18 @@ class LeadTransitionView(PageMixin, View):
     def post(self, request, pk, name):
         if name not in TRANSITION_FORMS:
             raise Http404("No such transition.")
-        lead = lead_for_user(request.user, pk)
+        expected = request.POST.get("expected_stage") or None
+        try:
+            lead = lead_for_user(request.user, pk)
+        except Http404:
+            if expected == Stage.MQL and can_work_leads(request.user) and taken_from_the_pool(pk):
+                # Two reps clicked Accept on one pool MQL: the slower one is told, not shown a 404.
+                messages.warning(request, gettext("This lead has changed: another rep took it from the pool."))
+                return redirect(safe_next(request, reverse("leads:inbox")))
+            raise
         if not can_transition(request.user, lead, name):
             raise PermissionDenied(_("You may not %(action)s this lead.") % {"action": TRANSITION_LABELS[name]})
         back = safe_next(request, reverse("leads:detail", args=[lead.pk]))
-        expected = request.POST.get("expected_stage") or None
         try:
             row = lead_transition(lead=lead, name=name, actor=request.user, data=request.POST, expected_stage=expected)
         except TransitionForbidden as exc:

@@ -210,8 +210,8 @@ def weekly_report_compute(
 
     Definitions (the README's "Reports" section has them in full): MQLs of W
     are the leads with a promote in W; ``mql_to_sql_rate`` is the share of
-    them with a qualify up to ``as_of``; ``sqls`` are the leads qualified in W
-    and ``opportunities`` those of them converted up to ``as_of``. Alerts use
+    them with a qualify up to ``as_of`` (``sqls``); ``opportunities`` are the
+    leads qualified in W converted up to ``as_of``. Alerts use
     ``thresholds`` (default: the admin-edited ``ReportSettings``), with
     messages in the site's language.
     """
@@ -234,7 +234,9 @@ def weekly_report_compute(
             bucket[key][1] += group["sqls"]
 
     mql_to_sql = rounded_rate(totals["sqls"], totals["mqls"])
-    sqls, opportunities = _sql_cohort_counts(week, as_of)
+    # `sqls` is the MQL cohort's (MQLs of W that reached SQL), as in by_source and the rate;
+    # the SQL→opportunity rate follows its own cohort, the leads qualified in W.
+    qualified, opportunities = _sql_cohort_counts(week, as_of)
     median, p90 = _response_time_hours(week, as_of)
     previous_rate = previous_week_rate(week, as_of)
     with translation.override(settings.LANGUAGE_CODE):
@@ -243,10 +245,10 @@ def weekly_report_compute(
     document = {
         "week": str(week),
         "mqls": totals["mqls"],
-        "sqls": sqls,
+        "sqls": totals["sqls"],
         "mql_to_sql_rate": as_json_number(mql_to_sql),
         "opportunities": opportunities,
-        "sql_to_opportunity_rate": as_json_number(rounded_rate(opportunities, sqls)),
+        "sql_to_opportunity_rate": as_json_number(rounded_rate(opportunities, qualified)),
         "by_source": _segments(by_source),
         "by_owner": _segments(by_owner),
         "by_criteria_version": _segments(by_version),

@@ -50,18 +50,19 @@ def sla_sweep(*, now: dt.datetime | None = None, batch_size: int = 500) -> Sweep
     now = now or timezone.now()
     policy = SLAPolicy.load()
     result = SweepResult()
-    seen: set[int] = set()
+    last_pk = 0
     while True:
+        # Keyset pages by id: each lead is visited once per sweep, however many are due.
         due = list(
-            Lead.objects.filter(sla_next_check_at__lte=now).exclude(pk__in=seen)
-            .order_by("sla_next_check_at", "pk").values_list("pk", flat=True)[:batch_size]
+            Lead.objects.filter(sla_next_check_at__lte=now, pk__gt=last_pk)
+            .order_by("pk").values_list("pk", flat=True)[:batch_size]
         )
         if not due:
             break
         for pk in due:
-            seen.add(pk)
             _sweep_lead(pk, now=now, policy=policy, result=result)
             result.leads_checked += 1
+        last_pk = due[-1]
     notifications_retry_unsent(now=now)
     return result
 

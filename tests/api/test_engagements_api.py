@@ -243,3 +243,11 @@ def test_only_marketing_may_record_engagements(api, role, request):
 
 def test_recording_engagements_needs_a_token(api):
     assert api(None).post(ENGAGEMENTS, item(LeadFactory()), format="json").status_code == 401
+
+
+def test_a_lead_id_beyond_any_database_integer_is_a_400_not_a_crash(api, marketer):
+    response = api(marketer).post("/api/v1/engagements/", {
+        "lead_id": 10**30, "kind": "page_view", "occurred_at": an_hour_ago()}, format="json")
+    assert response.status_code == 400
+    assert "lead_id" in response.json()["errors"]
+    assert not Engagement.objects.exists()

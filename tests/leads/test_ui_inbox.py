@@ -247,3 +247,21 @@ def test_a_rep_may_not_reject_a_pool_lead_they_do_not_own(client, marketer, mana
     body = client.get(reverse("leads:inbox")).content.decode()
     assert f'action="{transition_url(pooled, "reject")}"' not in body
     assert client.post(transition_url(pooled, "reject"), {"reason": "no_need"}).status_code == 403
+
+
+def test_the_slower_of_two_reps_accepting_one_pool_mql_is_told_someone_took_it(client, marketer, manager):
+    from apps.leads.services import lead_transition
+    from tests.factories import LeadFactory, UserFactory
+    from tests.leads.helpers import walk_to
+
+    pool_lead = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
+    assert pool_lead.owner is None  # nobody takes leads yet: it waits in the pool
+    ann, bob = UserFactory(username="ann", roles=["sales"]), UserFactory(username="bob", roles=["sales"])
+    lead_transition(lead=pool_lead.pk, name="accept", actor=ann, expected_stage="mql")
+
+    client.force_login(bob)
+    response = client.post(f"/leads/{pool_lead.pk}/transitions/accept/", {"expected_stage": "mql"}, follow=True)
+    assert response.status_code == 200
+    assert "another rep took it from the pool" in response.content.decode()
+    pool_lead.refresh_from_db()
+    assert pool_lead.owner == ann

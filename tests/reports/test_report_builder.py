@@ -116,12 +116,14 @@ def test_mql_to_sql_rate_is_the_share_of_the_weeks_mqls_qualified_by_the_report(
     assert doc["mql_to_sql_rate"] == 0.375  # 3 / 8
 
 
-def test_sqls_and_opportunities_are_the_leads_qualified_in_the_week(week20):
+def test_sqls_are_the_weeks_mqls_that_reached_sql_and_opportunities_follow_the_weeks_sqls(week20):
     doc = weekly_report_compute(week=W20, as_of=AS_OF).document
 
+    # MQLs of W20 that reached SQL: L1, L2, L7 (so 3 of 8, the rate's numerator).
+    assert doc["sqls"] == 3
+    assert doc["sqls"] / doc["mqls"] == pytest.approx(doc["mql_to_sql_rate"], abs=0.001)
     # Qualified in W20: L1, L2, L7 and L9 (an MQL of the week before). Converted by the
     # report: L1 and L9; L2 converted an hour after it.
-    assert doc["sqls"] == 4
     assert doc["opportunities"] == 2
     assert doc["sql_to_opportunity_rate"] == 0.5
 

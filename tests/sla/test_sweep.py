@@ -190,3 +190,10 @@ def test_a_failed_email_is_retried_by_a_later_sweep(mql, settings, rep, sweep):
     assert notification.emailed_at is not None
     assert [m.to for m in mail.outbox] == [[rep.email]]
     assert events(mql) == ["accept_reminder"]
+
+
+def test_a_sweep_visits_every_due_lead_across_pages(marketer, manager, rep, sweep):
+    leads = [walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager) for _ in range(5)]
+    result = sweep(now=max(lead.mql_at for lead in leads) + 21 * H, batch_size=2)
+    assert result.leads_checked == 5
+    assert result.events == {"accept_reminder": 5}

@@ -61,7 +61,7 @@ def report_text(document: dict, *, complete: bool = True) -> str:
         f"  MQLs                      {document['mqls']}",
         f"  MQL→SQL rate              {_percent(document['mql_to_sql_rate'])}"
         "  (share of the week's MQLs that reached SQL)",
-        f"  SQLs (qualified in week)  {document['sqls']}",
+        f"  SQLs (of these MQLs)      {document['sqls']}",
         f"  Opportunities             {document['opportunities']}"
         f"  (SQL→opportunity {_percent(document['sql_to_opportunity_rate'])})",
         f"  Response time             median {_hours(hours['median'])}, p90 {_hours(hours['p90'])}",
