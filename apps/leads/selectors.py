@@ -110,7 +110,12 @@ def leads_matching(leads, text: str):
 
 
 def taken_from_the_pool(pk) -> bool:
-    """Was lead ``pk`` an unassigned MQL that a rep has since accepted?"""
-    return StageTransition.objects.filter(
-        lead_id=pk, transition="accept", from_stage="mql", lead__owner__isnull=False
-    ).exclude(lead__stage="mql").exists()
+    """Was lead ``pk`` handed to nobody (the MQL pool) and has it since moved on?"""
+    last_handover = (
+        StageTransition.objects.filter(lead_id=pk, transition__in=["promote", "resubmit", "reassign"])
+        .order_by("-at", "-id").first()
+    )
+    return (
+        last_handover is not None and last_handover.owner_id is None
+        and Lead.objects.filter(pk=pk).exclude(stage=Stage.MQL).exists()
+    )

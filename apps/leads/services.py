@@ -21,11 +21,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
 
-from apps.accounts.permissions import ALL_TRANSITIONS, can_transition
+from apps.accounts.permissions import ALL_TRANSITIONS, can_transition, can_work_leads
 from apps.criteria import rules
 from apps.criteria.models import FitRule, MQLCriteria, ScoringSettings, SLAPolicy, SQLCriteria
 from apps.leads.forms import TRANSITION_FORMS
-from apps.leads.models import TRANSITION_VERBS, Engagement, Lead, Qualification, Stage, StageTransition
+from apps.leads.models import (
+    TRANSITION_VERBS,
+    Engagement,
+    Lead,
+    Qualification,
+    Stage,
+    StageTransition,
+)
+from apps.leads.selectors import taken_from_the_pool
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +141,10 @@ def lead_transition(
             if name not in SYSTEM_TRANSITIONS:
                 raise TransitionForbidden(_("Only a person can %(name)s a lead.") % {"name": TRANSITION_VERBS[name]})
         elif not can_transition(actor, locked, name):
+            if (name == "accept" and expected_stage == Stage.MQL and can_work_leads(actor)
+                    and taken_from_the_pool(locked.pk)):
+                # Two reps accepting one pool MQL: the slower one lost a race, not a permission.
+                raise LeadChanged(_("This lead has changed: another rep took it from the pool."), stage=locked.stage)
             raise TransitionForbidden(_("You may not %(name)s this lead.") % {"name": TRANSITION_VERBS[name]})
         if expected_stage is not None and locked.stage != expected_stage:
             raise LeadChanged(

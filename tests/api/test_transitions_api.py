@@ -167,3 +167,25 @@ def test_an_unknown_transition_gets_404(api, rep, mql):
 
 def test_a_transition_on_a_lead_that_does_not_exist_gets_404(api, manager):
     assert api(manager).post(url(999_999, "accept"), format="json").status_code == 404
+
+
+def test_the_slower_of_two_reps_accepting_one_pool_mql_gets_409_not_403(api, marketer, manager):
+    from apps.leads.services import lead_transition
+    from tests.factories import LeadFactory, UserFactory
+    from tests.leads.helpers import walk_to
+
+    pool_lead = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
+    assert pool_lead.owner is None
+    ann, bob = UserFactory(username="ann", roles=["sales"]), UserFactory(username="bob", roles=["sales"])
+    lead_transition(lead=pool_lead.pk, name="accept", actor=ann, expected_stage="mql")
+
+    response = api(bob).post(url(pool_lead, "accept"), {"expected_stage": "mql"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["stage"] == "accepted"
+    assert "another rep took it" in response.json()["detail"]
+
+
+def test_a_rep_accepting_another_reps_own_mql_still_gets_403(api, rep, other_rep, mql):
+    assert mql.owner == rep
+    response = api(other_rep).post(url(mql, "accept"), {"expected_stage": "mql"}, format="json")
+    assert response.status_code == 403
