@@ -168,7 +168,7 @@ class EngagementAdmin(admin.ModelAdmin):
 
 
 class AppendOnlyAdmin(admin.ModelAdmin):
-    """Rows the product appends and nobody edits or deletes: history, SLA events."""
+    """Rows the product writes and nobody edits or deletes: history, SLA events, stored reports."""
 
     def has_add_permission(self, request):
         return False

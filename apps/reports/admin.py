@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.criteria.admin import SingletonAdmin
+from apps.leads.admin import AppendOnlyAdmin
 from apps.reports.models import ReportSettings, WeeklyReport
 from apps.reports.whatif import criteria_whatif, preview_weeks
 
@@ -24,7 +25,7 @@ class ReportSettingsAdmin(SingletonAdmin):
 
 
 @admin.register(WeeklyReport)
-class WeeklyReportAdmin(admin.ModelAdmin):
+class WeeklyReportAdmin(AppendOnlyAdmin):
     """Stored reports are read-only: they are what was reported that week."""
 
     list_display = ["week", "mqls", "mql_to_sql_rate", "alert_codes", "as_of", "emailed_at"]
@@ -43,15 +44,6 @@ class WeeklyReportAdmin(admin.ModelAdmin):
     @admin.display(description=_("alerts"))
     def alert_codes(self, obj):
         return ", ".join(alert["code"] for alert in obj.document.get("alerts", [])) or "—"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def criteria_whatif_preview_view(model_admin, request, object_id, form_url="", extra_context=None):

@@ -15,12 +15,17 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
+from apps.accounts.emails import email_in_users_language
 from apps.reports.models import WeeklyReport
-from apps.reports.selectors import localized_alerts, report_recipients, stored_reports, weekly_report_compute
+from apps.reports.selectors import (
+    localized_alerts,
+    report_recipients,
+    stored_reports,
+    weekly_report_compute,
+)
 from apps.reports.weeks import IsoWeek
 
 logger = logging.getLogger(__name__)
@@ -160,17 +165,13 @@ def dashboard_url() -> str:
 def weekly_report_email_message(*, report: WeeklyReport, recipient) -> EmailMultiAlternatives:
     """The report's email for ``recipient``, in their language: HTML with a text part."""
     document = report.document
-    with translation.override(recipient.language or settings.LANGUAGE_CODE):
-        context = {
-            "report": report, "doc": document, "recipient": recipient, "url": dashboard_url(),
-            "week": IsoWeek.parse(report.week),
+    return email_in_users_language(
+        recipient=recipient,
+        templates="reports",
+        context=lambda: {
+            "report": report, "doc": document, "url": dashboard_url(), "week": IsoWeek.parse(report.week),
             "alerts": localized_alerts(
                 rate=document["mql_to_sql_rate"], previous_rate=report.previous_rate, thresholds=report.thresholds
             ),
-        }
-        subject = " ".join(render_to_string("reports/email_subject.txt", context).split())
-        text = render_to_string("reports/email.txt", context)
-        html = render_to_string("reports/email.html", context)
-    email = EmailMultiAlternatives(subject=subject, body=text, to=[recipient.email])
-    email.attach_alternative(html, "text/html")
-    return email
+        },
+    )

@@ -19,10 +19,10 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import F
-from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
+from apps.accounts.emails import email_in_users_language
 from apps.criteria.models import SLAPolicy
 from apps.leads.models import Lead, Stage
 from apps.leads.services import LifecycleError, lead_transition
@@ -225,18 +225,14 @@ def lead_url(lead: Lead) -> str:
 
 def notification_email(notification: Notification) -> EmailMultiAlternatives:
     """The email of a notification, in its recipient's language, HTML with a text part."""
-    recipient = notification.recipient
-    with translation.override(recipient.language or settings.LANGUAGE_CODE):
-        context = {
-            "notification": notification, "recipient": recipient, "lead": notification.lead,
+    return email_in_users_language(
+        recipient=notification.recipient,
+        templates="notifications",
+        context=lambda: {
+            "notification": notification, "lead": notification.lead,
             "message": notification_message(notification), "url": lead_url(notification.lead),
-        }
-        subject = " ".join(render_to_string("notifications/email_subject.txt", context).split())
-        text = render_to_string("notifications/email.txt", context)
-        html = render_to_string("notifications/email.html", context)
-    email = EmailMultiAlternatives(subject=subject, body=text, to=[recipient.email])
-    email.attach_alternative(html, "text/html")
-    return email
+        },
+    )
 
 
 def notification_message(notification: Notification) -> str:

@@ -18,6 +18,7 @@ from apps.reports.models import WeeklyReport
 from apps.reports.weeks import IsoWeek
 from tests.factories import LeadFactory, UserFactory
 from tests.reports.conftest import bant_for, only_rep_taking_leads
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -84,15 +85,6 @@ def test_four_copies_of_the_job_at_once_then_a_rerun_store_one_report_and_send_o
 
 
 # --- through a real broker and worker ------------------------------------------------------------
-
-
-def wait_for(condition, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_the_job_sent_four_times_through_the_broker_emails_each_recipient_once(live_worker, last_week):

@@ -17,6 +17,7 @@ from apps.leads.services import lead_transition
 from apps.sla import tasks
 from apps.sla.models import Notification, SLAEvent
 from tests.factories import LeadFactory, UserFactory
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -51,15 +52,6 @@ def promoted_hours_ago(hours, team, **lead_fields):
 def run_sweeps(n):
     for _ in range(n):
         tasks.sla_sweep_task.delay()
-
-
-def wait_for(condition, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def settled(count_emails, expected, grace=2.0):

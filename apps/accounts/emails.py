@@ -1,0 +1,24 @@
+"""Emails to one user, in that user's language."""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import translation
+
+
+def email_in_users_language(*, recipient, templates: str, context: Callable[[], dict]) -> EmailMultiAlternatives:
+    """HTML with a text part from ``<templates>/email_subject.txt``, ``email.txt`` and ``email.html``.
+
+    ``context`` is called with the recipient's language active (blank: the site's),
+    so the sentences it builds read in that language too.
+    """
+    with translation.override(recipient.language or settings.LANGUAGE_CODE):
+        values = {"recipient": recipient, **context()}
+        subject = " ".join(render_to_string(f"{templates}/email_subject.txt", values).split())
+        text = render_to_string(f"{templates}/email.txt", values)
+        html = render_to_string(f"{templates}/email.html", values)
+    email = EmailMultiAlternatives(subject=subject, body=text, to=[recipient.email])
+    email.attach_alternative(html, "text/html")
+    return email
