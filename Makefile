@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 RUN_ENV := DEBUG=true SITE_URL=http://$(HOST):$(PORT)
 
-.PHONY: run test install install-dev migrate messages clean
+.PHONY: run test lint format install install-dev migrate messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,16 @@ run: migrate
 
 test: install-dev messages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lint as CI does: ruff's rules, the formatter's layout, and no model change without its migration.
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* var/.seeded staticfiles
