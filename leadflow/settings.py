@@ -160,7 +160,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     # Longer than any task may run (CELERY_TASK_TIME_LIMIT), so Redis never redelivers a running task.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+    }
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=900)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_TASK_ACKS_LATE = True
@@ -207,13 +209,16 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Lead intake, engagements and the lead lifecycle. Authenticate with "
         "`Authorization: Token <key>` (`manage.py drf_create_token USERNAME` makes a key). "
-        "Every error answers `{\"detail\": \"…\"}`; a 400 adds `errors` keyed by field "
+        'Every error answers `{"detail": "…"}`; a 400 adds `errors` keyed by field '
         "(or by item index for a list of engagements)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"StageEnum": "apps.leads.models.Stage", "FitEnum": "apps.leads.models.Fit"},
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "apps.leads.models.Stage",
+        "FitEnum": "apps.leads.models.Fit",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.api.schema.add_common_error_responses",

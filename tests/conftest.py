@@ -34,7 +34,9 @@ def pytest_collection_modifyitems(config, items):
 
     for item in items:
         if "postgres" in item.keywords and connection.vendor != "postgresql":
-            item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL pass (DATABASE_URL=postgres://…)"))
+            item.add_marker(
+                pytest.mark.skip(reason="runs in the PostgreSQL pass (DATABASE_URL=postgres://…)")
+            )
 
 
 @pytest.fixture
@@ -102,11 +104,23 @@ def live_worker(redis_url):
 
     broker = redis.Redis.from_url(redis_url)
     broker.delete("celery")  # the default queue
-    saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "broker_transport_options")}
-    app.conf.update(broker_url=redis_url, task_always_eager=False, broker_transport_options={"visibility_timeout": 3600})
+    saved = {
+        k: app.conf[k] for k in ("broker_url", "task_always_eager", "broker_transport_options")
+    }
+    app.conf.update(
+        broker_url=redis_url,
+        task_always_eager=False,
+        broker_transport_options={"visibility_timeout": 3600},
+    )
     _forget_broker(app)
-    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING",
-                      shutdown_timeout=30):
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=4,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=30,
+    ):
         yield app
     app.conf.update(saved)
     _forget_broker(app)

@@ -40,7 +40,15 @@ GET_EXPECTED = {
 }
 # Action URLs, posted for real: (URL name, what is posted, status per role).
 POST_EXPECTED = {
-    "logout": (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),  # signed out, back to the login page
+    "logout": (
+        LOGIN,
+        LOGIN,
+        LOGIN,
+        LOGIN,
+        LOGIN,
+        LOGIN,
+        LOGIN,
+    ),  # signed out, back to the login page
     "accounts:language": (DONE, DONE, DONE, DONE, DONE, DONE, DONE),
     # Accepting rep's MQL: the owner and managers may, another rep finds nothing, marketing may not.
     "leads:transition": (LOGIN, DONE, 404, 403, DONE, DONE, 403),
@@ -49,9 +57,13 @@ POST_EXPECTED = {
 
 def assert_status(response, expected, what):
     if expected == LOGIN:
-        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), what
+        assert response.status_code == 302 and response["Location"].startswith(
+            "/accounts/login/"
+        ), what
     elif expected == DONE:
-        assert response.status_code == 302 and not response["Location"].startswith("/accounts/login/"), what
+        assert response.status_code == 302 and not response["Location"].startswith(
+            "/accounts/login/"
+        ), what
     else:
         assert response.status_code == expected, what
 
@@ -71,14 +83,23 @@ def ui_url_names(patterns=None, namespace=""):
 
 def test_every_ui_url_is_in_the_table():
     names = ui_url_names()
-    assert names - set(GET_EXPECTED) == set(), "add the new URL to GET_EXPECTED (and POST_EXPECTED if it acts)"
+    assert names - set(GET_EXPECTED) == set(), (
+        "add the new URL to GET_EXPECTED (and POST_EXPECTED if it acts)"
+    )
     assert set(GET_EXPECTED) - names == set(), "a URL in the table no longer exists"
 
 
 @pytest.fixture
 def people(rep, other_rep, marketer, manager, admin_user, nobody):
-    return {"anonymous": None, "rep": rep, "other_rep": other_rep, "marketer": marketer, "manager": manager,
-            "admin": admin_user, "nobody": nobody}
+    return {
+        "anonymous": None,
+        "rep": rep,
+        "other_rep": other_rep,
+        "marketer": marketer,
+        "manager": manager,
+        "admin": admin_user,
+        "nobody": nobody,
+    }
 
 
 def reps_mql(marketer, manager, rep):
@@ -108,7 +129,9 @@ def test_get_status_per_role(client, people, name, rep, marketer, manager):
 
 
 @pytest.mark.parametrize("name", sorted(POST_EXPECTED))
-def test_post_status_per_role_and_only_the_allowed_change_anything(client, people, name, rep, marketer, manager):
+def test_post_status_per_role_and_only_the_allowed_change_anything(
+    client, people, name, rep, marketer, manager
+):
     for role, expected in zip(ROLES, POST_EXPECTED[name], strict=True):
         lead = reps_mql(marketer, manager, rep) if name == "leads:transition" else None
         client.logout()
@@ -118,7 +141,9 @@ def test_post_status_per_role_and_only_the_allowed_change_anything(client, peopl
         assert_status(response, expected, f"POST {name} as {role}")
         if lead is not None:
             stage = Lead.objects.get(pk=lead.pk).stage
-            assert stage == ("accepted" if expected == DONE else "mql"), f"{role} left the lead {stage}"
+            assert stage == ("accepted" if expected == DONE else "mql"), (
+                f"{role} left the lead {stage}"
+            )
 
 
 def test_a_user_in_no_group_sees_only_the_login_page(client, nobody):

@@ -7,7 +7,16 @@ from apps.accounts.models import User
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ["username", "email", "first_name", "last_name", "roles", "accepts_new_leads", "is_active", "is_staff"]
+    list_display = [
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "roles",
+        "accepts_new_leads",
+        "is_active",
+        "is_staff",
+    ]
     list_filter = ["groups", "is_active", "is_staff", "accepts_new_leads"]
     fieldsets = DjangoUserAdmin.fieldsets + (
         (_("Leadflow"), {"fields": ["language", "accepts_new_leads", "last_assigned_at"]}),

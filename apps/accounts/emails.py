@@ -8,7 +8,9 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 
-def email_in_users_language(*, recipient, templates: str, context: Callable[[], dict]) -> EmailMultiAlternatives:
+def email_in_users_language(
+    *, recipient, templates: str, context: Callable[[], dict]
+) -> EmailMultiAlternatives:
     """HTML with a text part from ``<templates>/email_subject.txt``, ``email.txt`` and ``email.html``.
 
     ``context`` is called with the recipient's language active (blank: the site's),

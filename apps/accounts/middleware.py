@@ -16,7 +16,9 @@ class UserLanguageMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        language = getattr(user, "language", "") if user is not None and user.is_authenticated else ""
+        language = (
+            getattr(user, "language", "") if user is not None and user.is_authenticated else ""
+        )
         if language in self.languages:
             translation.activate(language)
             request.LANGUAGE_CODE = language

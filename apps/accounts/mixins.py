@@ -1,6 +1,5 @@
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied
-
 from django.utils.translation import gettext as _
 
 from apps.accounts.permissions import has_role

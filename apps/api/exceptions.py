@@ -46,7 +46,9 @@ def summarize(errors) -> str:
     text = f"{'.'.join(path)}: {message}" if path else message
     more = count_problems(errors) - 1
     if more > 0:
-        text += " " + ngettext("(and %(n)s more problem)", "(and %(n)s more problems)", more) % {"n": more}
+        text += " " + ngettext("(and %(n)s more problem)", "(and %(n)s more problems)", more) % {
+            "n": more
+        }
     return text
 
 

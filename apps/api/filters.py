@@ -27,34 +27,53 @@ class IntegerFilter(django_filters.NumberFilter):
 
 class LeadApiFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
-        method="filter_search", help_text="Words to find in the name, email or company; every word must match."
+        method="filter_search",
+        help_text="Words to find in the name, email or company; every word must match.",
     )
     email = django_filters.CharFilter(method="filter_email", help_text="Exact email, any case.")
-    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, help_text="Repeat for several stages.")
+    stage = django_filters.MultipleChoiceFilter(
+        choices=Stage.choices, help_text="Repeat for several stages."
+    )
     source = django_filters.CharFilter(field_name="source_id", help_text="Lead source code.")
     owner = django_filters.CharFilter(
         method="filter_owner", help_text="The owner's username; `none` for leads without an owner."
     )
     fit = django_filters.ChoiceFilter(choices=Fit.choices)
-    score_min = IntegerFilter(field_name="score", lookup_expr="gte", min_value=-(2**31), max_value=2**31 - 1)
-    score_max = IntegerFilter(field_name="score", lookup_expr="lte", min_value=-(2**31), max_value=2**31 - 1)
-    created_from = django_filters.DateFilter(method="filter_from", field_name="created_at",
-                                             help_text="Created on or after this date (site time zone).")
-    created_to = django_filters.DateFilter(method="filter_to", field_name="created_at",
-                                           help_text="Created on or before this date (site time zone).")
-    mql_from = django_filters.DateFilter(method="filter_from", field_name="mql_at",
-                                         help_text="Became an MQL on or after this date.")
-    mql_to = django_filters.DateFilter(method="filter_to", field_name="mql_at",
-                                       help_text="Became an MQL on or before this date.")
+    score_min = IntegerFilter(
+        field_name="score", lookup_expr="gte", min_value=-(2**31), max_value=2**31 - 1
+    )
+    score_max = IntegerFilter(
+        field_name="score", lookup_expr="lte", min_value=-(2**31), max_value=2**31 - 1
+    )
+    created_from = django_filters.DateFilter(
+        method="filter_from",
+        field_name="created_at",
+        help_text="Created on or after this date (site time zone).",
+    )
+    created_to = django_filters.DateFilter(
+        method="filter_to",
+        field_name="created_at",
+        help_text="Created on or before this date (site time zone).",
+    )
+    mql_from = django_filters.DateFilter(
+        method="filter_from", field_name="mql_at", help_text="Became an MQL on or after this date."
+    )
+    mql_to = django_filters.DateFilter(
+        method="filter_to", field_name="mql_at", help_text="Became an MQL on or before this date."
+    )
     sla = django_filters.ChoiceFilter(
-        choices=SLA_CHOICES, method="filter_sla", help_text="The running SLA clock: on time, due soon or overdue."
+        choices=SLA_CHOICES,
+        method="filter_sla",
+        help_text="The running SLA clock: on time, due soon or overdue.",
     )
 
     def is_valid(self):
         # ?score_max=5&score_max=9 is ambiguous: only ``stage`` may repeat.
         repeated = [
-            name for name, f in self.filters.items()
-            if not isinstance(f, django_filters.MultipleChoiceFilter) and len(self.data.getlist(name)) > 1
+            name
+            for name, f in self.filters.items()
+            if not isinstance(f, django_filters.MultipleChoiceFilter)
+            and len(self.data.getlist(name)) > 1
         ]
         valid = super().is_valid()
         for name in repeated:

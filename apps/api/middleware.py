@@ -18,10 +18,14 @@ def _size(size: int) -> str:
 
 def body_too_large(limit: int, size: int | None = None) -> JsonResponse:
     if size is None:
-        detail = _("The request body is over %(limit)s, the most the API accepts.") % {"limit": _size(limit)}
+        detail = _("The request body is over %(limit)s, the most the API accepts.") % {
+            "limit": _size(limit)
+        }
     else:
         detail = _("The request body is %(size)s; the API accepts at most %(limit)s.") % {
-            "size": _size(size), "limit": _size(limit)}
+            "size": _size(size),
+            "limit": _size(limit),
+        }
     return JsonResponse({"detail": detail}, status=413)
 
 
@@ -52,14 +56,20 @@ class RequestBodyLimitMiddleware:
             try:
                 size = int(declared)
             except ValueError:
-                return JsonResponse({"detail": _("The Content-Length header is not a number.")}, status=400)
+                return JsonResponse(
+                    {"detail": _("The Content-Length header is not a number.")}, status=400
+                )
             return body_too_large(limit, size) if size > limit else None
         if "chunked" not in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             return None
         if not request.META.get("wsgi.input_terminated"):
             # This server hands on the raw chunks (Django's runserver does): the body cannot be read.
             return JsonResponse(
-                {"detail": _("Send the body with a Content-Length; this server cannot read a chunked body.")},
+                {
+                    "detail": _(
+                        "Send the body with a Content-Length; this server cannot read a chunked body."
+                    )
+                },
                 status=411,
             )
         body = request.META["wsgi.input"].read(limit + 1)

@@ -17,7 +17,9 @@ class RateLimitWindow(models.Model):
     class Meta:
         verbose_name = _("rate-limit window")
         verbose_name_plural = _("rate-limit windows")
-        constraints = [models.UniqueConstraint(fields=["key", "minute"], name="api_rate_window_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "minute"], name="api_rate_window_unique")
+        ]
 
     def __str__(self):
         return f"{self.key} @ {self.minute}: {self.hits}"

@@ -26,8 +26,13 @@ class LeadCursorPagination(CursorPagination):
         except ValueError:
             size = 0
         if len(raw) > 1 or not 1 <= size <= self.max_page_size:
-            raise ValidationError({self.page_size_query_param: [
-                _("Give one whole number from 1 to %(max)s.") % {"max": self.max_page_size}]})
+            raise ValidationError(
+                {
+                    self.page_size_query_param: [
+                        _("Give one whole number from 1 to %(max)s.") % {"max": self.max_page_size}
+                    ]
+                }
+            )
         return size
 
     def decode_cursor(self, request):

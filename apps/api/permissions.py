@@ -3,7 +3,12 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
-from apps.accounts.permissions import can_create_leads, can_record_engagements, can_view_reports, has_role
+from apps.accounts.permissions import (
+    can_create_leads,
+    can_record_engagements,
+    can_view_reports,
+    has_role,
+)
 
 
 class HasLeadflowRole(BasePermission):

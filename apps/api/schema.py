@@ -8,7 +8,9 @@ here to every operation, so the schema lists every status a client can get.
 ERROR = {"$ref": "#/components/schemas/Error"}
 ERROR_SCHEMA = {
     "type": "object",
-    "properties": {"detail": {"type": "string", "description": "What went wrong, fit to show a person."}},
+    "properties": {
+        "detail": {"type": "string", "description": "What went wrong, fit to show a person."}
+    },
     "required": ["detail"],
 }
 
@@ -68,10 +70,17 @@ def _engagements_take_a_list(result) -> None:
         return
     for media in operation.get("requestBody", {}).get("content", {}).values():
         item = media["schema"]
-        media["schema"] = {"oneOf": [
-            item,
-            {"type": "array", "items": item, "minItems": 1, "maxItems": MAX_ENGAGEMENTS_PER_REQUEST},
-        ]}
+        media["schema"] = {
+            "oneOf": [
+                item,
+                {
+                    "type": "array",
+                    "items": item,
+                    "minItems": 1,
+                    "maxItems": MAX_ENGAGEMENTS_PER_REQUEST,
+                },
+            ]
+        }
 
 
 def _empty_query_parameters_mean_absent(result) -> None:

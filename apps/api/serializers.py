@@ -44,8 +44,10 @@ class RejectUnknownFieldsMixin:
                 raise
             errors = dict(exc.detail)
         for name in unknown:
-            errors[name] = [_("Unknown field; this endpoint takes: %(fields)s.") % {
-                "fields": ", ".join(n for n, f in self.fields.items() if not f.read_only)}]
+            errors[name] = [
+                _("Unknown field; this endpoint takes: %(fields)s.")
+                % {"fields": ", ".join(n for n, f in self.fields.items() if not f.read_only)}
+            ]
         if errors:
             raise serializers.ValidationError(errors)
         return value
@@ -85,10 +87,12 @@ class TrueFalseField(serializers.BooleanField):
         return data
 
 
-@extend_schema_field({
-    "oneOf": [{"type": "number"}, {"type": "string", "pattern": r"^\s*-?\d+(\.\d+)?\s*$"}],
-    "description": "An amount, as a JSON number or a decimal string such as \"25000.00\".",
-})
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "number"}, {"type": "string", "pattern": r"^\s*-?\d+(\.\d+)?\s*$"}],
+        "description": 'An amount, as a JSON number or a decimal string such as "25000.00".',
+    }
+)
 class AmountField(serializers.DecimalField):
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, (str, int, float)):
@@ -131,18 +135,48 @@ class StageConflictSerializer(ErrorSerializer):
 class LeadSerializer(serializers.ModelSerializer):
     """A lead as every endpoint answers it."""
 
-    source = serializers.CharField(source="source_id", read_only=True, help_text="Lead source code.")
+    source = serializers.CharField(
+        source="source_id", read_only=True, help_text="Lead source code."
+    )
     owner = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, allow_null=True, help_text="The owning rep's username, or null."
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="The owning rep's username, or null.",
     )
 
     class Meta:
         model = Lead
         fields = [
-            "id", "email", "first_name", "last_name", "title", "phone", "company", "employees", "industry",
-            "country", "source", "campaign", "stage", "score", "engagement_count", "fit", "fit_reason", "owner",
-            "mql_at", "accept_due_at", "process_due_at", "accepted_at", "rejected_at", "sql_at", "opportunity_at",
-            "closed_at", "disqualified_at", "created_at", "updated_at",
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "title",
+            "phone",
+            "company",
+            "employees",
+            "industry",
+            "country",
+            "source",
+            "campaign",
+            "stage",
+            "score",
+            "engagement_count",
+            "fit",
+            "fit_reason",
+            "owner",
+            "mql_at",
+            "accept_due_at",
+            "process_due_at",
+            "accepted_at",
+            "rejected_at",
+            "sql_at",
+            "opportunity_at",
+            "closed_at",
+            "disqualified_at",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -150,13 +184,26 @@ class LeadSerializer(serializers.ModelSerializer):
 class EngagementSerializer(serializers.ModelSerializer):
     class Meta:
         model = Engagement
-        fields = ["id", "kind", "occurred_at", "source", "campaign", "metadata", "external_id", "points", "created_at"]
+        fields = [
+            "id",
+            "kind",
+            "occurred_at",
+            "source",
+            "campaign",
+            "metadata",
+            "external_id",
+            "points",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
 class StageTransitionSerializer(serializers.ModelSerializer):
     actor = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, allow_null=True, help_text="Who made it; null for the system."
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Who made it; null for the system.",
     )
     from_stage = serializers.ChoiceField(source="from_stage", choices=Stage.choices, read_only=True)
     to_stage = serializers.ChoiceField(source="to_stage", choices=Stage.choices, read_only=True)
@@ -176,7 +223,9 @@ class LeadDetailSerializer(LeadSerializer):
     engagements = serializers.SerializerMethodField(
         help_text=f"The latest {DETAIL_ENGAGEMENTS} engagements, newest first."
     )
-    engagements_total = serializers.SerializerMethodField(help_text="How many engagements the lead has in all.")
+    engagements_total = serializers.SerializerMethodField(
+        help_text="How many engagements the lead has in all."
+    )
     transitions = serializers.SerializerMethodField(help_text="The stage history, oldest first.")
 
     class Meta(LeadSerializer.Meta):
@@ -207,26 +256,37 @@ class LeadIntakeSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     company = StringField(max_length=200, required=False, allow_blank=True, allow_null=True)
     title = StringField(max_length=150, required=False, allow_blank=True, allow_null=True)
     phone = StringField(max_length=50, required=False, allow_blank=True, allow_null=True)
-    employees = WholeNumberField(min_value=0, max_value=2_147_483_647, required=False, allow_null=True)
+    employees = WholeNumberField(
+        min_value=0, max_value=2_147_483_647, required=False, allow_null=True
+    )
     industry = StringField(max_length=100, required=False, allow_blank=True, allow_null=True)
     country = StringField(
-        max_length=2, required=False, allow_blank=True, allow_null=True, validators=[country_code_validator],
+        max_length=2,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        validators=[country_code_validator],
         help_text="ISO 3166 two-letter code, any case.",
     )
     source = StringField(
         max_length=40,
         help_text="An active lead source code (defaults: website, webinar, event, content, ads, referral, "
-                  "email, partner, import, other). Kept from the first touch when the lead exists.",
+        "email, partner, import, other). Kept from the first touch when the lead exists.",
     )
     campaign = StringField(
-        max_length=200, required=False, allow_blank=True, allow_null=True,
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
         help_text="Kept from the first touch when the lead exists.",
     )
 
     def validate_email(self, value):
         email = value.strip().lower()
         if len(email) > 254:  # a few capitals lower-case into two characters
-            raise serializers.ValidationError(_("Ensure this field has no more than 254 characters."))
+            raise serializers.ValidationError(
+                _("Ensure this field has no more than 254 characters.")
+            )
         return email
 
     def validate_country(self, value):
@@ -264,26 +324,35 @@ def _holds_unstorable_text(value) -> bool:
 class EngagementInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """One engagement; its lead named by ``lead_id`` or ``lead_email`` (exactly one)."""
 
-    lead_id = WholeNumberField(min_value=1, max_value=2**63 - 1, required=False, help_text="The lead's id.")
+    lead_id = WholeNumberField(
+        min_value=1, max_value=2**63 - 1, required=False, help_text="The lead's id."
+    )
     lead_email = EmailAddressField(max_length=254, required=False, help_text="Or the lead's email.")
     kind = serializers.ChoiceField(
         choices=EngagementKind.choices,
-        error_messages={"invalid_choice": _("'{input}' is not an engagement kind; use one of: %(kinds)s.") % {
-            "kinds": ", ".join(EngagementKind.values)}},
+        error_messages={
+            "invalid_choice": _("'{input}' is not an engagement kind; use one of: %(kinds)s.")
+            % {"kinds": ", ".join(EngagementKind.values)}
+        },
     )
     occurred_at = serializers.DateTimeField(
         help_text="ISO 8601. Without an offset it is read in the site's time zone. "
-                  "At most 5 minutes ahead of the server's clock.",
+        "At most 5 minutes ahead of the server's clock.",
     )
     source = StringField(max_length=40, required=False, allow_blank=True, default="")
     campaign = StringField(max_length=200, required=False, allow_blank=True, default="")
     external_id = StringField(
-        max_length=200, required=False, allow_blank=True, allow_null=True, default=None,
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        default=None,
         help_text="The sender's idempotency key: an engagement whose external_id is already stored "
-                  "(or repeated earlier in the same list) is skipped, not stored twice.",
+        "(or repeated earlier in the same list) is skipped, not stored twice.",
     )
     metadata = serializers.DictField(
-        required=False, default=dict,
+        required=False,
+        default=dict,
         help_text=f"Any JSON object, at most {MAX_METADATA_BYTES // 1024} KiB as compact UTF-8 JSON.",
     )
 
@@ -295,7 +364,9 @@ class EngagementInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer
     def validate_metadata(self, value):
         if _holds_unstorable_text(value):
             raise serializers.ValidationError(
-                _("metadata holds a NUL character or half a surrogate pair, which no database stores.")
+                _(
+                    "metadata holds a NUL character or half a surrogate pair, which no database stores."
+                )
             )
         try:
             size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
@@ -311,8 +382,11 @@ class EngagementInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer
     def validate(self, attrs):
         named = [key for key in ("lead_id", "lead_email") if attrs.get(key) is not None]
         if len(named) != 1:
-            message = _("Name the lead by lead_id or by lead_email, not both.") if named else _(
-                "Name the lead by lead_id or lead_email.")
+            message = (
+                _("Name the lead by lead_id or by lead_email, not both.")
+                if named
+                else _("Name the lead by lead_id or lead_email.")
+            )
             raise serializers.ValidationError({"lead_id": [message]})
         if attrs.get("lead_email"):
             attrs["lead_email"] = attrs["lead_email"].strip().lower()
@@ -324,7 +398,7 @@ class EngagementIntakeResultSerializer(serializers.Serializer):
     duplicates = serializers.ListField(
         child=serializers.IntegerField(),
         help_text="Indexes of the items skipped because their external_id was already stored "
-                  "(or came earlier in the list). A single object is index 0.",
+        "(or came earlier in the list). A single object is index 0.",
     )
     promoted = serializers.ListField(
         child=serializers.IntegerField(), help_text="Ids of the leads this request made MQLs."
@@ -335,21 +409,37 @@ class EngagementIntakeResultSerializer(serializers.Serializer):
 
 _FORM_TO_API_FIELDS = [
     (forms.ModelChoiceField, lambda f, kw: StringField(max_length=150, **kw)),
-    (forms.DecimalField, lambda f, kw: AmountField(
-        max_digits=f.max_digits, decimal_places=f.decimal_places, min_value=f.min_value, **kw)),
+    (
+        forms.DecimalField,
+        lambda f, kw: AmountField(
+            max_digits=f.max_digits, decimal_places=f.decimal_places, min_value=f.min_value, **kw
+        ),
+    ),
     (forms.DateField, lambda f, kw: DateStringField(**kw)),
     (forms.BooleanField, lambda f, kw: TrueFalseField(**kw)),
     (forms.ChoiceField, lambda f, kw: serializers.ChoiceField(choices=list(f.choices), **kw)),
-    (forms.CharField, lambda f, kw: StringField(max_length=f.max_length, allow_blank=not f.required, **kw)),
+    (
+        forms.CharField,
+        lambda f, kw: StringField(max_length=f.max_length, allow_blank=not f.required, **kw),
+    ),
 ]
 
 _FIELD_HELP = {
-    ("reject", "reason"): "A reject reason code (defaults: not_a_fit, no_budget, no_authority, no_need, "
-                          "bad_timing, bad_contact_data, duplicate, competitor, existing_customer, other).",
-    ("disqualify", "reason"): "A disqualify reason code (defaults: spam, competitor, existing_customer, "
-                              "bad_data, duplicate).",
-    ("resubmit", "owner"): "Username of the sales rep to take the lead; blank keeps the previous owner "
-                           "when they still take leads, else round-robin.",
+    (
+        "reject",
+        "reason",
+    ): "A reject reason code (defaults: not_a_fit, no_budget, no_authority, no_need, "
+    "bad_timing, bad_contact_data, duplicate, competitor, existing_customer, other).",
+    (
+        "disqualify",
+        "reason",
+    ): "A disqualify reason code (defaults: spam, competitor, existing_customer, "
+    "bad_data, duplicate).",
+    (
+        "resubmit",
+        "owner",
+    ): "Username of the sales rep to take the lead; blank keeps the previous owner "
+    "when they still take leads, else round-robin.",
     ("reassign", "owner"): "Username of the sales rep who takes the lead.",
     ("qualify", "budget_currency"): "Three-letter currency code; blank means the account currency.",
     ("convert", "currency"): "Three-letter currency code; blank means the account currency.",
@@ -359,7 +449,8 @@ _FIELD_HELP = {
 def _api_field(transition: str, name: str, form_field: forms.Field) -> serializers.Field:
     kwargs = {
         "required": form_field.required,
-        "help_text": _FIELD_HELP.get((transition, name)) or str(form_field.help_text or form_field.label or ""),
+        "help_text": _FIELD_HELP.get((transition, name))
+        or str(form_field.help_text or form_field.label or ""),
     }
     if not form_field.required and not isinstance(form_field, forms.BooleanField):
         kwargs["allow_null"] = True
@@ -377,9 +468,12 @@ def transition_serializer(name: str) -> type[serializers.Serializer]:
     schema documents.
     """
     form = TRANSITION_FORMS[name]()
-    declared = {field_name: _api_field(name, field_name, f) for field_name, f in form.fields.items()}
+    declared = {
+        field_name: _api_field(name, field_name, f) for field_name, f in form.fields.items()
+    }
     declared["expected_stage"] = serializers.ChoiceField(
-        choices=Stage.choices, required=False,
+        choices=Stage.choices,
+        required=False,
         help_text="The stage the caller last saw; when the lead has moved on, 409 and nothing changes.",
     )
     class_name = "".join(part.capitalize() for part in name.split("_")) + "TransitionSerializer"
@@ -396,7 +490,9 @@ TRANSITION_SERIALIZERS = {name: transition_serializer(name) for name in TRANSITI
 class ConversionSliceSerializer(serializers.Serializer):
     mqls = serializers.IntegerField()
     sqls = serializers.IntegerField(help_text="MQLs of the week that have reached SQL.")
-    mql_to_sql_rate = serializers.FloatField(allow_null=True, help_text="0 to 1; null when there are no MQLs.")
+    mql_to_sql_rate = serializers.FloatField(
+        allow_null=True, help_text="0 to 1; null when there are no MQLs."
+    )
 
 
 class ResponseTimeSerializer(serializers.Serializer):
@@ -410,7 +506,9 @@ class SLARatesSerializer(serializers.Serializer):
 
 
 class ReportAlertSerializer(serializers.Serializer):
-    code = serializers.ChoiceField(choices=["below_target", "criteria_too_loose", "criteria_too_strict", "dropped"])
+    code = serializers.ChoiceField(
+        choices=["below_target", "criteria_too_loose", "criteria_too_strict", "dropped"]
+    )
     message = serializers.CharField()
 
 

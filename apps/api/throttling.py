@@ -72,7 +72,9 @@ class DatabaseCounter:
             hits = cursor.fetchone()[0]
             if hits == 1:
                 # The client's first request this minute: its older windows are spent.
-                cursor.execute(f"DELETE FROM {table} WHERE {key_col} = %s AND {minute_col} < %s", [key, minute])
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE {key_col} = %s AND {minute_col} < %s", [key, minute]
+                )
         return hits
 
 

@@ -11,10 +11,18 @@ urlpatterns = [
     path("v1/leads/", views.LeadCollectionView.as_view(), name="leads"),
     path("v1/leads/<int:pk>/", views.LeadDetailView.as_view(), name="lead"),
     *[
-        path(f"v1/leads/<int:pk>/transitions/{name}/", views.transition_view(name).as_view(), name=f"lead-{name}")
+        path(
+            f"v1/leads/<int:pk>/transitions/{name}/",
+            views.transition_view(name).as_view(),
+            name=f"lead-{name}",
+        )
         for name in TRANSITION_FORMS
     ],
-    path("v1/leads/<int:pk>/transitions/<str:name>/", views.unknown_transition, name="lead-transition-unknown"),
+    path(
+        "v1/leads/<int:pk>/transitions/<str:name>/",
+        views.unknown_transition,
+        name="lead-transition-unknown",
+    ),
     path("v1/engagements/", views.EngagementIntakeView.as_view(), name="engagements"),
     path("v1/reports/weekly/<str:week>/", views.WeeklyReportView.as_view(), name="weekly-report"),
     # Anything else under /api/ answers a JSON 404, as the endpoints do.

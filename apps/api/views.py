@@ -21,7 +21,12 @@ from apps.accounts.permissions import visible_leads_filter
 from apps.api import examples
 from apps.api.exceptions import validation_error_body
 from apps.api.filters import LeadApiFilter
-from apps.api.permissions import HasLeadflowRole, MayCreateLeadsToPost, MayRecordEngagements, MayViewReports
+from apps.api.permissions import (
+    HasLeadflowRole,
+    MayCreateLeadsToPost,
+    MayRecordEngagements,
+    MayViewReports,
+)
 from apps.api.serializers import (
     MAX_ENGAGEMENTS_PER_REQUEST,
     TRANSITION_SERIALIZERS,
@@ -36,7 +41,6 @@ from apps.api.serializers import (
     WeeklyReportSerializer,
 )
 from apps.leads.imports import lead_intake
-from apps.reports.services import ReportWeekError, weekly_report_document
 from apps.leads.models import Lead
 from apps.leads.selectors import lead_for_user, leads_for_user
 from apps.leads.services import (
@@ -49,6 +53,7 @@ from apps.leads.services import (
     engagements_record,
     lead_transition,
 )
+from apps.reports.services import ReportWeekError, weekly_report_document
 
 
 class LeadflowAPIView(APIView):
@@ -74,12 +79,14 @@ class LeadCollectionView(LeadflowAPIView, generics.GenericAPIView):
         operation_id="leads_list",
         summary="List the leads the caller may see",
         description="Newest first, 50 a page (`page_size` up to 500); follow `next` for the next page. "
-                    "Marketing and managers see every lead, a rep their own and the unassigned MQLs.",
+        "Marketing and managers see every lead, a rep their own and the unassigned MQLs.",
         tags=["leads"],
         responses={
             200: LeadSerializer(many=True),
             400: ValidationErrorSerializer,
-            404: OpenApiResponse(ErrorSerializer, description="The cursor is not one this API gave."),
+            404: OpenApiResponse(
+                ErrorSerializer, description="The cursor is not one this API gave."
+            ),
         },
     )
     def get(self, request):
@@ -90,13 +97,15 @@ class LeadCollectionView(LeadflowAPIView, generics.GenericAPIView):
         operation_id="leads_create_or_update",
         summary="Create a lead, or update the lead with this email",
         description="Idempotent by email: 201 when the lead is new, 200 when it existed. On an update, "
-                    "blank or null values leave the stored ones, and `source` and `campaign` keep the "
-                    "first touch. Marketing only.",
+        "blank or null values leave the stored ones, and `source` and `campaign` keep the "
+        "first touch. Marketing only.",
         tags=["leads"],
         request=LeadIntakeSerializer,
         responses={
             201: OpenApiResponse(LeadSerializer, description="Created."),
-            200: OpenApiResponse(LeadSerializer, description="Updated: a lead with this email existed."),
+            200: OpenApiResponse(
+                LeadSerializer, description="Updated: a lead with this email existed."
+            ),
             400: ValidationErrorSerializer,
         },
         examples=[examples.LEAD_REQUEST, examples.LEAD_RESPONSE, examples.LEAD_INVALID],
@@ -148,12 +157,20 @@ class EngagementIntakeView(LeadflowAPIView):
         # One object here; the schema hook adds the list form (``apps.api.schema``).
         request=EngagementInputSerializer,
         responses={
-            201: OpenApiResponse(EngagementIntakeResultSerializer, description="At least one engagement stored."),
-            200: OpenApiResponse(EngagementIntakeResultSerializer, description="Every item was a duplicate."),
+            201: OpenApiResponse(
+                EngagementIntakeResultSerializer, description="At least one engagement stored."
+            ),
+            200: OpenApiResponse(
+                EngagementIntakeResultSerializer, description="Every item was a duplicate."
+            ),
             400: ValidationErrorSerializer,
         },
-        examples=[examples.ENGAGEMENT_ONE, examples.ENGAGEMENT_LIST, examples.ENGAGEMENT_RESULT,
-                  examples.ENGAGEMENT_INVALID],
+        examples=[
+            examples.ENGAGEMENT_ONE,
+            examples.ENGAGEMENT_LIST,
+            examples.ENGAGEMENT_RESULT,
+            examples.ENGAGEMENT_INVALID,
+        ],
     )
     def post(self, request):
         data = request.data
@@ -172,9 +189,12 @@ class EngagementIntakeView(LeadflowAPIView):
         validated, errors = self._validate(items)
         if errors:
             if single:
-                return Response(validation_error_body(errors[0]), status=status.HTTP_400_BAD_REQUEST)
-            detail = _("%(bad)s of %(n)s engagements are invalid; nothing was stored. First: item %(first)s.") % {
-                "bad": len(errors), "n": len(items), "first": min(errors)}
+                return Response(
+                    validation_error_body(errors[0]), status=status.HTTP_400_BAD_REQUEST
+                )
+            detail = _(
+                "%(bad)s of %(n)s engagements are invalid; nothing was stored. First: item %(first)s."
+            ) % {"bad": len(errors), "n": len(items), "first": min(errors)}
             return Response(
                 validation_error_body({str(i): errors[i] for i in sorted(errors)}, detail=detail),
                 status=status.HTTP_400_BAD_REQUEST,
@@ -187,7 +207,9 @@ class EngagementIntakeView(LeadflowAPIView):
             "duplicates": sorted(index_of[id(item)] for item in result.duplicates),
             "promoted": sorted(result.promoted_lead_ids),
         }
-        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        return Response(
+            body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        )
 
     def _validate(self, items) -> tuple[list[EngagementInput], dict[int, dict]]:
         """Every item checked, and every named lead found in one query; errors by index."""
@@ -197,7 +219,9 @@ class EngagementIntakeView(LeadflowAPIView):
             try:
                 cleaned[index] = checker.run_validation(item)
             except exceptions.ValidationError as exc:
-                errors[index] = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+                errors[index] = (
+                    exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+                )
 
         ids = {attrs["lead_id"] for attrs in cleaned.values() if attrs.get("lead_id")}
         emails = {attrs["lead_email"] for attrs in cleaned.values() if attrs.get("lead_email")}
@@ -213,7 +237,10 @@ class EngagementIntakeView(LeadflowAPIView):
         inputs = []
         for index, attrs in cleaned.items():
             if attrs.get("lead_id"):
-                field, lead_id = "lead_id", attrs["lead_id"] if attrs["lead_id"] in known_ids else None
+                field, lead_id = (
+                    "lead_id",
+                    attrs["lead_id"] if attrs["lead_id"] in known_ids else None,
+                )
                 missing = _("No lead with id %(id)s.") % {"id": attrs["lead_id"]}
             else:
                 field, lead_id = "lead_email", id_by_email.get(attrs["lead_email"])
@@ -223,12 +250,23 @@ class EngagementIntakeView(LeadflowAPIView):
                 continue
             if lead_id in archived:
                 # Scoring could promote it into an inbox where nobody would ever see it.
-                errors[index] = {field: [_("Lead %(id)s is archived; it takes no engagements.") % {"id": lead_id}]}
+                errors[index] = {
+                    field: [
+                        _("Lead %(id)s is archived; it takes no engagements.") % {"id": lead_id}
+                    ]
+                }
                 continue
-            inputs.append(EngagementInput(
-                lead_id=lead_id, kind=attrs["kind"], occurred_at=attrs["occurred_at"], source=attrs["source"],
-                campaign=attrs["campaign"], metadata=attrs["metadata"], external_id=attrs["external_id"] or None,
-            ))
+            inputs.append(
+                EngagementInput(
+                    lead_id=lead_id,
+                    kind=attrs["kind"],
+                    occurred_at=attrs["occurred_at"],
+                    source=attrs["source"],
+                    campaign=attrs["campaign"],
+                    metadata=attrs["metadata"],
+                    external_id=attrs["external_id"] or None,
+                )
+            )
         return inputs, errors
 
 
@@ -250,12 +288,18 @@ class LeadTransitionView(LeadflowAPIView):
         expected_stage = data.pop("expected_stage", None)
         try:
             lead_transition(
-                lead=pk, name=self.transition_name, actor=request.user, data=data, expected_stage=expected_stage
+                lead=pk,
+                name=self.transition_name,
+                actor=request.user,
+                data=data,
+                expected_stage=expected_stage,
             )
         except TransitionForbidden as exc:
             raise exceptions.PermissionDenied(str(exc)) from exc
         except (TransitionNotAvailable, LeadChanged) as exc:
-            return Response({"detail": str(exc), "stage": exc.stage}, status=status.HTTP_409_CONFLICT)
+            return Response(
+                {"detail": str(exc), "stage": exc.stage}, status=status.HTTP_409_CONFLICT
+            )
         except TransitionInvalid as exc:
             raise exceptions.ValidationError(exc.errors) from exc
         lead = Lead.objects.select_related("owner").get(pk=pk)
@@ -287,30 +331,45 @@ def transition_view(name: str):
         operation_id=f"leads_transition_{name}",
         summary=TRANSITION_SUMMARIES.get(name, name),
         description="200 answers the lead after the transition. 403: the caller's role may not make it "
-                    "on this lead. 409: the lead's stage does not allow it (or is no longer "
-                    "`expected_stage`); the body names the current stage. 400: a required field is "
-                    "missing or wrong.",
+        "on this lead. 409: the lead's stage does not allow it (or is no longer "
+        "`expected_stage`); the body names the current stage. 400: a required field is "
+        "missing or wrong.",
         tags=["transitions"],
         request=TRANSITION_SERIALIZERS[name],
         responses={
-            200: LeadDetailSerializer, 400: ValidationErrorSerializer, 403: ErrorSerializer,
-            404: ErrorSerializer, 409: StageConflictSerializer,
+            200: LeadDetailSerializer,
+            400: ValidationErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            409: StageConflictSerializer,
         },
         examples=examples.TRANSITION_EXAMPLES.get(name, []),
     )(post)
-    return type(f"{name.capitalize()}TransitionView", (LeadTransitionView,), {"transition_name": name, "post": post})
+    return type(
+        f"{name.capitalize()}TransitionView",
+        (LeadTransitionView,),
+        {"transition_name": name, "post": post},
+    )
 
 
 @csrf_exempt
 def unknown_transition(request, pk, name):
     """Any other name under transitions/: JSON 404, as the rest of the API answers."""
-    return JsonResponse({"detail": str(UnknownTransition(_("There is no transition called '%(name)s'.")
-                                                          % {"name": name}))}, status=404)
+    return JsonResponse(
+        {
+            "detail": str(
+                UnknownTransition(_("There is no transition called '%(name)s'.") % {"name": name})
+            )
+        },
+        status=404,
+    )
 
 
 @csrf_exempt
 def api_not_found(request, path=""):
-    return JsonResponse({"detail": _("There is no API endpoint at %(path)s.") % {"path": request.path}}, status=404)
+    return JsonResponse(
+        {"detail": _("There is no API endpoint at %(path)s.") % {"path": request.path}}, status=404
+    )
 
 
 # --- reports -------------------------------------------------------------------------------

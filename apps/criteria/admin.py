@@ -32,7 +32,9 @@ class SingletonAdmin(admin.ModelAdmin):
         from django.urls import reverse
 
         obj = self.model.load()
-        return redirect(reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk]))
+        return redirect(
+            reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+        )
 
 
 @admin.register(ScoringRule)
@@ -48,10 +50,13 @@ class ScoringRuleAdmin(admin.ModelAdmin):
 class ScoringSettingsAdmin(SingletonAdmin):
     fieldsets = [
         (None, {"fields": ["score_cap"]}),
-        (_("Decay"), {
-            "fields": ["decay_after_days", "decayed_points_percent"],
-            "description": _("The nightly job and recompute_scores apply decay to every lead."),
-        }),
+        (
+            _("Decay"),
+            {
+                "fields": ["decay_after_days", "decayed_points_percent"],
+                "description": _("The nightly job and recompute_scores apply decay to every lead."),
+            },
+        ),
     ]
 
 
@@ -79,7 +84,16 @@ class MQLCriteriaAdmin(admin.ModelAdmin):
     """Saving never edits a version: it publishes the form as the next, active one."""
 
     form = MQLCriteriaForm
-    list_display = ["version", "is_active", "score_threshold", "min_engagements", "fit_required", "created_at", "created_by", "note"]
+    list_display = [
+        "version",
+        "is_active",
+        "score_threshold",
+        "min_engagements",
+        "fit_required",
+        "created_at",
+        "created_by",
+        "note",
+    ]
     readonly_fields = ["version", "is_active", "created_at", "created_by"]
 
     def get_fields(self, request, obj=None):
@@ -99,20 +113,37 @@ class MQLCriteriaAdmin(admin.ModelAdmin):
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
-        values = {k: form.cleaned_data[k] for k in ("score_threshold", "min_engagements", "required_kinds", "fit_required")}
-        published = MQLCriteria.publish(values=values, author=request.user, note=form.cleaned_data.get("note", ""))
+        values = {
+            k: form.cleaned_data[k]
+            for k in ("score_threshold", "min_engagements", "required_kinds", "fit_required")
+        }
+        published = MQLCriteria.publish(
+            values=values, author=request.user, note=form.cleaned_data.get("note", "")
+        )
         obj.pk, obj.version, obj.is_active = published.pk, published.version, True
-        messages.info(request, _("Saved as version %(v)s, now active. Earlier versions are kept for the reports.") % {"v": published.version})
+        messages.info(
+            request,
+            _("Saved as version %(v)s, now active. Earlier versions are kept for the reports.")
+            % {"v": published.version},
+        )
 
 
 class SQLCriteriaForm(forms.ModelForm):
     accepted_authorities = forms.MultipleChoiceField(
-        label=_("Accepted authority levels"), choices=Authority.choices, widget=forms.CheckboxSelectMultiple
+        label=_("Accepted authority levels"),
+        choices=Authority.choices,
+        widget=forms.CheckboxSelectMultiple,
     )
 
     class Meta:
         model = SQLCriteria
-        fields = ["min_budget", "account_currency", "max_timeline_months", "accepted_authorities", "need_required"]
+        fields = [
+            "min_budget",
+            "account_currency",
+            "max_timeline_months",
+            "accepted_authorities",
+            "need_required",
+        ]
 
 
 @admin.register(SQLCriteria)

@@ -82,7 +82,9 @@ class CodedChoice(models.Model):
     )
     label = models.CharField(_("label"), max_length=100)
     is_active = models.BooleanField(
-        _("active"), default=True, help_text=_("Inactive entries stay on old leads but cannot be chosen.")
+        _("active"),
+        default=True,
+        help_text=_("Inactive entries stay on old leads but cannot be chosen."),
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
 
@@ -113,7 +115,9 @@ class DisqualifyReason(CodedChoice):
 
 
 class ScoringRule(models.Model):
-    kind = models.CharField(_("engagement kind"), max_length=32, choices=EngagementKind.choices, unique=True)
+    kind = models.CharField(
+        _("engagement kind"), max_length=32, choices=EngagementKind.choices, unique=True
+    )
     points = models.PositiveSmallIntegerField(
         _("points"), help_text=_("Points a lead earns each time it does this.")
     )
@@ -145,7 +149,9 @@ class ScoringSettings(SingletonModel):
         _("decayed points kept (%)"),
         default=0,
         validators=[MinValueValidator(0)],
-        help_text=_("Share of its points an engagement keeps once decayed: 0 drops it, 50 halves it."),
+        help_text=_(
+            "Share of its points an engagement keeps once decayed: 0 drops it, 50 halves it."
+        ),
     )
 
     class Meta:
@@ -157,7 +163,9 @@ class ScoringSettings(SingletonModel):
 
     def clean(self):
         if self.decayed_points_percent is not None and self.decayed_points_percent > 100:
-            raise ValidationError({"decayed_points_percent": _("Keep no more than 100 percent of the points.")})
+            raise ValidationError(
+                {"decayed_points_percent": _("Keep no more than 100 percent of the points.")}
+            )
 
     @classmethod
     def current_table(cls) -> rules.ScoringTable:
@@ -175,17 +183,25 @@ class FitRule(SingletonModel):
         _("minimum employees"), null=True, blank=True, default=50, help_text=_("Blank: no minimum.")
     )
     employees_max = models.PositiveIntegerField(
-        _("maximum employees"), null=True, blank=True, default=500, help_text=_("Blank: no maximum.")
+        _("maximum employees"),
+        null=True,
+        blank=True,
+        default=500,
+        help_text=_("Blank: no maximum."),
     )
     allowed_industries = models.TextField(
         _("allowed industries"),
         blank=True,
-        help_text=_("Comma- or line-separated industry codes, e.g. software, finance. Blank: any industry."),
+        help_text=_(
+            "Comma- or line-separated industry codes, e.g. software, finance. Blank: any industry."
+        ),
     )
     allowed_countries = models.TextField(
         _("allowed countries"),
         blank=True,
-        help_text=_("Comma-separated ISO 3166 two-letter country codes, e.g. US, JP. Blank: any country."),
+        help_text=_(
+            "Comma-separated ISO 3166 two-letter country codes, e.g. US, JP. Blank: any country."
+        ),
     )
 
     class Meta:
@@ -249,7 +265,12 @@ class MQLCriteria(models.Model):
     note = models.CharField(_("why this version"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(
-        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, editable=False, related_name="+"
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        editable=False,
+        related_name="+",
     )
 
     class Meta:
@@ -268,12 +289,17 @@ class MQLCriteria(models.Model):
     def clean(self):
         unknown = set(self.required_kinds or []) - set(EngagementKind.values)
         if unknown:
-            raise ValidationError({"required_kinds": _("Unknown engagement kinds: %(kinds)s") % {
-                "kinds": ", ".join(sorted(unknown))
-            }})
+            raise ValidationError(
+                {
+                    "required_kinds": _("Unknown engagement kinds: %(kinds)s")
+                    % {"kinds": ", ".join(sorted(unknown))}
+                }
+            )
 
     def delete(self, *args, **kwargs):
-        raise ValidationError(_("Criteria versions are kept for the reports; they cannot be deleted."))
+        raise ValidationError(
+            _("Criteria versions are kept for the reports; they cannot be deleted.")
+        )
 
     def as_rule(self) -> rules.MQLRule:
         return rules.MQLRule(
@@ -336,11 +362,16 @@ class SQLCriteria(SingletonModel):
     def clean(self):
         unknown = set(self.accepted_authorities or []) - set(Authority.values)
         if unknown:
-            raise ValidationError({"accepted_authorities": _("Unknown authority levels: %(levels)s") % {
-                "levels": ", ".join(sorted(unknown))
-            }})
+            raise ValidationError(
+                {
+                    "accepted_authorities": _("Unknown authority levels: %(levels)s")
+                    % {"levels": ", ".join(sorted(unknown))}
+                }
+            )
         if not self.accepted_authorities:
-            raise ValidationError({"accepted_authorities": _("Accept at least one authority level.")})
+            raise ValidationError(
+                {"accepted_authorities": _("Accept at least one authority level.")}
+            )
 
     def as_rule(self) -> rules.BANTRule:
         return rules.BANTRule(
@@ -354,7 +385,9 @@ class SQLCriteria(SingletonModel):
 
 
 class CurrencyRate(models.Model):
-    currency = models.CharField(_("currency"), max_length=3, unique=True, validators=[currency_validator])
+    currency = models.CharField(
+        _("currency"), max_length=3, unique=True, validators=[currency_validator]
+    )
     rate = models.DecimalField(
         _("rate"),
         max_digits=18,
@@ -377,8 +410,13 @@ def default_working_days():
 
 
 WEEKDAYS = [
-    (0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")),
-    (4, _("Friday")), (5, _("Saturday")), (6, _("Sunday")),
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+    (6, _("Sunday")),
 ]
 
 
@@ -401,28 +439,41 @@ class SLAPolicy(SingletonModel):
         help_text=_("The owner is reminded this long before each deadline. 0: no reminders."),
     )
     escalate_on_breach = models.BooleanField(
-        _("escalate on breach"), default=True,
+        _("escalate on breach"),
+        default=True,
         help_text=_("When a deadline passes, notify every sales manager as well as the owner."),
     )
     reassign_on_breach = models.BooleanField(
-        _("reassign on breach"), default=False,
-        help_text=_("When an MQL is not accepted in time, give it to the next rep in the round-robin "
-                    "(never back to the rep who missed it), with fresh clocks."),
+        _("reassign on breach"),
+        default=False,
+        help_text=_(
+            "When an MQL is not accepted in time, give it to the next rep in the round-robin "
+            "(never back to the rep who missed it), with fresh clocks."
+        ),
     )
     business_hours = models.BooleanField(
-        _("count business hours only"), default=False,
-        help_text=_("Off: the clocks run around the clock. On: only the working days and hours below count, "
-                    "and every 24 h of a window is one working day (24 h from Friday 17:00 is Monday 17:00)."),
+        _("count business hours only"),
+        default=False,
+        help_text=_(
+            "Off: the clocks run around the clock. On: only the working days and hours below count, "
+            "and every 24 h of a window is one working day (24 h from Friday 17:00 is Monday 17:00)."
+        ),
     )
     working_days = models.JSONField(
-        _("working days"), default=default_working_days, blank=True,
+        _("working days"),
+        default=default_working_days,
+        blank=True,
         help_text=_("Days the clocks run when business hours are on (0 = Monday … 6 = Sunday)."),
     )
     workday_start = models.TimeField(_("working day starts"), default=dt.time(9, 0))
     workday_end = models.TimeField(_("working day ends"), default=dt.time(18, 0))
     holiday_country = models.CharField(
-        _("national holidays of"), max_length=2, blank=True,
-        help_text=_("Two-letter country code, e.g. JP or US: its national holidays stop the clocks. Blank: none."),
+        _("national holidays of"),
+        max_length=2,
+        blank=True,
+        help_text=_(
+            "Two-letter country code, e.g. JP or US: its national holidays stop the clocks. Blank: none."
+        ),
     )
 
     class Meta:
@@ -441,7 +492,9 @@ class SLAPolicy(SingletonModel):
         ):
             errors["process_within_hours"] = _("Processing cannot be due before acceptance.")
         if self.accept_within_hours and self.remind_before_hours >= self.accept_within_hours:
-            errors["remind_before_hours"] = _("A reminder must come after the clock starts: use fewer hours than the accept window.")
+            errors["remind_before_hours"] = _(
+                "A reminder must come after the clock starts: use fewer hours than the accept window."
+            )
         if self.business_hours:
             days = self.working_days or []
             if not days or any(d not in range(7) for d in days):
@@ -453,7 +506,9 @@ class SLAPolicy(SingletonModel):
 
             self.holiday_country = self.holiday_country.upper()
             if self.holiday_country not in holidays.list_supported_countries():
-                errors["holiday_country"] = _("No holiday calendar for '%(code)s'.") % {"code": self.holiday_country}
+                errors["holiday_country"] = _("No holiday calendar for '%(code)s'.") % {
+                    "code": self.holiday_country
+                }
         if errors:
             raise ValidationError(errors)
 
@@ -461,9 +516,9 @@ class SLAPolicy(SingletonModel):
         """The working calendar of the clocks, or None for wall-clock time."""
         if not self.business_hours:
             return None
-        import holidays
         from zoneinfo import ZoneInfo
 
+        import holidays
         from django.conf import settings
 
         from apps.sla.clock import WorkingCalendar
@@ -473,7 +528,9 @@ class SLAPolicy(SingletonModel):
             working_days=frozenset(self.working_days or []),
             day_start=self.workday_start,
             day_end=self.workday_end,
-            holidays=holidays.country_holidays(self.holiday_country) if self.holiday_country else frozenset(),
+            holidays=holidays.country_holidays(self.holiday_country)
+            if self.holiday_country
+            else frozenset(),
         )
 
     def deadlines(self, start):

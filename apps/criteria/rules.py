@@ -82,21 +82,31 @@ def evaluate_fit(
         if employees is None:
             missing.append(_("employee count"))
         elif rule.employees_min is not None and employees < rule.employees_min:
-            return FitResult(FIT_FAIL, _("%(n)s employees is below the minimum of %(min)s") % {
-                "n": employees, "min": rule.employees_min})
+            return FitResult(
+                FIT_FAIL,
+                _("%(n)s employees is below the minimum of %(min)s")
+                % {"n": employees, "min": rule.employees_min},
+            )
         elif rule.employees_max is not None and employees > rule.employees_max:
-            return FitResult(FIT_FAIL, _("%(n)s employees is above the maximum of %(max)s") % {
-                "n": employees, "max": rule.employees_max})
+            return FitResult(
+                FIT_FAIL,
+                _("%(n)s employees is above the maximum of %(max)s")
+                % {"n": employees, "max": rule.employees_max},
+            )
     if rule.industries:
         if not industry:
             missing.append(_("industry"))
         elif industry.strip().lower() not in rule.industries:
-            return FitResult(FIT_FAIL, _("industry '%(v)s' is not in the allowed list") % {"v": industry})
+            return FitResult(
+                FIT_FAIL, _("industry '%(v)s' is not in the allowed list") % {"v": industry}
+            )
     if rule.countries:
         if not country:
             missing.append(_("country"))
         elif country.strip().upper() not in rule.countries:
-            return FitResult(FIT_FAIL, _("country '%(v)s' is not in the allowed list") % {"v": country})
+            return FitResult(
+                FIT_FAIL, _("country '%(v)s' is not in the allowed list") % {"v": country}
+            )
     if missing:
         return FitResult(FIT_UNKNOWN, _("missing %(fields)s") % {"fields": ", ".join(missing)})
     return FitResult(FIT_PASS, _("matches the fit rule"))
@@ -119,11 +129,15 @@ def mql_unmet(
     """The criteria a lead does not meet yet; empty means it is an MQL."""
     unmet = []
     if score < rule.score_threshold:
-        unmet.append(_("score %(score)s is below %(threshold)s") % {
-            "score": score, "threshold": rule.score_threshold})
+        unmet.append(
+            _("score %(score)s is below %(threshold)s")
+            % {"score": score, "threshold": rule.score_threshold}
+        )
     if engagement_count < rule.min_engagements:
-        unmet.append(_("%(n)s engagements, %(min)s needed") % {
-            "n": engagement_count, "min": rule.min_engagements})
+        unmet.append(
+            _("%(n)s engagements, %(min)s needed")
+            % {"n": engagement_count, "min": rule.min_engagements}
+        )
     missing = sorted(rule.required_kinds - set(kinds))
     if missing:
         unmet.append(_("missing required engagement: %(kinds)s") % {"kinds": ", ".join(missing)})
@@ -181,15 +195,22 @@ def bant_failures(
         if in_account < rule.min_budget:
             failures["budget_amount"] = _(
                 "Budget %(amount)s %(account)s is below the minimum of %(min)s %(account)s."
-            ) % {"amount": f"{in_account:,.2f}", "min": f"{rule.min_budget:,.2f}", "account": rule.account_currency}
+            ) % {
+                "amount": f"{in_account:,.2f}",
+                "min": f"{rule.min_budget:,.2f}",
+                "account": rule.account_currency,
+            }
     if authority not in rule.accepted_authorities:
         failures["authority"] = _("Authority '%(authority)s' is not one of: %(accepted)s.") % {
-            "authority": authority or "-", "accepted": ", ".join(sorted(rule.accepted_authorities))}
+            "authority": authority or "-",
+            "accepted": ", ".join(sorted(rule.accepted_authorities)),
+        }
     if rule.need_required and not (need or "").strip():
         failures["need"] = _("The need must be stated.")
     if timeline is None:
         failures["timeline"] = _("The expected decision date is required.")
     elif timeline > add_months(today, rule.max_timeline_months):
-        failures["timeline"] = _("Decision expected %(date)s, later than %(months)s months from today.") % {
-            "date": timeline.isoformat(), "months": rule.max_timeline_months}
+        failures["timeline"] = _(
+            "Decision expected %(date)s, later than %(months)s months from today."
+        ) % {"date": timeline.isoformat(), "months": rule.max_timeline_months}
     return failures

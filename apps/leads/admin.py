@@ -26,7 +26,17 @@ class ReadOnlyInline(admin.TabularInline):
 
 class StageTransitionInline(ReadOnlyInline):
     model = StageTransition
-    fields = ["at", "transition", "from_stage", "to_stage", "actor", "owner", "reason", "note", "criteria"]
+    fields = [
+        "at",
+        "transition",
+        "from_stage",
+        "to_stage",
+        "actor",
+        "owner",
+        "reason",
+        "note",
+        "criteria",
+    ]
     readonly_fields = fields
     ordering = ["at", "id"]
 
@@ -40,7 +50,16 @@ class EngagementInline(ReadOnlyInline):
 
 class QualificationInline(ReadOnlyInline):
     model = Qualification
-    fields = ["qualified_at", "qualified_by", "budget_amount", "budget_currency", "authority", "need", "timeline", "notes"]
+    fields = [
+        "qualified_at",
+        "qualified_by",
+        "budget_amount",
+        "budget_currency",
+        "authority",
+        "need",
+        "timeline",
+        "notes",
+    ]
     readonly_fields = fields
 
 
@@ -54,7 +73,11 @@ def _transition_action(name):
             except LifecycleError as exc:
                 refused.append(f"{lead.email}: {exc}")
         if done:
-            modeladmin.message_user(request, _("%(n)s lead(s): %(name)s done.") % {"n": done, "name": name}, messages.SUCCESS)
+            modeladmin.message_user(
+                request,
+                _("%(n)s lead(s): %(name)s done.") % {"n": done, "name": name},
+                messages.SUCCESS,
+            )
         for line in refused:
             modeladmin.message_user(request, line, messages.WARNING)
 
@@ -65,30 +88,108 @@ def _transition_action(name):
 
 @admin.register(Lead)
 class LeadAdmin(LeadImportAdminMixin, admin.ModelAdmin):
-    list_display = ["email", "full_name", "company", "source", "stage", "score", "fit", "owner", "created_at"]
+    list_display = [
+        "email",
+        "full_name",
+        "company",
+        "source",
+        "stage",
+        "score",
+        "fit",
+        "owner",
+        "created_at",
+    ]
     list_filter = ["stage", "fit", "source", "owner"]
     search_fields = ["email", "first_name", "last_name", "company"]
     list_select_related = ["owner", "source"]
     date_hierarchy = "created_at"
     readonly_fields = [
-        "stage", "score", "engagement_count", "fit", "fit_reason", "owner", "mql_criteria", "recycle_count",
-        "last_reject_reason", "disqualify_reason", "assigned_at", "accept_due_at", "process_due_at",
-        "opportunity_amount", "opportunity_currency", "expected_close_date", "close_reason",
-        "mql_at", "accepted_at", "rejected_at", "sql_at", "opportunity_at", "closed_at", "disqualified_at",
-        "recycled_at", "created_at", "updated_at", "archived_at",
+        "stage",
+        "score",
+        "engagement_count",
+        "fit",
+        "fit_reason",
+        "owner",
+        "mql_criteria",
+        "recycle_count",
+        "last_reject_reason",
+        "disqualify_reason",
+        "assigned_at",
+        "accept_due_at",
+        "process_due_at",
+        "opportunity_amount",
+        "opportunity_currency",
+        "expected_close_date",
+        "close_reason",
+        "mql_at",
+        "accepted_at",
+        "rejected_at",
+        "sql_at",
+        "opportunity_at",
+        "closed_at",
+        "disqualified_at",
+        "recycled_at",
+        "created_at",
+        "updated_at",
+        "archived_at",
     ]
     fieldsets = [
         (_("Contact"), {"fields": ["email", "first_name", "last_name", "title", "phone"]}),
-        (_("Company"), {"fields": ["company", "employees", "industry", "country", "source", "campaign"]}),
-        (_("Lifecycle (change it with the transitions above)"), {"fields": [
-            "stage", "owner", "score", "engagement_count", "fit", "fit_reason", "mql_criteria", "recycle_count",
-            "last_reject_reason", "disqualify_reason", "assigned_at", "accept_due_at", "process_due_at",
-        ]}),
-        (_("Opportunity"), {"classes": ["collapse"], "fields": [
-            "opportunity_amount", "opportunity_currency", "expected_close_date", "close_reason"]}),
-        (_("Timestamps"), {"classes": ["collapse"], "fields": [
-            "created_at", "updated_at", "mql_at", "accepted_at", "rejected_at", "sql_at", "opportunity_at",
-            "closed_at", "disqualified_at", "recycled_at", "archived_at"]}),
+        (
+            _("Company"),
+            {"fields": ["company", "employees", "industry", "country", "source", "campaign"]},
+        ),
+        (
+            _("Lifecycle (change it with the transitions above)"),
+            {
+                "fields": [
+                    "stage",
+                    "owner",
+                    "score",
+                    "engagement_count",
+                    "fit",
+                    "fit_reason",
+                    "mql_criteria",
+                    "recycle_count",
+                    "last_reject_reason",
+                    "disqualify_reason",
+                    "assigned_at",
+                    "accept_due_at",
+                    "process_due_at",
+                ]
+            },
+        ),
+        (
+            _("Opportunity"),
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "opportunity_amount",
+                    "opportunity_currency",
+                    "expected_close_date",
+                    "close_reason",
+                ],
+            },
+        ),
+        (
+            _("Timestamps"),
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "created_at",
+                    "updated_at",
+                    "mql_at",
+                    "accepted_at",
+                    "rejected_at",
+                    "sql_at",
+                    "opportunity_at",
+                    "closed_at",
+                    "disqualified_at",
+                    "recycled_at",
+                    "archived_at",
+                ],
+            },
+        ),
     ]
     inlines = [StageTransitionInline, QualificationInline, EngagementInline]
     actions = [_transition_action(name) for name in ("accept", "win", "recycle")] + ["archive"]
@@ -108,8 +209,11 @@ class LeadAdmin(LeadImportAdminMixin, admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<int:pk>/transition/<str:name>/", self.admin_site.admin_view(self.transition_view),
-                 name="leads_lead_transition"),
+            path(
+                "<int:pk>/transition/<str:name>/",
+                self.admin_site.admin_view(self.transition_view),
+                name="leads_lead_transition",
+            ),
         ] + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -129,8 +233,13 @@ class LeadAdmin(LeadImportAdminMixin, admin.ModelAdmin):
         form = form_class(data=request.POST or None)
         if request.method == "POST":
             try:
-                lead_transition(lead=pk, name=name, actor=request.user, data=request.POST,
-                                expected_stage=request.POST.get("expected_stage") or None)
+                lead_transition(
+                    lead=pk,
+                    name=name,
+                    actor=request.user,
+                    data=request.POST,
+                    expected_stage=request.POST.get("expected_stage") or None,
+                )
             except TransitionInvalid as exc:
                 for field, errors in exc.errors.items():
                     form.add_error(field if field in form.fields else None, errors)
@@ -142,7 +251,11 @@ class LeadAdmin(LeadImportAdminMixin, admin.ModelAdmin):
                 return redirect(reverse("admin:leads_lead_change", args=[pk]))
         context = {
             **self.admin_site.each_context(request),
-            "opts": self.model._meta, "original": lead, "lead": lead, "form": form, "name": name,
+            "opts": self.model._meta,
+            "original": lead,
+            "lead": lead,
+            "form": form,
+            "name": name,
             "title": _("%(name)s: %(lead)s") % {"name": name, "lead": lead},
         }
         return TemplateResponse(request, "admin/leads/lead/transition.html", context)

@@ -73,36 +73,56 @@ class PersonFilter(django_filters.ModelChoiceFilter):
 def sales_people():
     """Everyone who may own a lead: active reps and managers."""
     return (
-        get_user_model().objects.filter(is_active=True, groups__name__in=["sales", "sales_manager"])
-        .distinct().order_by("first_name", "last_name", "username")
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=["sales", "sales_manager"])
+        .distinct()
+        .order_by("first_name", "last_name", "username")
     )
 
 
 def sales_reps():
     """The reps a lead can be given to (reassign, resubmit): active members of ``sales``."""
-    return get_user_model().objects.filter(is_active=True, groups__name="sales").order_by(
-        "first_name", "last_name", "username"
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name="sales")
+        .order_by("first_name", "last_name", "username")
     )
 
 
 class LeadFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="filter_search")
-    stage = django_filters.ChoiceFilter(label=_("Stage"), choices=Stage.choices, empty_label=_("Any stage"))
+    stage = django_filters.ChoiceFilter(
+        label=_("Stage"), choices=Stage.choices, empty_label=_("Any stage")
+    )
     source = TranslatedLabelFilter(
-        label=_("Source"), queryset=LeadSource.objects.all(), to_field_name="code", empty_label=_("Any source")
+        label=_("Source"),
+        queryset=LeadSource.objects.all(),
+        to_field_name="code",
+        empty_label=_("Any source"),
     )
     owner = PersonFilter(
-        label=_("Owner"), queryset=sales_people(), to_field_name="username", empty_label=_("Anyone"),
+        label=_("Owner"),
+        queryset=sales_people(),
+        to_field_name="username",
+        empty_label=_("Anyone"),
         null_label=_("Unassigned"),
     )
-    score_min = django_filters.NumberFilter(label=_("Score from"), field_name="score", lookup_expr="gte")
-    score_max = django_filters.NumberFilter(label=_("Score to"), field_name="score", lookup_expr="lte")
+    score_min = django_filters.NumberFilter(
+        label=_("Score from"), field_name="score", lookup_expr="gte"
+    )
+    score_max = django_filters.NumberFilter(
+        label=_("Score to"), field_name="score", lookup_expr="lte"
+    )
     created_from = django_filters.DateFilter(
-        label=_("Created from"), field_name="created_at", lookup_expr="date__gte",
+        label=_("Created from"),
+        field_name="created_at",
+        lookup_expr="date__gte",
         widget=DATE_INPUT,
     )
     created_to = django_filters.DateFilter(
-        label=_("Created to"), field_name="created_at", lookup_expr="date__lte",
+        label=_("Created to"),
+        field_name="created_at",
+        lookup_expr="date__lte",
         widget=DATE_INPUT,
     )
     sla = django_filters.ChoiceFilter(
@@ -111,12 +131,20 @@ class LeadFilter(django_filters.FilterSet):
     sort = django_filters.OrderingFilter(
         label=_("Sort by"),
         fields=(
-            ("created_at", "created"), ("last_name", "name"), ("company", "company"),
-            ("stage", "stage"), ("score", "score"), ("accept_due_at", "due"),
+            ("created_at", "created"),
+            ("last_name", "name"),
+            ("company", "company"),
+            ("stage", "stage"),
+            ("score", "score"),
+            ("accept_due_at", "due"),
         ),
         field_labels={
-            "created_at": _("Created"), "last_name": _("Name"), "company": _("Company"),
-            "stage": _("Stage"), "score": _("Score"), "accept_due_at": _("Accept by"),
+            "created_at": _("Created"),
+            "last_name": _("Name"),
+            "company": _("Company"),
+            "stage": _("Stage"),
+            "score": _("Score"),
+            "accept_due_at": _("Accept by"),
         },
     )
 
@@ -140,25 +168,40 @@ class ReviewFilter(django_filters.FilterSet):
     """The marketing review queue: rejected MQLs by reason, source, rep and date."""
 
     reason = TranslatedLabelFilter(
-        label=_("Reason"), field_name="last_reject_reason", queryset=RejectReason.objects.all(),
-        to_field_name="code", empty_label=_("Any reason"),
+        label=_("Reason"),
+        field_name="last_reject_reason",
+        queryset=RejectReason.objects.all(),
+        to_field_name="code",
+        empty_label=_("Any reason"),
     )
     source = TranslatedLabelFilter(
-        label=_("Source"), queryset=LeadSource.objects.all(), to_field_name="code", empty_label=_("Any source")
+        label=_("Source"),
+        queryset=LeadSource.objects.all(),
+        to_field_name="code",
+        empty_label=_("Any source"),
     )
     rep = PersonFilter(
-        label=_("Rep"), field_name="owner", queryset=sales_people(), to_field_name="username",
+        label=_("Rep"),
+        field_name="owner",
+        queryset=sales_people(),
+        to_field_name="username",
         empty_label=_("Any rep"),
     )
     rejected_from = django_filters.DateFilter(
-        label=_("Rejected from"), field_name="rejected_at", lookup_expr="date__gte",
+        label=_("Rejected from"),
+        field_name="rejected_at",
+        lookup_expr="date__gte",
         widget=DATE_INPUT,
     )
     rejected_to = django_filters.DateFilter(
-        label=_("Rejected to"), field_name="rejected_at", lookup_expr="date__lte",
+        label=_("Rejected to"),
+        field_name="rejected_at",
+        lookup_expr="date__lte",
         widget=DATE_INPUT,
     )
 
     def filter_queryset(self, queryset):
         # Longest waiting first: a review queue is worked from the oldest rejection.
-        return super().filter_queryset(queryset).order_by(F("rejected_at").asc(nulls_last=True), "id")
+        return (
+            super().filter_queryset(queryset).order_by(F("rejected_at").asc(nulls_last=True), "id")
+        )

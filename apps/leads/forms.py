@@ -10,7 +10,13 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from apps.criteria.models import Authority, DisqualifyReason, RejectReason, SQLCriteria, currency_validator
+from apps.criteria.models import (
+    Authority,
+    DisqualifyReason,
+    RejectReason,
+    SQLCriteria,
+    currency_validator,
+)
 
 
 class CurrencyField(forms.CharField):
@@ -27,7 +33,9 @@ class CurrencyField(forms.CharField):
 
 
 class NoteForm(forms.Form):
-    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class ReasonChoiceField(forms.ModelChoiceField):
@@ -47,25 +55,30 @@ class ReasonChoiceField(forms.ModelChoiceField):
 
 class PromoteForm(NoteForm):
     reason = forms.CharField(
-        label=_("Why promote by hand"), max_length=255,
+        label=_("Why promote by hand"),
+        max_length=255,
         error_messages={"required": _("A reason is required to promote a lead by hand.")},
     )
 
 
 class RejectForm(NoteForm):
     reason = ReasonChoiceField(
-        RejectReason, label=_("Reason"),
+        RejectReason,
+        label=_("Reason"),
         error_messages={"required": _("Choose a reject reason.")},
     )
 
 
 class ResubmitForm(forms.Form):
     note = forms.CharField(
-        label=_("Why this lead deserves another look"), widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("Why this lead deserves another look"),
+        widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": _("A note is required to resubmit a rejected lead.")},
     )
     owner = forms.ModelChoiceField(
-        label=_("Owner"), required=False, to_field_name="username",
+        label=_("Owner"),
+        required=False,
+        to_field_name="username",
         queryset=get_user_model().objects.filter(is_active=True, groups__name="sales"),
         help_text=_("Blank keeps the previous owner when they still take leads, else round-robin."),
         error_messages={"invalid_choice": _("'%(value)s' is not an active sales rep.")},
@@ -74,21 +87,35 @@ class ResubmitForm(forms.Form):
 
 class DisqualifyForm(NoteForm):
     reason = ReasonChoiceField(
-        DisqualifyReason, label=_("Reason"), error_messages={"required": _("Choose a disqualify reason.")}
+        DisqualifyReason,
+        label=_("Reason"),
+        error_messages={"required": _("Choose a disqualify reason.")},
     )
 
 
 class QualifyForm(forms.Form):
-    budget_amount = forms.DecimalField(label=_("Budget"), max_digits=14, decimal_places=2, min_value=Decimal("0"))
-    budget_currency = CurrencyField(label=_("Currency"), help_text=_("Blank: the account currency."))
+    budget_amount = forms.DecimalField(
+        label=_("Budget"), max_digits=14, decimal_places=2, min_value=Decimal("0")
+    )
+    budget_currency = CurrencyField(
+        label=_("Currency"), help_text=_("Blank: the account currency.")
+    )
     authority = forms.ChoiceField(label=_("Authority"), choices=Authority.choices)
-    need = forms.CharField(label=_("Need"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    timeline = forms.DateField(label=_("Expected decision date"), widget=forms.DateInput(attrs={"type": "date"}))
-    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    need = forms.CharField(
+        label=_("Need"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    timeline = forms.DateField(
+        label=_("Expected decision date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class ConvertForm(NoteForm):
-    amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2, min_value=Decimal("0"))
+    amount = forms.DecimalField(
+        label=_("Amount"), max_digits=14, decimal_places=2, min_value=Decimal("0")
+    )
     currency = CurrencyField(label=_("Currency"), help_text=_("Blank: the account currency."))
     expected_close_date = forms.DateField(
         label=_("Expected close date"), widget=forms.DateInput(attrs={"type": "date"})
@@ -97,13 +124,16 @@ class ConvertForm(NoteForm):
 
 class LoseForm(NoteForm):
     reason = forms.CharField(
-        label=_("Why was it lost"), max_length=255, error_messages={"required": _("A reason is required to close a lead as lost.")}
+        label=_("Why was it lost"),
+        max_length=255,
+        error_messages={"required": _("A reason is required to close a lead as lost.")},
     )
 
 
 class ReassignForm(NoteForm):
     owner = forms.ModelChoiceField(
-        label=_("New owner"), to_field_name="username",
+        label=_("New owner"),
+        to_field_name="username",
         queryset=get_user_model().objects.filter(is_active=True, groups__name="sales"),
         error_messages={
             "required": _("Choose the sales rep who takes the lead."),

@@ -34,8 +34,17 @@ from apps.leads.services import lead_upsert
 
 #: The CSV columns (and API fields) of a lead, in the order the README lists them.
 LEAD_COLUMNS = (
-    "email", "first_name", "last_name", "company", "title", "phone", "employees", "industry", "country",
-    "source", "campaign",
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "title",
+    "phone",
+    "employees",
+    "industry",
+    "country",
+    "source",
+    "campaign",
 )
 #: Where a lead first came from; a later form fill or import never rewrites them.
 FIRST_TOUCH_FIELDS = frozenset({"source", "campaign"})
@@ -52,15 +61,23 @@ country_code_validator = RegexValidator(
 
 
 def active_source_codes() -> list[str]:
-    return list(LeadSource.objects.filter(is_active=True).order_by("position", "code").values_list("code", flat=True))
+    return list(
+        LeadSource.objects.filter(is_active=True)
+        .order_by("position", "code")
+        .values_list("code", flat=True)
+    )
 
 
 def unknown_source_message(code: str, active: Iterable[str]) -> str:
     return _("'%(code)s' is not an active lead source; use one of: %(codes)s.") % {
-        "code": code, "codes": ", ".join(active)}
+        "code": code,
+        "codes": ", ".join(active),
+    }
 
 
-def lead_intake(*, email: str, values: Mapping[str, Any], exists: bool | None = None) -> tuple[Lead, bool]:
+def lead_intake(
+    *, email: str, values: Mapping[str, Any], exists: bool | None = None
+) -> tuple[Lead, bool]:
     """Create the lead ``email``, or merge ``values`` into it; returns (lead, created).
 
     The merge keeps what a sending system cannot know: a blank or missing value
@@ -84,7 +101,9 @@ def lead_intake(*, email: str, values: Mapping[str, Any], exists: bool | None = 
 
 
 def _merge(given: Mapping[str, Any], *, exists: bool) -> dict[str, Any]:
-    return {key: value for key, value in given.items() if not (exists and key in FIRST_TOUCH_FIELDS)}
+    return {
+        key: value for key, value in given.items() if not (exists and key in FIRST_TOUCH_FIELDS)
+    }
 
 
 # --- validation of one row ---------------------------------------------------------
@@ -125,7 +144,9 @@ class LeadRowForm(forms.Form):
         return code
 
 
-def lead_row_clean(row: Mapping[str, Any], *, active_sources: list[str]) -> tuple[dict | None, dict[str, list[str]]]:
+def lead_row_clean(
+    row: Mapping[str, Any], *, active_sources: list[str]
+) -> tuple[dict | None, dict[str, list[str]]]:
     """(the row's lead values, None) or (None, {column: [message]}) for one import row."""
     data = {}
     for column in LEAD_COLUMNS:
@@ -144,7 +165,8 @@ def lead_row_clean(row: Mapping[str, Any], *, active_sources: list[str]) -> tupl
 def describe_errors(errors: Mapping[str, list[str]]) -> str:
     """{'email': ['Enter a valid email address.']} -> 'email: Enter a valid email address.'"""
     return "; ".join(
-        f"{key}: {' '.join(messages)}" if key != "__all__" else " ".join(messages) for key, messages in errors.items()
+        f"{key}: {' '.join(messages)}" if key != "__all__" else " ".join(messages)
+        for key, messages in errors.items()
     )
 
 
@@ -172,13 +194,17 @@ def csv_encoding_of(chunks: Callable[[], Iterable[bytes]]) -> str:
         try:
             for chunk in chunks():
                 if b"\x00" in chunk:
-                    raise UnicodeDecodeError(encoding, chunk, chunk.index(b"\x00"), chunk.index(b"\x00") + 1, "NUL")
+                    raise UnicodeDecodeError(
+                        encoding, chunk, chunk.index(b"\x00"), chunk.index(b"\x00") + 1, "NUL"
+                    )
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
         return encoding
-    raise ImportFileError(_("The file is neither UTF-8 nor Shift_JIS text; save it as CSV UTF-8 and try again."))
+    raise ImportFileError(
+        _("The file is neither UTF-8 nor Shift_JIS text; save it as CSV UTF-8 and try again.")
+    )
 
 
 def csv_bytes_as_utf8(data: bytes) -> bytes:
@@ -215,7 +241,9 @@ def read_csv_header(reader) -> CsvLayout:
         )
     repeated = sorted({c for c in columns if c and columns.count(c) > 1})
     if repeated:
-        raise ImportFileError(_("The header names a column twice: %(columns)s.") % {"columns": ", ".join(repeated)})
+        raise ImportFileError(
+            _("The header names a column twice: %(columns)s.") % {"columns": ", ".join(repeated)}
+        )
     return CsvLayout(columns=columns, ignored=[c for c in columns if c not in LEAD_COLUMNS])
 
 
@@ -225,7 +253,9 @@ def read_csv_rows(text: io.TextIOBase) -> tuple[CsvLayout, Iterator[CsvRow]]:
     try:
         layout = read_csv_header(reader)
     except csv.Error as exc:
-        raise ImportFileError(_("line %(line)s: %(error)s") % {"line": reader.line_num, "error": exc}) from exc
+        raise ImportFileError(
+            _("line %(line)s: %(error)s") % {"line": reader.line_num, "error": exc}
+        ) from exc
 
     def rows() -> Iterator[CsvRow]:
         last_line = reader.line_num
@@ -236,16 +266,22 @@ def read_csv_rows(text: io.TextIOBase) -> tuple[CsvLayout, Iterator[CsvRow]]:
                 return
             except csv.Error as exc:
                 raise ImportFileError(
-                    _("line %(line)s: %(error)s") % {"line": reader.line_num, "error": exc}) from exc
+                    _("line %(line)s: %(error)s") % {"line": reader.line_num, "error": exc}
+                ) from exc
             line, last_line = last_line + 1, reader.line_num
             if not any(cell.strip() for cell in cells):
                 continue  # blank lines and the empty rows spreadsheets leave at the end
             problem = ""
             if len(cells) > len(layout.columns):
-                problem = _("the row has %(cells)s cells but the header names %(columns)s columns") % {
-                    "cells": len(cells), "columns": len(layout.columns)}
+                problem = _(
+                    "the row has %(cells)s cells but the header names %(columns)s columns"
+                ) % {"cells": len(cells), "columns": len(layout.columns)}
             # A short row leaves its last columns blank.
-            values = {col: cell for col, cell in zip(layout.columns, cells, strict=False) if col in LEAD_COLUMNS}
+            values = {
+                col: cell
+                for col, cell in zip(layout.columns, cells, strict=False)
+                if col in LEAD_COLUMNS
+            }
             yield CsvRow(line=line, values=values, problem=problem)
 
     return layout, rows()
@@ -337,7 +373,9 @@ def _open_rows(path: Path, encoding: str):
     return text, layout, rows
 
 
-def _valid_rows(rows: Iterable[CsvRow], active_sources: list[str], on_invalid: Callable[[int, str], None]):
+def _valid_rows(
+    rows: Iterable[CsvRow], active_sources: list[str], on_invalid: Callable[[int, str], None]
+):
     for row in rows:
         if row.problem:
             on_invalid(row.line, row.problem)
@@ -401,12 +439,20 @@ def _write_pass(path, summary, active_sources, batch_size, progress, *, valid_ro
     bar = progress(_("Importing leads"), valid_rows)
     try:
         # Rows already reported by the check pass are passed over silently here.
-        for batch in _batches(_valid_rows(rows, active_sources, lambda line, reason: None), batch_size):
-            stored = set(Lead.objects.filter(email__in={v["email"] for _l, v in batch}).values_list("email", flat=True))
+        for batch in _batches(
+            _valid_rows(rows, active_sources, lambda line, reason: None), batch_size
+        ):
+            stored = set(
+                Lead.objects.filter(email__in={v["email"] for _l, v in batch}).values_list(
+                    "email", flat=True
+                )
+            )
             with transaction.atomic():
                 for _line, values in batch:
                     email = values.pop("email")
-                    _lead, created = lead_intake(email=email, values=values, exists=email in stored or email in seen)
+                    _lead, created = lead_intake(
+                        email=email, values=values, exists=email in stored or email in seen
+                    )
                     if email in seen:
                         summary.duplicates += 1
                     elif created:

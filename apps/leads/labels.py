@@ -10,15 +10,29 @@ from django.utils.translation import gettext, gettext_noop
 
 DEFAULT_LABELS = (
     # Lead sources (criteria migration 0002).
-    gettext_noop("Website"), gettext_noop("Webinar"), gettext_noop("Event"), gettext_noop("Content"),
-    gettext_noop("Ads"), gettext_noop("Referral"), gettext_noop("Email"), gettext_noop("Partner"),
-    gettext_noop("Import"), gettext_noop("Other"),
+    gettext_noop("Website"),
+    gettext_noop("Webinar"),
+    gettext_noop("Event"),
+    gettext_noop("Content"),
+    gettext_noop("Ads"),
+    gettext_noop("Referral"),
+    gettext_noop("Email"),
+    gettext_noop("Partner"),
+    gettext_noop("Import"),
+    gettext_noop("Other"),
     # Reject reasons.
-    gettext_noop("Not a fit"), gettext_noop("No budget"), gettext_noop("No authority"), gettext_noop("No need"),
-    gettext_noop("Bad timing"), gettext_noop("Bad contact data"), gettext_noop("Duplicate"),
-    gettext_noop("Competitor"), gettext_noop("Existing customer"),
+    gettext_noop("Not a fit"),
+    gettext_noop("No budget"),
+    gettext_noop("No authority"),
+    gettext_noop("No need"),
+    gettext_noop("Bad timing"),
+    gettext_noop("Bad contact data"),
+    gettext_noop("Duplicate"),
+    gettext_noop("Competitor"),
+    gettext_noop("Existing customer"),
     # Disqualify reasons.
-    gettext_noop("Spam"), gettext_noop("Bad data"),
+    gettext_noop("Spam"),
+    gettext_noop("Bad data"),
     # Raised untranslated by apps.accounts.mixins and apps.leads.selectors; translated when shown.
     gettext_noop("Your account has no Leadflow role yet; ask an admin."),
     gettext_noop("No such lead."),

@@ -37,9 +37,17 @@ class Fit(models.TextChoices):
 
 # Transition names as verbs, for messages ("You may not accept this lead").
 TRANSITION_VERBS = {
-    "promote": _("promote"), "accept": _("accept"), "reject": _("reject"), "qualify": _("qualify"),
-    "convert": _("convert"), "win": _("win"), "lose": _("lose"), "recycle": _("recycle"),
-    "resubmit": _("resubmit"), "disqualify": _("disqualify"), "reassign": _("reassign"),
+    "promote": _("promote"),
+    "accept": _("accept"),
+    "reject": _("reject"),
+    "qualify": _("qualify"),
+    "convert": _("convert"),
+    "win": _("win"),
+    "lose": _("lose"),
+    "recycle": _("recycle"),
+    "resubmit": _("resubmit"),
+    "disqualify": _("disqualify"),
+    "reassign": _("reassign"),
 }
 
 # Stages in which a lead has an owner working it; a manager may reassign these.
@@ -50,11 +58,15 @@ class NoDeleteQuerySet(models.QuerySet):
     """Nothing the product does deletes a lead, an engagement or a transition."""
 
     def delete(self):
-        raise ValidationError(_("%(model)s rows are never deleted.") % {"model": self.model._meta.verbose_name})
+        raise ValidationError(
+            _("%(model)s rows are never deleted.") % {"model": self.model._meta.verbose_name}
+        )
 
 
 class Lead(ConcurrentTransitionMixin, models.Model):
-    email = models.EmailField(_("email"), unique=True, help_text=_("Stored lower-case; the key for create-or-update."))
+    email = models.EmailField(
+        _("email"), unique=True, help_text=_("Stored lower-case; the key for create-or-update.")
+    )
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
     title = models.CharField(_("job title"), max_length=150, blank=True)
@@ -62,18 +74,30 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     company = models.CharField(_("company"), max_length=200, blank=True)
     employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
     industry = models.CharField(_("industry"), max_length=100, blank=True)
-    country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166 two-letter code."))
+    country = models.CharField(
+        _("country"), max_length=2, blank=True, help_text=_("ISO 3166 two-letter code.")
+    )
     source = models.ForeignKey(
-        "criteria.LeadSource", to_field="code", db_column="source", on_delete=models.PROTECT,
-        related_name="+", verbose_name=_("source"),
+        "criteria.LeadSource",
+        to_field="code",
+        db_column="source",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("source"),
     )
     campaign = models.CharField(_("campaign"), max_length=200, blank=True)
 
     owner = models.ForeignKey(
-        "accounts.User", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="owned_leads", verbose_name=_("owner"),
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_leads",
+        verbose_name=_("owner"),
     )
-    stage = FSMField(_("stage"), max_length=20, choices=Stage.choices, default=Stage.NEW, protected=True)
+    stage = FSMField(
+        _("stage"), max_length=20, choices=Stage.choices, default=Stage.NEW, protected=True
+    )
 
     score = models.IntegerField(_("score"), default=0)
     engagement_count = models.PositiveIntegerField(_("engagements"), default=0)
@@ -83,17 +107,33 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     fit_reason = models.CharField(_("fit reason"), max_length=255, blank=True)
 
     mql_criteria = models.ForeignKey(
-        "criteria.MQLCriteria", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+", verbose_name=_("promoted by criteria"),
+        "criteria.MQLCriteria",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("promoted by criteria"),
     )
     recycle_count = models.PositiveIntegerField(_("times recycled"), default=0)
     last_reject_reason = models.ForeignKey(
-        "criteria.RejectReason", to_field="code", db_column="last_reject_reason", null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+", verbose_name=_("last reject reason"),
+        "criteria.RejectReason",
+        to_field="code",
+        db_column="last_reject_reason",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("last reject reason"),
     )
     disqualify_reason = models.ForeignKey(
-        "criteria.DisqualifyReason", to_field="code", db_column="disqualify_reason", null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+", verbose_name=_("disqualify reason"),
+        "criteria.DisqualifyReason",
+        to_field="code",
+        db_column="disqualify_reason",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("disqualify reason"),
     )
 
     # The SLA clocks of the current MQL episode (SPEC §4).
@@ -103,9 +143,13 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     accept_remind_at = models.DateTimeField(_("accept reminder at"), null=True, blank=True)
     process_remind_at = models.DateTimeField(_("process reminder at"), null=True, blank=True)
     # When the SLA sweep next has something to do for this lead; None: nothing pending.
-    sla_next_check_at = models.DateTimeField(_("next SLA check"), null=True, blank=True, editable=False)
+    sla_next_check_at = models.DateTimeField(
+        _("next SLA check"), null=True, blank=True, editable=False
+    )
 
-    opportunity_amount = models.DecimalField(_("opportunity amount"), max_digits=14, decimal_places=2, null=True, blank=True)
+    opportunity_amount = models.DecimalField(
+        _("opportunity amount"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
     opportunity_currency = models.CharField(_("currency"), max_length=3, blank=True)
     expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
     close_reason = models.CharField(_("close reason"), max_length=255, blank=True)
@@ -121,7 +165,10 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     recycled_at = models.DateTimeField(_("recycled"), null=True, blank=True)
 
     archived_at = models.DateTimeField(
-        _("archived"), null=True, blank=True, help_text=_("Archived leads are hidden from lists, never deleted.")
+        _("archived"),
+        null=True,
+        blank=True,
+        help_text=_("Archived leads are hidden from lists, never deleted."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -147,7 +194,9 @@ class Lead(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["owner", "stage", "accept_due_at"], name="lead_inbox_idx"),
             # SLA sweep: only leads with something due; lists filter by deadline.
             models.Index(
-                fields=["sla_next_check_at"], name="lead_sla_due_idx", condition=Q(sla_next_check_at__isnull=False)
+                fields=["sla_next_check_at"],
+                name="lead_sla_due_idx",
+                condition=Q(sla_next_check_at__isnull=False),
             ),
             models.Index(fields=["stage", "accept_due_at"], name="lead_accept_due_idx"),
             models.Index(fields=["stage", "process_due_at"], name="lead_process_due_idx"),
@@ -176,13 +225,20 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     # --- lifecycle (SPEC §2) --------------------------------------------------
     # Each method stamps what the transition means; inputs arrive validated.
 
-    @transition(field=stage, source=Stage.NEW, target=Stage.MQL, permission=transition_permission("promote"))
+    @transition(
+        field=stage, source=Stage.NEW, target=Stage.MQL, permission=transition_permission("promote")
+    )
     def promote(self, *, at, owner, criteria, deadlines):
         self.mql_at = at
         self.mql_criteria = criteria
         self._start_mql_episode(at=at, owner=owner, deadlines=deadlines)
 
-    @transition(field=stage, source=Stage.MQL, target=Stage.ACCEPTED, permission=transition_permission("accept"))
+    @transition(
+        field=stage,
+        source=Stage.MQL,
+        target=Stage.ACCEPTED,
+        permission=transition_permission("accept"),
+    )
     def accept(self, *, at, owner):
         self.accepted_at = at
         self.owner = owner
@@ -190,7 +246,9 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         self.sla_next_check_at = self._next_check(at, [self.process_remind_at, self.process_due_at])
 
     @transition(
-        field=stage, source=[Stage.MQL, Stage.ACCEPTED], target=Stage.REJECTED,
+        field=stage,
+        source=[Stage.MQL, Stage.ACCEPTED],
+        target=Stage.REJECTED,
         permission=transition_permission("reject"),
     )
     def reject(self, *, at, reason):
@@ -198,13 +256,21 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         self.last_reject_reason = reason
         self.sla_next_check_at = None
 
-    @transition(field=stage, source=Stage.ACCEPTED, target=Stage.SQL, permission=transition_permission("qualify"))
+    @transition(
+        field=stage,
+        source=Stage.ACCEPTED,
+        target=Stage.SQL,
+        permission=transition_permission("qualify"),
+    )
     def qualify(self, *, at):
         self.sql_at = at
         self.sla_next_check_at = None
 
     @transition(
-        field=stage, source=Stage.SQL, target=Stage.OPPORTUNITY, permission=transition_permission("convert")
+        field=stage,
+        source=Stage.SQL,
+        target=Stage.OPPORTUNITY,
+        permission=transition_permission("convert"),
     )
     def convert(self, *, at, amount, currency, expected_close_date):
         self.opportunity_at = at
@@ -212,16 +278,31 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         self.opportunity_currency = currency
         self.expected_close_date = expected_close_date
 
-    @transition(field=stage, source=Stage.OPPORTUNITY, target=Stage.WON, permission=transition_permission("win"))
+    @transition(
+        field=stage,
+        source=Stage.OPPORTUNITY,
+        target=Stage.WON,
+        permission=transition_permission("win"),
+    )
     def win(self, *, at):
         self.closed_at = at
 
-    @transition(field=stage, source=Stage.OPPORTUNITY, target=Stage.LOST, permission=transition_permission("lose"))
+    @transition(
+        field=stage,
+        source=Stage.OPPORTUNITY,
+        target=Stage.LOST,
+        permission=transition_permission("lose"),
+    )
     def lose(self, *, at, reason):
         self.closed_at = at
         self.close_reason = reason
 
-    @transition(field=stage, source=Stage.REJECTED, target=Stage.NEW, permission=transition_permission("recycle"))
+    @transition(
+        field=stage,
+        source=Stage.REJECTED,
+        target=Stage.NEW,
+        permission=transition_permission("recycle"),
+    )
     def recycle(self, *, at):
         # Back to nurture: the engagements stay in the history, but the score and
         # counts start afresh so only new engagement can make it an MQL again;
@@ -233,13 +314,20 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         self.assigned_at = self.accept_due_at = self.process_due_at = None
         self.accept_remind_at = self.process_remind_at = self.sla_next_check_at = None
 
-    @transition(field=stage, source=Stage.REJECTED, target=Stage.MQL, permission=transition_permission("resubmit"))
+    @transition(
+        field=stage,
+        source=Stage.REJECTED,
+        target=Stage.MQL,
+        permission=transition_permission("resubmit"),
+    )
     def resubmit(self, *, at, owner, deadlines):
         self.mql_at = at
         self._start_mql_episode(at=at, owner=owner, deadlines=deadlines)
 
     @transition(
-        field=stage, source=[Stage.NEW, Stage.REJECTED], target=Stage.DISQUALIFIED,
+        field=stage,
+        source=[Stage.NEW, Stage.REJECTED],
+        target=Stage.DISQUALIFIED,
         permission=transition_permission("disqualify"),
     )
     def disqualify(self, *, at, reason):
@@ -247,7 +335,9 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         self.disqualify_reason = reason
         self.sla_next_check_at = None
 
-    @transition(field=stage, source=OWNED_STAGES, target=None, permission=transition_permission("reassign"))
+    @transition(
+        field=stage, source=OWNED_STAGES, target=None, permission=transition_permission("reassign")
+    )
     def reassign(self, *, at, owner, deadlines=None):
         """Hand the lead to ``owner``; ``deadlines`` restarts the clocks (breach reassignment)."""
         self.owner = owner
@@ -268,8 +358,13 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         self.accept_remind_at = deadlines.accept_remind_at
         self.process_remind_at = deadlines.process_remind_at
         self.sla_next_check_at = self._next_check(
-            at, [deadlines.accept_remind_at, deadlines.accept_due_at, deadlines.process_remind_at,
-                 deadlines.process_due_at],
+            at,
+            [
+                deadlines.accept_remind_at,
+                deadlines.accept_due_at,
+                deadlines.process_remind_at,
+                deadlines.process_due_at,
+            ],
         )
 
     @staticmethod
@@ -280,15 +375,21 @@ class Lead(ConcurrentTransitionMixin, models.Model):
 
 
 class Engagement(models.Model):
-    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="engagements", verbose_name=_("lead"))
+    lead = models.ForeignKey(
+        Lead, on_delete=models.PROTECT, related_name="engagements", verbose_name=_("lead")
+    )
     kind = models.CharField(_("kind"), max_length=32, choices=EngagementKind.choices)
     occurred_at = models.DateTimeField(_("occurred at"))
     source = models.CharField(_("source"), max_length=40, blank=True)
     campaign = models.CharField(_("campaign"), max_length=200, blank=True)
     metadata = models.JSONField(_("metadata"), default=dict, blank=True)
     points = models.IntegerField(_("points awarded"), default=0)
-    external_id = models.CharField(
-        _("external id"), max_length=200, null=True, blank=True,
+    # NULL, not "", for "no key": the partial unique index covers only real keys.
+    external_id = models.CharField(  # noqa: DJ001
+        _("external id"),
+        max_length=200,
+        null=True,
+        blank=True,
         help_text=_("Idempotency key from the sending system: the same id is stored once."),
     )
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
@@ -301,7 +402,9 @@ class Engagement(models.Model):
         ordering = ["-occurred_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["external_id"], condition=Q(external_id__isnull=False), name="engagement_external_id_unique"
+                fields=["external_id"],
+                condition=Q(external_id__isnull=False),
+                name="engagement_external_id_unique",
             )
         ]
         indexes = [models.Index(fields=["lead", "occurred_at"], name="engagement_lead_time_idx")]
@@ -316,17 +419,27 @@ class Engagement(models.Model):
 class Qualification(models.Model):
     """One BANT assessment that met the SQL criteria; the latest is the lead's."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="qualifications", verbose_name=_("lead"))
+    lead = models.ForeignKey(
+        Lead, on_delete=models.PROTECT, related_name="qualifications", verbose_name=_("lead")
+    )
     budget_amount = models.DecimalField(_("budget"), max_digits=14, decimal_places=2)
     budget_currency = models.CharField(_("budget currency"), max_length=3)
-    authority = models.CharField(_("authority"), max_length=20, choices=[
-        ("decision_maker", _("Decision maker")), ("influencer", _("Influencer")),
-        ("user", _("User")), ("unknown", _("Unknown")),
-    ])
+    authority = models.CharField(
+        _("authority"),
+        max_length=20,
+        choices=[
+            ("decision_maker", _("Decision maker")),
+            ("influencer", _("Influencer")),
+            ("user", _("User")),
+            ("unknown", _("Unknown")),
+        ],
+    )
     need = models.TextField(_("need"))
     timeline = models.DateField(_("expected decision date"))
     notes = models.TextField(_("notes"), blank=True)
-    qualified_by = models.ForeignKey("accounts.User", null=True, on_delete=models.PROTECT, related_name="+")
+    qualified_by = models.ForeignKey(
+        "accounts.User", null=True, on_delete=models.PROTECT, related_name="+"
+    )
     qualified_at = models.DateTimeField(_("qualified at"))
 
     objects = NoDeleteQuerySet.as_manager()
@@ -348,23 +461,38 @@ class StageTransitionQuerySet(NoDeleteQuerySet):
 class StageTransition(models.Model):
     """One row per transition, never edited or deleted: the audit log and the reports' source."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="transitions", verbose_name=_("lead"))
+    lead = models.ForeignKey(
+        Lead, on_delete=models.PROTECT, related_name="transitions", verbose_name=_("lead")
+    )
     transition = models.CharField(_("transition"), max_length=20)
     from_stage = models.CharField(_("from"), max_length=20, choices=Stage.choices)
     to_stage = models.CharField(_("to"), max_length=20, choices=Stage.choices)
     actor = models.ForeignKey(
-        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        verbose_name=_("by"), help_text=_("Empty when the system made the change."),
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("by"),
+        help_text=_("Empty when the system made the change."),
     )
     at = models.DateTimeField(_("at"))
     reason = models.CharField(_("reason"), max_length=255, blank=True)
     note = models.TextField(_("note"), blank=True)
     owner = models.ForeignKey(
-        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name=_("owner after"),
     )
     criteria = models.ForeignKey(
-        "criteria.MQLCriteria", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        "criteria.MQLCriteria",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name=_("criteria version"),
     )
     # The SLA clocks this transition started (promote, resubmit, breach reassignment), kept as

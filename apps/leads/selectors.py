@@ -1,7 +1,6 @@
 """Reads of leads, always scoped to what the user may see (STYLE rule 4)."""
 
-from django.db.models import Count, F, Prefetch, Sum
-from django.db.models import Q
+from django.db.models import Count, F, Prefetch, Q, Sum
 from django.http import Http404
 
 from apps.accounts.permissions import can_work_any_lead, visible_leads_filter
@@ -55,15 +54,26 @@ def mql_pool_for_user(user):
 
 def rejected_for_review(user):
     """Rejected MQLs for the marketing review queue, each with its reject rows."""
-    rejections = StageTransition.objects.filter(transition="reject").select_related("actor").order_by("at", "id")
-    return leads_for_user(user).filter(stage=Stage.REJECTED).prefetch_related(
-        Prefetch("transitions", queryset=rejections, to_attr="rejections")
+    rejections = (
+        StageTransition.objects.filter(transition="reject")
+        .select_related("actor")
+        .order_by("at", "id")
+    )
+    return (
+        leads_for_user(user)
+        .filter(stage=Stage.REJECTED)
+        .prefetch_related(Prefetch("transitions", queryset=rejections, to_attr="rejections"))
     )
 
 
 def rejection_counts(leads) -> list[tuple[str | None, int]]:
     """(reason code, number of leads) for ``leads``, most frequent first."""
-    rows = leads.order_by().values_list("last_reject_reason").annotate(n=Count("id")).order_by("-n", "last_reject_reason")
+    rows = (
+        leads.order_by()
+        .values_list("last_reject_reason")
+        .annotate(n=Count("id"))
+        .order_by("-n", "last_reject_reason")
+    )
     return list(rows)
 
 
@@ -76,7 +86,9 @@ def lead_score_breakdown(lead) -> list[dict]:
     if lead.recycled_at is not None:
         engagements = engagements.filter(occurred_at__gte=lead.recycled_at)
     return list(
-        engagements.order_by().values("kind").annotate(count=Count("id"), points=Sum("points"))
+        engagements.order_by()
+        .values("kind")
+        .annotate(count=Count("id"), points=Sum("points"))
         .order_by("-points", "kind")
     )
 
@@ -93,7 +105,9 @@ def lead_history(lead):
 
 
 def latest_qualification(lead):
-    return lead.qualifications.select_related("qualified_by").order_by("-qualified_at", "-id").first()
+    return (
+        lead.qualifications.select_related("qualified_by").order_by("-qualified_at", "-id").first()
+    )
 
 
 def leads_matching(leads, text: str):
@@ -103,8 +117,10 @@ def leads_matching(leads, text: str):
     """
     for word in text.split()[:5]:
         leads = leads.filter(
-            Q(first_name__icontains=word) | Q(last_name__icontains=word)
-            | Q(email__icontains=word) | Q(company__icontains=word)
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email__icontains=word)
+            | Q(company__icontains=word)
         )
     return leads
 
@@ -112,10 +128,14 @@ def leads_matching(leads, text: str):
 def taken_from_the_pool(pk) -> bool:
     """Was lead ``pk`` handed to nobody (the MQL pool) and has it since moved on?"""
     last_handover = (
-        StageTransition.objects.filter(lead_id=pk, transition__in=["promote", "resubmit", "reassign"])
-        .order_by("-at", "-id").first()
+        StageTransition.objects.filter(
+            lead_id=pk, transition__in=["promote", "resubmit", "reassign"]
+        )
+        .order_by("-at", "-id")
+        .first()
     )
     return (
-        last_handover is not None and last_handover.owner_id is None
+        last_handover is not None
+        and last_handover.owner_id is None
         and Lead.objects.filter(pk=pk).exclude(stage=Stage.MQL).exists()
     )

@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -105,7 +106,10 @@ def next_sales_rep(*, exclude_ids: Sequence[int] = ()):
 
 def _takes_leads(user) -> bool:
     return bool(
-        user and user.is_active and user.accepts_new_leads and user.groups.filter(name="sales").exists()
+        user
+        and user.is_active
+        and user.accepts_new_leads
+        and user.groups.filter(name="sales").exists()
     )
 
 
@@ -139,13 +143,24 @@ def lead_transition(
         at = at or timezone.now()
         if actor is None:
             if name not in SYSTEM_TRANSITIONS:
-                raise TransitionForbidden(_("Only a person can %(name)s a lead.") % {"name": TRANSITION_VERBS[name]})
+                raise TransitionForbidden(
+                    _("Only a person can %(name)s a lead.") % {"name": TRANSITION_VERBS[name]}
+                )
         elif not can_transition(actor, locked, name):
-            if (name == "accept" and expected_stage == Stage.MQL and can_work_leads(actor)
-                    and taken_from_the_pool(locked.pk)):
+            if (
+                name == "accept"
+                and expected_stage == Stage.MQL
+                and can_work_leads(actor)
+                and taken_from_the_pool(locked.pk)
+            ):
                 # Two reps accepting one pool MQL: the slower one lost a race, not a permission.
-                raise LeadChanged(_("This lead has changed: another rep took it from the pool."), stage=locked.stage)
-            raise TransitionForbidden(_("You may not %(name)s this lead.") % {"name": TRANSITION_VERBS[name]})
+                raise LeadChanged(
+                    _("This lead has changed: another rep took it from the pool."),
+                    stage=locked.stage,
+                )
+            raise TransitionForbidden(
+                _("You may not %(name)s this lead.") % {"name": TRANSITION_VERBS[name]}
+            )
         if expected_stage is not None and locked.stage != expected_stage:
             raise LeadChanged(
                 _("This lead has changed: it is now %(stage)s. Reload to see what happened.")
@@ -161,19 +176,24 @@ def lead_transition(
         form = TRANSITION_FORMS[name](data=data or {})
         if actor is not None and not form.is_valid():
             raise TransitionInvalid(form.errors)
-        cleaned = form.cleaned_data if actor is not None else {k: v for k, v in (data or {}).items()}
+        cleaned = (
+            form.cleaned_data if actor is not None else {k: v for k, v in (data or {}).items()}
+        )
 
         from_stage = locked.stage
         clocks_before = (locked.accept_due_at, locked.process_due_at)
         record = {"reason": "", "note": cleaned.get("note", "") or ""}
         _apply(locked, name, actor=actor, cleaned=cleaned, criteria=criteria, at=at, record=record)
         clocks_started = (locked.accept_due_at, locked.process_due_at) != clocks_before or name in (
-            "promote", "resubmit")
+            "promote",
+            "resubmit",
+        )
         try:
             locked.save()
         except ConcurrentTransition as exc:
             raise LeadChanged(
-                _("This lead has changed while you were acting on it. Reload and try again."), stage=from_stage
+                _("This lead has changed while you were acting on it. Reload and try again."),
+                stage=from_stage,
             ) from exc
         row = StageTransition.objects.create(
             lead=locked,
@@ -205,11 +225,18 @@ def _apply(lead: Lead, name: str, *, actor, cleaned: dict, criteria, at, record:
     """Turn validated input into the django-fsm call for ``name``."""
     if name == "promote":
         if actor is None and criteria is None:
-            raise TransitionInvalid({"criteria": [_("A system promotion names the criteria that made it.")]})
-        record["reason"] = cleaned.get("reason", "") if actor is not None else _("MQL criteria v%(v)s met") % {
-            "v": criteria.version}
+            raise TransitionInvalid(
+                {"criteria": [_("A system promotion names the criteria that made it.")]}
+            )
+        record["reason"] = (
+            cleaned.get("reason", "")
+            if actor is not None
+            else _("MQL criteria v%(v)s met") % {"v": criteria.version}
+        )
         lead.promote(
-            at=at, owner=next_sales_rep(), criteria=criteria if actor is None else None,
+            at=at,
+            owner=next_sales_rep(),
+            criteria=criteria if actor is None else None,
             deadlines=SLAPolicy.load().deadlines(at),
         )
     elif name == "accept":
@@ -231,14 +258,28 @@ def _apply(lead: Lead, name: str, *, actor, cleaned: dict, criteria, at, record:
         if failures:
             raise TransitionInvalid({key: [message] for key, message in failures.items()})
         Qualification.objects.create(
-            lead=lead, qualified_by=actor, qualified_at=at,
-            **{k: cleaned[k] for k in ("budget_amount", "budget_currency", "authority", "need", "timeline", "notes")},
+            lead=lead,
+            qualified_by=actor,
+            qualified_at=at,
+            **{
+                k: cleaned[k]
+                for k in (
+                    "budget_amount",
+                    "budget_currency",
+                    "authority",
+                    "need",
+                    "timeline",
+                    "notes",
+                )
+            },
         )
         record["note"] = cleaned.get("notes", "")
         lead.qualify(at=at)
     elif name == "convert":
         lead.convert(
-            at=at, amount=cleaned["amount"], currency=cleaned["currency"],
+            at=at,
+            amount=cleaned["amount"],
+            currency=cleaned["currency"],
             expected_close_date=cleaned["expected_close_date"],
         )
     elif name == "win":
@@ -266,22 +307,36 @@ def _apply(lead: Lead, name: str, *, actor, cleaned: dict, criteria, at, record:
             if owner is None:
                 raise TransitionInvalid({"owner": [_("No other sales rep takes leads right now.")]})
         elif owner.pk == lead.owner_id:
-            raise TransitionInvalid({"owner": [_("The lead already belongs to %(user)s.") % {"user": owner}]})
+            raise TransitionInvalid(
+                {"owner": [_("The lead already belongs to %(user)s.") % {"user": owner}]}
+            )
         record["reason"] = cleaned.get("reason", "")
         restart = cleaned.get("restart_clocks", False)
-        lead.reassign(at=at, owner=owner, deadlines=SLAPolicy.load().deadlines(at) if restart else None)
+        lead.reassign(
+            at=at, owner=owner, deadlines=SLAPolicy.load().deadlines(at) if restart else None
+        )
 
 
 # --- leads ---------------------------------------------------------------------
 
 LEAD_FIELDS = (
-    "first_name", "last_name", "title", "phone", "company", "employees", "industry", "country",
-    "source_id", "campaign",
+    "first_name",
+    "last_name",
+    "title",
+    "phone",
+    "company",
+    "employees",
+    "industry",
+    "country",
+    "source_id",
+    "campaign",
 )
 
 
 def fit_of(lead: Lead, rule: rules.FitRuleValues) -> rules.FitResult:
-    return rules.evaluate_fit(rule, employees=lead.employees, industry=lead.industry, country=lead.country)
+    return rules.evaluate_fit(
+        rule, employees=lead.employees, industry=lead.industry, country=lead.country
+    )
 
 
 def lead_upsert(*, email: str, values: Mapping[str, Any]) -> tuple[Lead, bool]:
@@ -330,7 +385,9 @@ class EngagementResult:
     promoted_lead_ids: list[int]
 
 
-def engagements_record(*, items: Sequence[EngagementInput], now: dt.datetime | None = None) -> EngagementResult:
+def engagements_record(
+    *, items: Sequence[EngagementInput], now: dt.datetime | None = None
+) -> EngagementResult:
     """Store engagements, score their leads and promote the leads that now qualify.
 
     One transaction for the whole list: the leads are locked (in id order, so
@@ -345,15 +402,22 @@ def engagements_record(*, items: Sequence[EngagementInput], now: dt.datetime | N
     with transaction.atomic():
         leads = {
             lead.pk: lead
-            for lead in Lead.objects.select_for_update().filter(pk__in={i.lead_id for i in items}).order_by("pk")
+            for lead in Lead.objects.select_for_update()
+            .filter(pk__in={i.lead_id for i in items})
+            .order_by("pk")
         }
         missing = {i.lead_id for i in items} - set(leads)
         if missing:
             raise Lead.DoesNotExist(f"no lead with id {sorted(missing)}")
         rows = [
             Engagement(
-                lead_id=item.lead_id, kind=item.kind, occurred_at=item.occurred_at, source=item.source,
-                campaign=item.campaign, metadata=item.metadata or {}, external_id=item.external_id or None,
+                lead_id=item.lead_id,
+                kind=item.kind,
+                occurred_at=item.occurred_at,
+                source=item.source,
+                campaign=item.campaign,
+                metadata=item.metadata or {},
+                external_id=item.external_id or None,
                 points=table.points_for(item.kind, item.occurred_at, now),
             )
             for item in items
@@ -380,7 +444,9 @@ def engagements_record(*, items: Sequence[EngagementInput], now: dt.datetime | N
             lead.fit, lead.fit_reason = verdict.verdict, verdict.reason[:255]
             changed.append(lead)
         if changed:
-            Lead.objects.bulk_update(changed, ["score", "engagement_count", "kind_counts", "fit", "fit_reason"])
+            Lead.objects.bulk_update(
+                changed, ["score", "engagement_count", "kind_counts", "fit", "fit_reason"]
+            )
 
         promoted = []
         candidates = [lead for lead in changed if lead.stage == Stage.NEW]
@@ -389,18 +455,27 @@ def engagements_record(*, items: Sequence[EngagementInput], now: dt.datetime | N
             mql_rule = criteria.as_rule()
             for lead in candidates:
                 unmet = rules.mql_unmet(
-                    mql_rule, score=lead.score, engagement_count=lead.engagement_count,
-                    kinds=set(lead.kind_counts), fit=lead.fit,
+                    mql_rule,
+                    score=lead.score,
+                    engagement_count=lead.engagement_count,
+                    kinds=set(lead.kind_counts),
+                    fit=lead.fit,
                 )
                 if not unmet:
-                    lead_transition(lead=lead.pk, name="promote", actor=None, criteria=criteria, at=now)
+                    lead_transition(
+                        lead=lead.pk, name="promote", actor=None, criteria=criteria, at=now
+                    )
                     promoted.append(lead.pk)
     return EngagementResult(created=created, duplicates=duplicates, promoted_lead_ids=promoted)
 
 
-def engagement_record(*, lead: Lead, kind: str, occurred_at: dt.datetime, **extra) -> EngagementResult:
+def engagement_record(
+    *, lead: Lead, kind: str, occurred_at: dt.datetime, **extra
+) -> EngagementResult:
     """Record one engagement (see ``engagements_record``)."""
-    result = engagements_record(items=[EngagementInput(lead_id=lead.pk, kind=kind, occurred_at=occurred_at, **extra)])
+    result = engagements_record(
+        items=[EngagementInput(lead_id=lead.pk, kind=kind, occurred_at=occurred_at, **extra)]
+    )
     lead.refresh_from_db()
     return result
 
@@ -434,8 +509,12 @@ def _insert_engagements(rows: list[Engagement]) -> tuple[list[Engagement], list[
         inserted: dict[str, int] = {}
         with connection.cursor() as cursor:
             for start in range(0, len(keyed), 500):
-                chunk = keyed[start:start + 500]
-                params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in chunk for f in fields]
+                chunk = keyed[start : start + 500]
+                params = [
+                    f.get_db_prep_save(getattr(row, f.attname), connection)
+                    for row in chunk
+                    for f in fields
+                ]
                 cursor.execute(
                     f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholder] * len(chunk))} "
                     f"ON CONFLICT DO NOTHING RETURNING id, external_id",
@@ -452,7 +531,9 @@ def _insert_engagements(rows: list[Engagement]) -> tuple[list[Engagement], list[
     return created, skipped
 
 
-def scores_recompute(*, now: dt.datetime | None = None, batch_size: int = 5000, progress=None) -> int:
+def scores_recompute(
+    *, now: dt.datetime | None = None, batch_size: int = 5000, progress=None
+) -> int:
     """Rebuild every lead's score, counts and fit from its history, decay included.
 
     Set-based: one UPDATE per batch of leads computes the scores in SQL with the
@@ -464,18 +545,25 @@ def scores_recompute(*, now: dt.datetime | None = None, batch_size: int = 5000, 
     fit_rule = FitRule.load().as_rule()
     points = Case(
         *[When(kind=kind, then=Value(p)) for kind, p in table.points.items()],
-        default=Value(0), output_field=IntegerField(),
+        default=Value(0),
+        output_field=IntegerField(),
     )
     if table.decay_after_days is not None:
         cutoff = now - dt.timedelta(days=table.decay_after_days)
         points = Case(
             When(occurred_at__lt=cutoff, then=points * Value(table.decayed_percent) / Value(100)),
-            default=points, output_field=IntegerField(),
+            default=points,
+            output_field=IntegerField(),
         )
-    counted = Engagement.objects.filter(Q(lead__recycled_at__isnull=True) | Q(occurred_at__gte=F("lead__recycled_at")))
+    counted = Engagement.objects.filter(
+        Q(lead__recycled_at__isnull=True) | Q(occurred_at__gte=F("lead__recycled_at"))
+    )
     total = Subquery(
-        counted.filter(lead=OuterRef("pk")).order_by().values("lead")
-        .annotate(total=Sum(points)).values("total"),
+        counted.filter(lead=OuterRef("pk"))
+        .order_by()
+        .values("lead")
+        .annotate(total=Sum(points))
+        .values("total"),
         output_field=IntegerField(),
     )
     score = Coalesce(total, Value(0))
@@ -485,17 +573,21 @@ def scores_recompute(*, now: dt.datetime | None = None, batch_size: int = 5000, 
     ids = list(Lead.objects.order_by("pk").values_list("pk", flat=True))
     done = 0
     for start in range(0, len(ids), batch_size):
-        batch = ids[start:start + batch_size]
+        batch = ids[start : start + batch_size]
         with transaction.atomic():
             leads = list(
                 # Locked in id order, as intake locks them: the nightly job and the API cannot deadlock.
-                Lead.objects.select_for_update().filter(pk__in=batch).order_by("pk")
+                Lead.objects.select_for_update()
+                .filter(pk__in=batch)
+                .order_by("pk")
                 .only("pk", "stage", "employees", "industry", "country", "fit", "fit_reason")
             )
             Lead.objects.filter(pk__in=batch).update(score=score)
             counts: dict[int, dict[str, int]] = defaultdict(dict)
             for lead_id, kind, n in (
-                counted.filter(lead_id__in=batch).order_by().values_list("lead_id", "kind")
+                counted.filter(lead_id__in=batch)
+                .order_by()
+                .values_list("lead_id", "kind")
                 .annotate(n=Count("id"))
             ):
                 counts[lead_id][kind] = n
@@ -504,7 +596,9 @@ def scores_recompute(*, now: dt.datetime | None = None, batch_size: int = 5000, 
                 lead.fit, lead.fit_reason = verdict.verdict, verdict.reason[:255]
                 lead.kind_counts = counts.get(lead.pk, {})
                 lead.engagement_count = sum(lead.kind_counts.values())
-            Lead.objects.bulk_update(leads, ["fit", "fit_reason", "kind_counts", "engagement_count"])
+            Lead.objects.bulk_update(
+                leads, ["fit", "fit_reason", "kind_counts", "engagement_count"]
+            )
         done += len(batch)
         if progress:
             progress(len(batch))

@@ -8,5 +8,7 @@ urlpatterns = [
     path("inbox/", views.InboxView.as_view(), name="inbox"),
     path("review/", views.ReviewQueueView.as_view(), name="review"),
     path("<int:pk>/", views.LeadDetailView.as_view(), name="detail"),
-    path("<int:pk>/transitions/<slug:name>/", views.LeadTransitionView.as_view(), name="transition"),
+    path(
+        "<int:pk>/transitions/<slug:name>/", views.LeadTransitionView.as_view(), name="transition"
+    ),
 ]

@@ -32,7 +32,13 @@ from apps.accounts.permissions import (
     has_role,
 )
 from apps.criteria import rules
-from apps.criteria.models import DisqualifyReason, EngagementKind, FitRule, RejectReason, SQLCriteria
+from apps.criteria.models import (
+    DisqualifyReason,
+    EngagementKind,
+    FitRule,
+    RejectReason,
+    SQLCriteria,
+)
 from apps.leads.filters import DUE_SOON, LeadFilter, ReviewFilter, sales_people, sales_reps
 from apps.leads.forms import TRANSITION_FORMS
 from apps.leads.labels import translated_label
@@ -78,10 +84,17 @@ TRANSITION_LABELS = {
 }
 # The history's name for each transition, as a past event.
 TRANSITION_EVENTS = {
-    "promote": _("Promoted to MQL"), "accept": _("Accepted"), "reject": _("Rejected"),
-    "qualify": _("Qualified (BANT)"), "convert": _("Converted to opportunity"), "win": _("Won"),
-    "lose": _("Lost"), "recycle": _("Recycled to nurture"), "resubmit": _("Resubmitted"),
-    "disqualify": _("Disqualified"), "reassign": _("Reassigned"),
+    "promote": _("Promoted to MQL"),
+    "accept": _("Accepted"),
+    "reject": _("Rejected"),
+    "qualify": _("Qualified (BANT)"),
+    "convert": _("Converted to opportunity"),
+    "win": _("Won"),
+    "lose": _("Lost"),
+    "recycle": _("Recycled to nurture"),
+    "resubmit": _("Resubmitted"),
+    "disqualify": _("Disqualified"),
+    "reassign": _("Reassigned"),
 }
 DONE_MESSAGES = {
     "accept": _("You accepted %(lead)s."),
@@ -186,7 +199,11 @@ class InboxView(PageMixin, TemplateView):
     template_name = "leads/inbox.html"
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and has_role(request.user) and not can_work_leads(request.user):
+        if (
+            request.user.is_authenticated
+            and has_role(request.user)
+            and not can_work_leads(request.user)
+        ):
             raise PermissionDenied(_("The inbox is for sales reps and managers."))
         return super().dispatch(request, *args, **kwargs)
 
@@ -198,7 +215,9 @@ class InboxView(PageMixin, TemplateView):
         people = list(sales_people()) if team_view else []
         if team_view and self.request.GET.get("rep"):
             rep = next((p for p in people if p.username == self.request.GET["rep"]), None)
-        page = Paginator(inbox_for_user(user, rep=rep), PAGE_SIZE).get_page(self.request.GET.get("page"))
+        page = Paginator(inbox_for_user(user, rep=rep), PAGE_SIZE).get_page(
+            self.request.GET.get("page")
+        )
         pool = mql_pool_for_user(user)
         pool_leads = list(pool[:POOL_SIZE])
         reassigning = can_reassign(user)
@@ -210,7 +229,10 @@ class InboxView(PageMixin, TemplateView):
             cards=[self._card(lead, user, now, reassigning) for lead in page],
             pool_cards=[self._card(lead, user, now, reassigning) for lead in pool_leads],
             pool_total=pool.count(),
-            reject_reasons=[(r.code, translated_label(r.label)) for r in RejectReason.objects.filter(is_active=True)],
+            reject_reasons=[
+                (r.code, translated_label(r.label))
+                for r in RejectReason.objects.filter(is_active=True)
+            ],
             reassign_to=list(sales_reps()) if reassigning else [],
         )
         return context
@@ -233,13 +255,20 @@ def lead_page_context(request, lead, *, bound=None) -> dict:
     """Everything the lead page shows; ``bound`` is (transition name, form with errors)."""
     user = request.user
     fit_rule = FitRule.load().as_rule()
-    verdict = rules.evaluate_fit(fit_rule, employees=lead.employees, industry=lead.industry, country=lead.country)
+    verdict = rules.evaluate_fit(
+        fit_rule, employees=lead.employees, industry=lead.industry, country=lead.country
+    )
     # The stored reason was written in whatever language the request that scored it used;
     # when today's rule gives the same verdict, say it again in the reader's language.
     fit_reason = verdict.reason if verdict.verdict == lead.fit else lead.fit_reason
 
     breakdown = [
-        {**row, "label": EngagementKind(row["kind"]).label if row["kind"] in EngagementKind.values else row["kind"]}
+        {
+            **row,
+            "label": EngagementKind(row["kind"]).label
+            if row["kind"] in EngagementKind.values
+            else row["kind"],
+        }
         for row in lead_score_breakdown(lead)
     ]
     engagements, engagement_total = lead_timeline(lead)
@@ -251,7 +280,9 @@ def lead_page_context(request, lead, *, bound=None) -> dict:
         {
             "row": row,
             "event": TRANSITION_EVENTS.get(row.transition, row.transition),
-            "from": Stage(row.from_stage).label if row.from_stage in Stage.values else row.from_stage,
+            "from": Stage(row.from_stage).label
+            if row.from_stage in Stage.values
+            else row.from_stage,
             "to": Stage(row.to_stage).label if row.to_stage in Stage.values else row.to_stage,
             "reason": reason_labels.get(row.transition, {}).get(row.reason, row.reason),
         }
@@ -266,14 +297,16 @@ def lead_page_context(request, lead, *, bound=None) -> dict:
             form = bound[1]
         else:
             form = localize_choices(TRANSITION_FORMS[name](auto_id=f"id_{name}_%s"))
-        actions.append({
-            "name": name,
-            "label": TRANSITION_LABELS[name],
-            "form": form,
-            "simple": name in NOTE_ONLY,
-            "danger": name in DANGER,
-            "open": bound is not None and bound[0] == name,
-        })
+        actions.append(
+            {
+                "name": name,
+                "label": TRANSITION_LABELS[name],
+                "form": form,
+                "simple": name in NOTE_ONLY,
+                "danger": name in DANGER,
+                "open": bound is not None and bound[0] == name,
+            }
+        )
     bant = next((a for a in actions if a["name"] == "qualify"), None)
     return {
         "lead": lead,
@@ -288,8 +321,11 @@ def lead_page_context(request, lead, *, bound=None) -> dict:
         "bant": bant,
         "bant_rule": SQLCriteria.load() if bant else None,
         "sla_state": deadline_state(
-            lead.accept_due_at if lead.stage == Stage.MQL else lead.process_due_at
-            if lead.stage == Stage.ACCEPTED else None,
+            lead.accept_due_at
+            if lead.stage == Stage.MQL
+            else lead.process_due_at
+            if lead.stage == Stage.ACCEPTED
+            else None,
             timezone.now(),
         ),
         "reject_reason_label": reason_labels["reject"].get(lead.last_reject_reason_id, ""),
@@ -321,14 +357,20 @@ class LeadTransitionView(PageMixin, View):
         except Http404:
             if expected == Stage.MQL and can_work_leads(request.user) and taken_from_the_pool(pk):
                 # Two reps clicked Accept on one pool MQL: the slower one is told, not shown a 404.
-                messages.warning(request, gettext("This lead has changed: another rep took it from the pool."))
+                messages.warning(
+                    request, gettext("This lead has changed: another rep took it from the pool.")
+                )
                 return redirect(safe_next(request, reverse("leads:inbox")))
             raise
         if not can_transition(request.user, lead, name):
-            raise PermissionDenied(_("You may not %(action)s this lead.") % {"action": TRANSITION_LABELS[name]})
+            raise PermissionDenied(
+                _("You may not %(action)s this lead.") % {"action": TRANSITION_LABELS[name]}
+            )
         back = safe_next(request, reverse("leads:detail", args=[lead.pk]))
         try:
-            row = lead_transition(lead=lead, name=name, actor=request.user, data=request.POST, expected_stage=expected)
+            row = lead_transition(
+                lead=lead, name=name, actor=request.user, data=request.POST, expected_stage=expected
+            )
         except TransitionForbidden as exc:
             raise PermissionDenied(str(exc)) from exc
         except (LeadChanged, TransitionNotAvailable) as exc:
@@ -343,19 +385,31 @@ class LeadTransitionView(PageMixin, View):
     def _done_message(name, lead, row) -> str:
         reason = row.reason
         if name == "reject":
-            reason = translated_label(RejectReason.objects.filter(code=row.reason).values_list("label", flat=True).first() or reason)
+            reason = translated_label(
+                RejectReason.objects.filter(code=row.reason).values_list("label", flat=True).first()
+                or reason
+            )
         elif name == "disqualify":
             reason = translated_label(
-                DisqualifyReason.objects.filter(code=row.reason).values_list("label", flat=True).first() or reason
+                DisqualifyReason.objects.filter(code=row.reason)
+                .values_list("label", flat=True)
+                .first()
+                or reason
             )
-        return DONE_MESSAGES[name] % {"lead": lead_name(lead), "reason": reason, "owner": lead.owner or "—"}
+        return DONE_MESSAGES[name] % {
+            "lead": lead_name(lead),
+            "reason": reason,
+            "owner": lead.owner or "—",
+        }
 
     @staticmethod
     def _invalid(request, lead, name, exc, back):
         if request.htmx and request.POST.get("origin") != "page":
             # A card in a list has no room for a full form: say what was wrong above the list.
             problems = " ".join(" ".join(messages_) for messages_ in exc.errors.values())
-            messages.error(request, gettext("Nothing was changed. %(problems)s") % {"problems": problems})
+            messages.error(
+                request, gettext("Nothing was changed. %(problems)s") % {"problems": problems}
+            )
             return redirect(back)
         form = localize_choices(TRANSITION_FORMS[name](data=request.POST, auto_id=f"id_{name}_%s"))
         form.is_valid()
@@ -365,7 +419,9 @@ class LeadTransitionView(PageMixin, View):
                     form.add_error(field if field in form.fields else None, problem)
         context = lead_page_context(request, lead, bound=(name, form))
         # htmx swaps only successful answers; a plain form post gets the honest 400.
-        return render(request, "leads/lead_detail.html", context, status=200 if request.htmx else 400)
+        return render(
+            request, "leads/lead_detail.html", context, status=200 if request.htmx else 400
+        )
 
 
 # --- marketing review queue ----------------------------------------------------------
@@ -377,7 +433,11 @@ class ReviewQueueView(PageMixin, TemplateView):
     template_name = "leads/review_queue.html"
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and has_role(request.user) and not can_review_rejected_leads(request.user):
+        if (
+            request.user.is_authenticated
+            and has_role(request.user)
+            and not can_review_rejected_leads(request.user)
+        ):
             raise PermissionDenied(_("The review queue is for marketing."))
         return super().dispatch(request, *args, **kwargs)
 
@@ -390,19 +450,24 @@ class ReviewQueueView(PageMixin, TemplateView):
         page = Paginator(leads, PAGE_SIZE).get_page(self.request.GET.get("page"))
         reasons = {r.code: translated_label(r.label) for r in RejectReason.objects.all()}
         counts = [
-            {"code": code, "label": reasons.get(code, code or "—"), "count": n} for code, n in rejection_counts(leads)
+            {"code": code, "label": reasons.get(code, code or "—"), "count": n}
+            for code, n in rejection_counts(leads)
         ]
         rows = []
         for lead in page:
             last = lead.rejections[-1] if lead.rejections else None
-            rows.append({
-                "lead": lead,
-                "rejection": last,
-                "reason": reasons.get(lead.last_reject_reason_id, lead.last_reject_reason_id or ""),
-                "can_recycle": can_transition(user, lead, "recycle"),
-                "can_resubmit": can_transition(user, lead, "resubmit"),
-                "can_disqualify": can_transition(user, lead, "disqualify"),
-            })
+            rows.append(
+                {
+                    "lead": lead,
+                    "rejection": last,
+                    "reason": reasons.get(
+                        lead.last_reject_reason_id, lead.last_reject_reason_id or ""
+                    ),
+                    "can_recycle": can_transition(user, lead, "recycle"),
+                    "can_resubmit": can_transition(user, lead, "resubmit"),
+                    "can_disqualify": can_transition(user, lead, "disqualify"),
+                }
+            )
         context.update(
             filter=filterset,
             page_obj=page,
@@ -411,7 +476,8 @@ class ReviewQueueView(PageMixin, TemplateView):
             counted=sum(c["count"] for c in counts),
             max_count=max((c["count"] for c in counts), default=1),
             disqualify_reasons=[
-                (r.code, translated_label(r.label)) for r in DisqualifyReason.objects.filter(is_active=True)
+                (r.code, translated_label(r.label))
+                for r in DisqualifyReason.objects.filter(is_active=True)
             ],
             reps=list(sales_reps()),
         )
@@ -429,7 +495,9 @@ class LeadListView(PageMixin, ListView):
     paginate_by = PAGE_SIZE
 
     def get_queryset(self):
-        self.filterset = LeadFilter(self.request.GET or None, queryset=leads_for_user(self.request.user))
+        self.filterset = LeadFilter(
+            self.request.GET or None, queryset=leads_for_user(self.request.user)
+        )
         localize_choices(self.filterset.form)
         if not can_see_all_leads(self.request.user):
             # A rep sees only their own leads and the pool: an owner filter would only offer emptiness.
@@ -445,14 +513,22 @@ class LeadListView(PageMixin, ListView):
             {
                 "lead": lead,
                 "sla": deadline_state(
-                    lead.accept_due_at if lead.stage == Stage.MQL
-                    else lead.process_due_at if lead.stage == Stage.ACCEPTED else None,
+                    lead.accept_due_at
+                    if lead.stage == Stage.MQL
+                    else lead.process_due_at
+                    if lead.stage == Stage.ACCEPTED
+                    else None,
                     now,
                 ),
-                "deadline": lead.accept_due_at if lead.stage == Stage.MQL
-                else lead.process_due_at if lead.stage == Stage.ACCEPTED else None,
+                "deadline": lead.accept_due_at
+                if lead.stage == Stage.MQL
+                else lead.process_due_at
+                if lead.stage == Stage.ACCEPTED
+                else None,
             }
             for lead in context["leads"]
         ]
-        context["filtered"] = any(v for k, v in self.request.GET.items() if k not in ("page", "sort"))
+        context["filtered"] = any(
+            v for k, v in self.request.GET.items() if k not in ("page", "sort")
+        )
         return context

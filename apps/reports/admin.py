@@ -15,12 +15,21 @@ from apps.reports.whatif import criteria_whatif, preview_weeks
 @admin.register(ReportSettings)
 class ReportSettingsAdmin(SingletonAdmin):
     fieldsets = [
-        (_("Weekly alerts on the MQL→SQL rate"), {
-            "fields": ["target_rate_percent", "too_loose_below_percent", "too_strict_above_percent",
-                       "drop_alert_points"],
-            "description": _("Each stored report keeps the thresholds it was built with; changes apply to "
-                             "reports built from now on and to the dashboard's target line."),
-        }),
+        (
+            _("Weekly alerts on the MQL→SQL rate"),
+            {
+                "fields": [
+                    "target_rate_percent",
+                    "too_loose_below_percent",
+                    "too_strict_above_percent",
+                    "drop_alert_points",
+                ],
+                "description": _(
+                    "Each stored report keeps the thresholds it was built with; changes apply to "
+                    "reports built from now on and to the dashboard's target line."
+                ),
+            },
+        ),
     ]
 
 
@@ -60,11 +69,15 @@ def criteria_whatif_preview_view(model_admin, request, object_id, form_url="", e
     else:
         obj = model_admin.get_object(request, unquote(object_id))
         if obj is None:
-            return model_admin._get_obj_does_not_exist_redirect(request, model_admin.opts, object_id)
+            return model_admin._get_obj_does_not_exist_redirect(
+                request, model_admin.opts, object_id
+            )
         if not model_admin.has_change_permission(request, obj):
             raise PermissionDenied
     fieldsets = model_admin.get_fieldsets(request, obj)
-    form_class = model_admin.get_form(request, obj, change=not add, fields=flatten_fieldsets(fieldsets))
+    form_class = model_admin.get_form(
+        request, obj, change=not add, fields=flatten_fieldsets(fieldsets)
+    )
     form = form_class(request.POST, request.FILES, instance=obj)
     weeks = preview_weeks(request.POST.get("preview_weeks", request.GET.get("weeks")))
     whatif = None
@@ -72,8 +85,11 @@ def criteria_whatif_preview_view(model_admin, request, object_id, form_url="", e
         # is_valid() copied the proposed values onto the (unsaved) instance.
         whatif = criteria_whatif(proposed=form.instance.as_rule(), weeks=weeks)
     admin_form = helpers.AdminForm(
-        form, list(fieldsets), model_admin.get_prepopulated_fields(request, obj),
-        model_admin.get_readonly_fields(request, obj), model_admin=model_admin,
+        form,
+        list(fieldsets),
+        model_admin.get_prepopulated_fields(request, obj),
+        model_admin.get_readonly_fields(request, obj),
+        model_admin=model_admin,
     )
     title = _gettext("Add %s") if add else _gettext("Change %s")
     context = {
@@ -93,4 +109,6 @@ def criteria_whatif_preview_view(model_admin, request, object_id, form_url="", e
         "preview_weeks": weeks,
         **(extra_context or {}),
     }
-    return model_admin.render_change_form(request, context, add=add, change=not add, obj=obj, form_url=form_url)
+    return model_admin.render_change_form(
+        request, context, add=add, change=not add, obj=obj, form_url=form_url
+    )

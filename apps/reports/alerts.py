@@ -8,9 +8,9 @@ the SPEC counts ("a drop of 5 points or more").
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Mapping
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -44,7 +44,9 @@ def rounded_rate(part: int, whole: int) -> Decimal | None:
 def rounded_hours(value: float | Decimal | None) -> Decimal | None:
     if value is None:
         return None
-    return Decimal(repr(value) if isinstance(value, float) else value).quantize(HOURS_PLACES, ROUND_HALF_UP)
+    return Decimal(repr(value) if isinstance(value, float) else value).quantize(
+        HOURS_PLACES, ROUND_HALF_UP
+    )
 
 
 def as_json_number(value: Decimal | None) -> float | None:
@@ -76,12 +78,18 @@ class Alert:
         if self.code == BELOW_TARGET:
             return _("MQL→SQL %(rate)s%% is below the %(threshold)s%% target") % values
         if self.code == CRITERIA_TOO_LOOSE:
-            return _("MQL→SQL %(rate)s%% is below %(threshold)s%%: the MQL criteria may be too loose") % values
+            return (
+                _("MQL→SQL %(rate)s%% is below %(threshold)s%%: the MQL criteria may be too loose")
+                % values
+            )
         if self.code == CRITERIA_TOO_STRICT:
-            return _(
-                "MQL→SQL %(rate)s%% is above %(threshold)s%%: the MQL criteria may be too strict, "
-                "leaving leads on the table"
-            ) % values
+            return (
+                _(
+                    "MQL→SQL %(rate)s%% is above %(threshold)s%%: the MQL criteria may be too strict, "
+                    "leaving leads on the table"
+                )
+                % values
+            )
         return _("MQL→SQL fell %(points)s points, from %(previous)s%% last week to %(rate)s%%") % {
             **values,
             "previous": rate_percent_text(self.previous_rate),
@@ -93,12 +101,18 @@ class Alert:
 
 
 def report_alerts(
-    *, rate: Decimal | None, previous_rate: Decimal | None, thresholds: Mapping[str, str] | None = None
+    *,
+    rate: Decimal | None,
+    previous_rate: Decimal | None,
+    thresholds: Mapping[str, str] | None = None,
 ) -> list[Alert]:
     """The alerts for a week whose MQL→SQL rate is ``rate`` (rounded), after ``previous_rate``."""
     if rate is None:
         return []
-    limits = {key: Decimal(str(value)) for key, value in {**DEFAULT_THRESHOLDS, **(thresholds or {})}.items()}
+    limits = {
+        key: Decimal(str(value))
+        for key, value in {**DEFAULT_THRESHOLDS, **(thresholds or {})}.items()
+    }
     percent = rate * HUNDRED
     alerts = []
     if percent < limits["target"]:

@@ -9,8 +9,8 @@ classes styled in ``static/css/reports.css``. Every chart has a <title> and
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -49,7 +49,9 @@ class Frame:
         return x + width / 2
 
     def y(self, value: float, top_value: float) -> float:
-        return self.baseline - (value / top_value) * self.plot_height if top_value else self.baseline
+        return (
+            self.baseline - (value / top_value) * self.plot_height if top_value else self.baseline
+        )
 
 
 def nice_scale(value: float, *, minimum: float, ticks: int = 4) -> tuple[float, float]:
@@ -74,32 +76,56 @@ def _label(value: float, *, percent: bool = False) -> str:
     return f"{_num(value * 100)}%" if percent else _num(value)
 
 
-def _svg(frame: Frame, css_class: str, title: str, desc: str, body: SafeString, uid: str) -> SafeString:
+def _svg(
+    frame: Frame, css_class: str, title: str, desc: str, body: SafeString, uid: str
+) -> SafeString:
     return format_html(
         '<svg class="chart {}" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-t {}-d" '
         'preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg">'
         '<title id="{}-t">{}</title><desc id="{}-d">{}</desc>{}</svg>',
-        css_class, frame.width, frame.height, uid, uid, uid, title, uid, desc, body,
+        css_class,
+        frame.width,
+        frame.height,
+        uid,
+        uid,
+        uid,
+        title,
+        uid,
+        desc,
+        body,
     )
 
 
-def _grid(frame: Frame, top_value: float, step: float, *, percent: bool = False, side: str = "left") -> SafeString:
+def _grid(
+    frame: Frame, top_value: float, step: float, *, percent: bool = False, side: str = "left"
+) -> SafeString:
     lines = []
     value = 0.0
     while value <= top_value + 1e-9:
         y = frame.y(value, top_value)
         if side == "left":
-            lines.append(format_html(
-                '<line class="grid-line" x1="{}" x2="{}" y1="{}" y2="{}"/>'
-                '<text class="tick" x="{}" y="{}" text-anchor="end">{}</text>',
-                frame.left, frame.width - frame.right, _f(y), _f(y), frame.left - 6, _f(y + 4),
-                _label(value, percent=percent),
-            ))
+            lines.append(
+                format_html(
+                    '<line class="grid-line" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+                    '<text class="tick" x="{}" y="{}" text-anchor="end">{}</text>',
+                    frame.left,
+                    frame.width - frame.right,
+                    _f(y),
+                    _f(y),
+                    frame.left - 6,
+                    _f(y + 4),
+                    _label(value, percent=percent),
+                )
+            )
         else:
-            lines.append(format_html(
-                '<text class="tick tick-right" x="{}" y="{}">{}</text>',
-                frame.width - frame.right + 6, _f(y + 4), _label(value, percent=percent),
-            ))
+            lines.append(
+                format_html(
+                    '<text class="tick tick-right" x="{}" y="{}">{}</text>',
+                    frame.width - frame.right + 6,
+                    _f(y + 4),
+                    _label(value, percent=percent),
+                )
+            )
         value += step
     return mark_safe("".join(lines))
 
@@ -107,31 +133,51 @@ def _grid(frame: Frame, top_value: float, step: float, *, percent: bool = False,
 def _x_labels(frame: Frame, labels: Sequence[str]) -> SafeString:
     every = 1 if len(labels) <= 14 else math.ceil(len(labels) / 12)
     return format_html_join(
-        "", '<text class="tick x-label" x="{}" y="{}" text-anchor="middle">{}</text>',
-        ((_f(frame.centre(i, len(labels))), frame.height - 12, label)
-         for i, label in enumerate(labels) if i % every == 0),
+        "",
+        '<text class="tick x-label" x="{}" y="{}" text-anchor="middle">{}</text>',
+        (
+            (_f(frame.centre(i, len(labels))), frame.height - 12, label)
+            for i, label in enumerate(labels)
+            if i % every == 0
+        ),
     )
 
 
-def _line(frame: Frame, values: Sequence[float | None], top_value: float, css_class: str,
-          names: Sequence[str], *, percent: bool = False) -> SafeString:
+def _line(
+    frame: Frame,
+    values: Sequence[float | None],
+    top_value: float,
+    css_class: str,
+    names: Sequence[str],
+    *,
+    percent: bool = False,
+) -> SafeString:
     """A polyline through the non-null values (broken at nulls), with a dot and tooltip per value."""
     parts, segment = [], []
     count = len(values)
     for i, value in enumerate(values + [None]):
         if value is None:
             if len(segment) > 1:
-                parts.append(format_html('<polyline class="line {}" points="{}"/>', css_class, " ".join(segment)))
+                parts.append(
+                    format_html(
+                        '<polyline class="line {}" points="{}"/>', css_class, " ".join(segment)
+                    )
+                )
             segment = []
             continue
         segment.append(f"{frame.centre(i, count):.1f},{frame.y(value, top_value):.1f}")
     for i, value in enumerate(values):
         if value is not None:
-            parts.append(format_html(
-                '<circle class="dot {}" cx="{}" cy="{}" r="3.5"><title>{}: {}</title></circle>',
-                css_class, _f(frame.centre(i, count)), _f(frame.y(value, top_value)), names[i],
-                _label(value, percent=percent),
-            ))
+            parts.append(
+                format_html(
+                    '<circle class="dot {}" cx="{}" cy="{}" r="3.5"><title>{}: {}</title></circle>',
+                    css_class,
+                    _f(frame.centre(i, count)),
+                    _f(frame.y(value, top_value)),
+                    names[i],
+                    _label(value, percent=percent),
+                )
+            )
     return mark_safe("".join(parts))
 
 
@@ -140,18 +186,34 @@ def _target(frame: Frame, value: float, top_value: float, label: str) -> SafeStr
     return format_html(
         '<line class="target-line" x1="{}" x2="{}" y1="{}" y2="{}"/>'
         '<text class="target-label" x="{}" y="{}" text-anchor="end">{}</text>',
-        frame.left, frame.width - frame.right, _f(y), _f(y), frame.width - frame.right - 4, _f(y - 5), label,
+        frame.left,
+        frame.width - frame.right,
+        _f(y),
+        _f(y),
+        frame.width - frame.right - 4,
+        _f(y - 5),
+        label,
     )
 
 
 def conversion_trend_chart(
-    *, labels: Sequence[str], names: Sequence[str], mqls: Sequence[int], sqls: Sequence[int],
-    rates: Sequence[float | None], target: float, partial: Sequence[bool], text: dict[str, str], uid: str = "trend",
+    *,
+    labels: Sequence[str],
+    names: Sequence[str],
+    mqls: Sequence[int],
+    sqls: Sequence[int],
+    rates: Sequence[float | None],
+    target: float,
+    partial: Sequence[bool],
+    text: dict[str, str],
+    uid: str = "trend",
 ) -> SafeString:
     """MQL and SQL bars per week, the MQL→SQL rate as a line (right axis) and the dashed target."""
     frame = Frame(width=1080, height=300)
     count_top, count_step = nice_scale(max([*mqls, *sqls, 0]), minimum=4)
-    rate_top, rate_step = nice_scale(max([r for r in rates if r is not None] + [target]) * 1.15, minimum=0.2)
+    rate_top, rate_step = nice_scale(
+        max([r for r in rates if r is not None] + [target]) * 1.15, minimum=0.2
+    )
     if rate_top > 1:
         rate_top, rate_step = 1.0, 0.25
     bars = []
@@ -159,28 +221,50 @@ def conversion_trend_chart(
         x, width = frame.band(i, len(labels))
         bar = width * 0.32
         partial_class = " is-partial" if partial[i] else ""
-        for offset, value, css, what in ((width * 0.16, mql, "col-mql", text["mqls"]),
-                                         (width * 0.16 + bar + 2, sql, "col-sql", text["sqls"])):
+        for offset, value, css, what in (
+            (width * 0.16, mql, "col-mql", text["mqls"]),
+            (width * 0.16 + bar + 2, sql, "col-sql", text["sqls"]),
+        ):
             y = frame.y(value, count_top)
-            bars.append(format_html(
-                '<rect class="col {}{}" x="{}" y="{}" width="{}" height="{}" rx="2">'
-                "<title>{}: {} {}</title></rect>",
-                css, partial_class, _f(x + offset), _f(y), _f(bar), _f(frame.baseline - y), names[i], value, what,
-            ))
-    body = mark_safe("".join([
-        _grid(frame, count_top, count_step),
-        _grid(frame, rate_top, rate_step, percent=True, side="right"),
-        *bars,
-        _target(frame, target, rate_top, text["target"]),
-        _line(frame, list(rates), rate_top, "line-rate", names, percent=True),
-        _x_labels(frame, labels),
-    ]))
+            bars.append(
+                format_html(
+                    '<rect class="col {}{}" x="{}" y="{}" width="{}" height="{}" rx="2">'
+                    "<title>{}: {} {}</title></rect>",
+                    css,
+                    partial_class,
+                    _f(x + offset),
+                    _f(y),
+                    _f(bar),
+                    _f(frame.baseline - y),
+                    names[i],
+                    value,
+                    what,
+                )
+            )
+    body = mark_safe(
+        "".join(
+            [
+                _grid(frame, count_top, count_step),
+                _grid(frame, rate_top, rate_step, percent=True, side="right"),
+                *bars,
+                _target(frame, target, rate_top, text["target"]),
+                _line(frame, list(rates), rate_top, "line-rate", names, percent=True),
+                _x_labels(frame, labels),
+            ]
+        )
+    )
     return _svg(frame, "chart-trend", text["title"], text["desc"], body, uid)
 
 
 def stacked_bars_chart(
-    *, labels: Sequence[str], names: Sequence[str], series: Sequence[tuple[str, Sequence[int]]],
-    partial: Sequence[bool], title: str, desc: str, uid: str = "sources",
+    *,
+    labels: Sequence[str],
+    names: Sequence[str],
+    series: Sequence[tuple[str, Sequence[int]]],
+    partial: Sequence[bool],
+    title: str,
+    desc: str,
+    uid: str = "sources",
 ) -> SafeString:
     """One bar per week, stacked by series (e.g. MQLs by source); series i gets class series-i."""
     frame = Frame(width=640, height=280, right=12)
@@ -195,20 +279,36 @@ def stacked_bars_chart(
             if not value:
                 continue
             y_top, y_bottom = frame.y(stacked + value, top), frame.y(stacked, top)
-            rects.append(format_html(
-                '<rect class="col series-{}{}" x="{}" y="{}" width="{}" height="{}">'
-                "<title>{}: {} {}</title></rect>",
-                index % SERIES_CLASSES, " is-partial" if partial[i] else "", _f(x + width * 0.2), _f(y_top),
-                _f(width * 0.6), _f(y_bottom - y_top), names[i], series_name, value,
-            ))
+            rects.append(
+                format_html(
+                    '<rect class="col series-{}{}" x="{}" y="{}" width="{}" height="{}">'
+                    "<title>{}: {} {}</title></rect>",
+                    index % SERIES_CLASSES,
+                    " is-partial" if partial[i] else "",
+                    _f(x + width * 0.2),
+                    _f(y_top),
+                    _f(width * 0.6),
+                    _f(y_bottom - y_top),
+                    names[i],
+                    series_name,
+                    value,
+                )
+            )
             stacked += value
     body = mark_safe("".join([_grid(frame, top, step), *rects, _x_labels(frame, labels)]))
     return _svg(frame, "chart-stacked", title, desc, body, uid)
 
 
 def lines_chart(
-    *, labels: Sequence[str], names: Sequence[str], series: Sequence[tuple[str, str, Sequence[float | None]]],
-    percent: bool, title: str, desc: str, uid: str, target: tuple[float, str] | None = None,
+    *,
+    labels: Sequence[str],
+    names: Sequence[str],
+    series: Sequence[tuple[str, str, Sequence[float | None]]],
+    percent: bool,
+    title: str,
+    desc: str,
+    uid: str,
+    target: tuple[float, str] | None = None,
 ) -> SafeString:
     """Lines over the weeks; ``series`` are (css class, name, values). Percent scales run 0–100%."""
     frame = Frame(width=520, height=240, right=12)
@@ -218,27 +318,55 @@ def lines_chart(
     if target is not None:
         body.append(_target(frame, target[0], top, target[1]))
     for css_class, series_name, values in series:
-        body.append(_line(frame, list(values), top, css_class, [f"{n} · {series_name}" for n in names],
-                          percent=percent))
+        body.append(
+            _line(
+                frame,
+                list(values),
+                top,
+                css_class,
+                [f"{n} · {series_name}" for n in names],
+                percent=percent,
+            )
+        )
     body.append(_x_labels(frame, labels))
     return _svg(frame, "chart-lines", title, desc, mark_safe("".join(body)), uid)
 
 
-def horizontal_bars_chart(*, rows: Sequence[tuple[str, int]], title: str, desc: str, uid: str) -> SafeString:
+def horizontal_bars_chart(
+    *, rows: Sequence[tuple[str, int]], title: str, desc: str, uid: str
+) -> SafeString:
     """Labelled horizontal bars, largest first (e.g. reject reasons with counts)."""
     row_height, label_width, width = 28, 200, 1080
-    frame = Frame(width=width, height=max(len(rows), 1) * row_height + 8, left=label_width, right=48, top=4,
-                  bottom=4)
+    frame = Frame(
+        width=width,
+        height=max(len(rows), 1) * row_height + 8,
+        left=label_width,
+        right=48,
+        top=4,
+        bottom=4,
+    )
     top = max([count for _label_text, count in rows] + [1])
     parts = []
     for i, (label_text, count) in enumerate(rows):
         y = frame.top + i * row_height
         bar_width = frame.plot_width * count / top
-        parts.append(format_html(
-            '<text class="hbar-label" x="{}" y="{}" text-anchor="end">{}</text>'
-            '<rect class="col col-reject" x="{}" y="{}" width="{}" height="{}" rx="3"><title>{}: {}</title></rect>'
-            '<text class="hbar-value" x="{}" y="{}">{}</text>',
-            label_width - 8, y + 17, label_text, label_width, y + 5, _f(max(bar_width, 1)), row_height - 10,
-            label_text, count, _f(label_width + bar_width + 6), y + 17, count,
-        ))
+        parts.append(
+            format_html(
+                '<text class="hbar-label" x="{}" y="{}" text-anchor="end">{}</text>'
+                '<rect class="col col-reject" x="{}" y="{}" width="{}" height="{}" rx="3"><title>{}: {}</title></rect>'
+                '<text class="hbar-value" x="{}" y="{}">{}</text>',
+                label_width - 8,
+                y + 17,
+                label_text,
+                label_width,
+                y + 5,
+                _f(max(bar_width, 1)),
+                row_height - 10,
+                label_text,
+                count,
+                _f(label_width + bar_width + 6),
+                y + 17,
+                count,
+            )
+        )
     return _svg(frame, "chart-hbars", title, desc, mark_safe("".join(parts)), uid)

@@ -8,9 +8,9 @@ lead sources and reject reasons.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Sequence
 
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -36,7 +36,9 @@ class SourceRow:
 
 
 def _labels(model) -> dict[str, str]:
-    return {code: translated_label(label) for code, label in model.objects.values_list("code", "label")}
+    return {
+        code: translated_label(label) for code, label in model.objects.values_list("code", "label")
+    }
 
 
 def _short(week) -> str:
@@ -69,28 +71,54 @@ def dashboard_context(weeks: Sequence[ReportWeek], *, target_percent: Decimal) -
     ranked = sorted(per_source.items(), key=lambda item: (-item[1][0], item[0]))
     shown, rest = ranked[:TOP_SOURCES], ranked[TOP_SOURCES:]
     source_rows = [
-        SourceRow(code, source_labels.get(code, code), mqls, sqls, as_json_number(rounded_rate(sqls, mqls)),
-                  f"series-{index}")
+        SourceRow(
+            code,
+            source_labels.get(code, code),
+            mqls,
+            sqls,
+            as_json_number(rounded_rate(sqls, mqls)),
+            f"series-{index}",
+        )
         for index, (code, (mqls, sqls)) in enumerate(shown)
     ]
-    series = [(row.label, [doc["by_source"].get(row.code, {}).get("mqls", 0) for doc in docs])
-              for row in source_rows]
+    series = [
+        (row.label, [doc["by_source"].get(row.code, {}).get("mqls", 0) for doc in docs])
+        for row in source_rows
+    ]
     if rest:
         other_codes = {code for code, _counts in rest}
         mqls, sqls = sum(c[0] for _code, c in rest), sum(c[1] for _code, c in rest)
-        source_rows.append(SourceRow("", _("Other sources"), mqls, sqls, as_json_number(rounded_rate(sqls, mqls)),
-                                     f"series-{len(source_rows)}"))
-        series.append((_("Other sources"), [
-            sum(seg["mqls"] for code, seg in doc["by_source"].items() if code in other_codes) for doc in docs
-        ]))
+        source_rows.append(
+            SourceRow(
+                "",
+                _("Other sources"),
+                mqls,
+                sqls,
+                as_json_number(rounded_rate(sqls, mqls)),
+                f"series-{len(source_rows)}",
+            )
+        )
+        series.append(
+            (
+                _("Other sources"),
+                [
+                    sum(
+                        seg["mqls"] for code, seg in doc["by_source"].items() if code in other_codes
+                    )
+                    for doc in docs
+                ],
+            )
+        )
 
     # --- reject reasons, over all the weeks
     reasons: dict[str, int] = defaultdict(int)
     for doc in docs:
         for code, count in doc["reject_reasons"].items():
             reasons[code] += count
-    reason_rows = sorted(((reason_labels.get(code, code or _("(none)")), n) for code, n in reasons.items()),
-                         key=lambda item: (-item[1], item[0]))
+    reason_rows = sorted(
+        ((reason_labels.get(code, code or _("(none)")), n) for code, n in reasons.items()),
+        key=lambda item: (-item[1], item[0]),
+    )
 
     target_text = _("Target %(rate)s%%") % {"rate": rate_percent_text(target)}
     rates = [doc["mql_to_sql_rate"] for doc in docs]
@@ -103,42 +131,91 @@ def dashboard_context(weeks: Sequence[ReportWeek], *, target_percent: Decimal) -
         "source_rows": source_rows,
         "reason_rows": reason_rows,
         "alerts": localized_alerts(
-            rate=latest.document["mql_to_sql_rate"], previous_rate=latest.previous_rate,
+            rate=latest.document["mql_to_sql_rate"],
+            previous_rate=latest.previous_rate,
             thresholds=latest.thresholds,
-        ) if latest else [],
+        )
+        if latest
+        else [],
         "trend_chart": charts.conversion_trend_chart(
-            labels=labels, names=names, partial=partial, target=target, rates=rates,
-            mqls=[doc["mqls"] for doc in docs], sqls=[doc["sqls"] for doc in docs],
+            labels=labels,
+            names=names,
+            partial=partial,
+            target=target,
+            rates=rates,
+            mqls=[doc["mqls"] for doc in docs],
+            sqls=[doc["sqls"] for doc in docs],
             text={
                 "title": _("MQLs, SQLs and MQL→SQL rate per week"),
-                "desc": _("Bars: MQLs and SQLs of each week (left axis). Line: the share of each week's MQLs "
-                          "that reached SQL (right axis). Dashed line: the target."),
-                "mqls": _("MQLs"), "sqls": _("SQLs"), "target": target_text,
+                "desc": _(
+                    "Bars: MQLs and SQLs of each week (left axis). Line: the share of each week's MQLs "
+                    "that reached SQL (right axis). Dashed line: the target."
+                ),
+                "mqls": _("MQLs"),
+                "sqls": _("SQLs"),
+                "target": target_text,
             },
         ),
         "sources_chart": charts.stacked_bars_chart(
-            labels=labels, names=names, series=series, partial=partial,
-            title=_("MQLs per week by lead source"), desc=_("Each bar is one week's MQLs, split by lead source."),
+            labels=labels,
+            names=names,
+            series=series,
+            partial=partial,
+            title=_("MQLs per week by lead source"),
+            desc=_("Each bar is one week's MQLs, split by lead source."),
         ),
         "response_chart": charts.lines_chart(
-            labels=labels, names=names, percent=False, uid="response",
-            series=[("line-median", _("Median"), [doc["response_time_hours"]["median"] for doc in docs]),
-                    ("line-p90", _("90th percentile"), [doc["response_time_hours"]["p90"] for doc in docs])],
+            labels=labels,
+            names=names,
+            percent=False,
+            uid="response",
+            series=[
+                (
+                    "line-median",
+                    _("Median"),
+                    [doc["response_time_hours"]["median"] for doc in docs],
+                ),
+                (
+                    "line-p90",
+                    _("90th percentile"),
+                    [doc["response_time_hours"]["p90"] for doc in docs],
+                ),
+            ],
             title=_("Response time, MQL to accept (hours)"),
-            desc=_("Median and 90th percentile of the hours from becoming an MQL to being accepted, per week."),
+            desc=_(
+                "Median and 90th percentile of the hours from becoming an MQL to being accepted, per week."
+            ),
         ),
         "sla_chart": charts.lines_chart(
-            labels=labels, names=names, percent=True, uid="sla",
-            series=[("line-accept", _("Accepted in time"), [doc["sla"]["accepted_in_time_rate"] for doc in docs]),
-                    ("line-process", _("Processed in time"),
-                     [doc["sla"]["processed_in_time_rate"] for doc in docs])],
+            labels=labels,
+            names=names,
+            percent=True,
+            uid="sla",
+            series=[
+                (
+                    "line-accept",
+                    _("Accepted in time"),
+                    [doc["sla"]["accepted_in_time_rate"] for doc in docs],
+                ),
+                (
+                    "line-process",
+                    _("Processed in time"),
+                    [doc["sla"]["processed_in_time_rate"] for doc in docs],
+                ),
+            ],
             title=_("SLA compliance"),
-            desc=_("Share of each week's MQLs accepted within the accept SLA, and qualified or rejected "
-                   "within the processing SLA."),
+            desc=_(
+                "Share of each week's MQLs accepted within the accept SLA, and qualified or rejected "
+                "within the processing SLA."
+            ),
         ),
         "reasons_chart": charts.horizontal_bars_chart(
-            rows=reason_rows, uid="reasons", title=_("Reject reasons"),
+            rows=reason_rows,
+            uid="reasons",
+            title=_("Reject reasons"),
             desc=_("Rejections per reason over the weeks shown."),
-        ) if reason_rows else None,
+        )
+        if reason_rows
+        else None,
     }
     return context

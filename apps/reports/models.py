@@ -16,22 +16,40 @@ class ReportSettings(SingletonModel):
     """The MQL→SQL targets the weekly alerts compare against (SPEC §6 defaults)."""
 
     target_rate_percent = models.DecimalField(
-        _("MQL→SQL target (%)"), max_digits=5, decimal_places=2, default=Decimal("20"), validators=PERCENT,
+        _("MQL→SQL target (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("20"),
+        validators=PERCENT,
         help_text=_("Below this rate the report raises 'below target' (investigate)."),
     )
     too_loose_below_percent = models.DecimalField(
-        _("criteria too loose below (%)"), max_digits=5, decimal_places=2, default=Decimal("15"),
+        _("criteria too loose below (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("15"),
         validators=PERCENT,
         help_text=_("Below this rate the report says the MQL criteria may be too loose."),
     )
     too_strict_above_percent = models.DecimalField(
-        _("criteria too strict above (%)"), max_digits=5, decimal_places=2, default=Decimal("40"),
+        _("criteria too strict above (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("40"),
         validators=PERCENT,
-        help_text=_("Above this rate the report says the MQL criteria may be too strict (leads left on the table)."),
+        help_text=_(
+            "Above this rate the report says the MQL criteria may be too strict (leads left on the table)."
+        ),
     )
     drop_alert_points = models.DecimalField(
-        _("drop alert (points)"), max_digits=5, decimal_places=2, default=Decimal("5"), validators=PERCENT,
-        help_text=_("A fall of this many percentage points or more from the previous week raises 'dropped'."),
+        _("drop alert (points)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("5"),
+        validators=PERCENT,
+        help_text=_(
+            "A fall of this many percentage points or more from the previous week raises 'dropped'."
+        ),
     )
 
     class Meta:
@@ -43,7 +61,11 @@ class ReportSettings(SingletonModel):
 
     def clean(self):
         errors = {}
-        loose, target, strict = self.too_loose_below_percent, self.target_rate_percent, self.too_strict_above_percent
+        loose, target, strict = (
+            self.too_loose_below_percent,
+            self.target_rate_percent,
+            self.too_strict_above_percent,
+        )
         if None not in (loose, target) and loose > target:
             errors["too_loose_below_percent"] = _("Use a rate no higher than the target.")
         if None not in (target, strict) and strict <= target:
@@ -66,9 +88,13 @@ class ReportSettings(SingletonModel):
 class WeeklyReport(models.Model):
     """The §6 document of one complete ISO week, stored once (the unique week decides)."""
 
-    week = models.CharField(_("ISO week"), max_length=8, unique=True, help_text=_("YYYY-Www, e.g. 2026-W47."))
+    week = models.CharField(
+        _("ISO week"), max_length=8, unique=True, help_text=_("YYYY-Www, e.g. 2026-W47.")
+    )
     document = models.JSONField(_("report"))
-    as_of = models.DateTimeField(_("figures as of"), help_text=_("Conversions up to this moment are counted."))
+    as_of = models.DateTimeField(
+        _("figures as of"), help_text=_("Conversions up to this moment are counted.")
+    )
     # What the alerts were computed from, so they can be worded in each reader's language.
     thresholds = models.JSONField(_("thresholds used"), default=dict)
     previous_rate = models.DecimalField(
@@ -76,7 +102,9 @@ class WeeklyReport(models.Model):
     )
     built_at = models.DateTimeField(_("built at"), auto_now_add=True)
     emailed_at = models.DateTimeField(
-        _("emailed at"), null=True, blank=True,
+        _("emailed at"),
+        null=True,
+        blank=True,
         help_text=_("Set when the email went out; the claim that makes it go out once."),
     )
 

@@ -33,8 +33,16 @@ REPORT_RECIPIENT_GROUPS = ("marketing", "sales_manager")
 
 # The columns of the CSV export, one row per week (see ``report_csv_row``).
 CSV_COLUMNS = (
-    "week", "mqls", "sqls", "mql_to_sql_rate", "opportunities", "sql_to_opportunity_rate",
-    "response_time_median_h", "response_time_p90_h", "accepted_in_time_rate", "processed_in_time_rate",
+    "week",
+    "mqls",
+    "sqls",
+    "mql_to_sql_rate",
+    "opportunities",
+    "sql_to_opportunity_rate",
+    "response_time_median_h",
+    "response_time_p90_h",
+    "accepted_in_time_rate",
+    "processed_in_time_rate",
 )
 
 
@@ -73,16 +81,28 @@ def mql_cohort(week: IsoWeek, as_of: dt.datetime) -> QuerySet:
     """
     promotions = _in_week(StageTransition.objects.filter(transition="promote"), week, as_of)
     first_in_week = promotions.filter(lead=OuterRef("lead")).order_by("at", "id").values("id")[:1]
-    after = StageTransition.objects.filter(lead=OuterRef("lead"), at__gte=OuterRef("at"), at__lte=as_of)
-    return promotions.filter(id=Subquery(first_in_week)).annotate(
-        accepted_at=Subquery(after.filter(transition="accept").order_by("at", "id").values("at")[:1]),
-        processed_at=Subquery(
-            after.filter(transition__in=("qualify", "reject")).order_by("at", "id").values("at")[:1]
-        ),
-        reached_sql=Exists(
-            StageTransition.objects.filter(lead=OuterRef("lead"), transition="qualify", at__lte=as_of)
-        ),
-    ).order_by()
+    after = StageTransition.objects.filter(
+        lead=OuterRef("lead"), at__gte=OuterRef("at"), at__lte=as_of
+    )
+    return (
+        promotions.filter(id=Subquery(first_in_week))
+        .annotate(
+            accepted_at=Subquery(
+                after.filter(transition="accept").order_by("at", "id").values("at")[:1]
+            ),
+            processed_at=Subquery(
+                after.filter(transition__in=("qualify", "reject"))
+                .order_by("at", "id")
+                .values("at")[:1]
+            ),
+            reached_sql=Exists(
+                StageTransition.objects.filter(
+                    lead=OuterRef("lead"), transition="qualify", at__lte=as_of
+                )
+            ),
+        )
+        .order_by()
+    )
 
 
 # Each correlated subquery of the cohort is evaluated once per MQL in the inner
@@ -98,7 +118,14 @@ SELECT source, owner_name, version,
 FROM ({cohort}) cohort
 GROUP BY source, owner_name, version
 """
-GROUP_COUNTS = ("mqls", "sqls", "accepted_in_time", "accept_measured", "processed_in_time", "process_measured")
+GROUP_COUNTS = (
+    "mqls",
+    "sqls",
+    "accepted_in_time",
+    "accept_measured",
+    "processed_in_time",
+    "process_measured",
+)
 
 RESPONSE_TIME_PERCENTILES_SQL = """
 SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY accepted_at - promoted_at),
@@ -110,12 +137,25 @@ WHERE accepted_at IS NOT NULL
 
 def _cohort_columns(week: IsoWeek, as_of: dt.datetime) -> tuple[str, tuple]:
     """The cohort as SQL with plainly named columns, for the aggregates above."""
-    rows = mql_cohort(week, as_of).annotate(
-        source=F("lead__source"), owner_name=F("owner__username"), version=F("criteria__version"),
-        promoted_at=F("at"),
-    ).values_list(
-        "source", "owner_name", "version", "promoted_at", "accept_due_at", "process_due_at",
-        "accepted_at", "processed_at", "reached_sql",
+    rows = (
+        mql_cohort(week, as_of)
+        .annotate(
+            source=F("lead__source"),
+            owner_name=F("owner__username"),
+            version=F("criteria__version"),
+            promoted_at=F("at"),
+        )
+        .values_list(
+            "source",
+            "owner_name",
+            "version",
+            "promoted_at",
+            "accept_due_at",
+            "process_due_at",
+            "accepted_at",
+            "processed_at",
+            "reached_sql",
+        )
     )
     return rows.query.sql_with_params()
 
@@ -127,20 +167,28 @@ def _cohort_groups(week: IsoWeek, as_of: dt.datetime) -> list[dict]:
     with connection.cursor() as cursor:
         cursor.execute(COHORT_GROUPS_SQL.format(cohort=cohort), (moment, moment, *params))
         return [
-            {"source": source, "owner": owner, "version": version,
-             **dict(zip(GROUP_COUNTS, (int(n or 0) for n in counts), strict=True))}
+            {
+                "source": source,
+                "owner": owner,
+                "version": version,
+                **dict(zip(GROUP_COUNTS, (int(n or 0) for n in counts), strict=True)),
+            }
             for source, owner, version, *counts in cursor.fetchall()
         ]
 
 
 def _mql_to_sql_counts(week: IsoWeek, as_of: dt.datetime) -> tuple[int, int]:
-    totals = mql_cohort(week, as_of).aggregate(mqls=Count("id"), sqls=Count("id", filter=Q(reached_sql=True)))
+    totals = mql_cohort(week, as_of).aggregate(
+        mqls=Count("id"), sqls=Count("id", filter=Q(reached_sql=True))
+    )
     return totals["mqls"], totals["sqls"]
 
 
 def _sql_cohort_counts(week: IsoWeek, as_of: dt.datetime) -> tuple[int, int]:
     """(SQLs of the week, how many of them were converted to an opportunity up to ``as_of``)."""
-    converted = Exists(StageTransition.objects.filter(lead=OuterRef("lead"), transition="convert", at__lte=as_of))
+    converted = Exists(
+        StageTransition.objects.filter(lead=OuterRef("lead"), transition="convert", at__lte=as_of)
+    )
     totals = (
         _in_week(StageTransition.objects.filter(transition="qualify"), week, as_of)
         .annotate(converted=converted)
@@ -152,7 +200,9 @@ def _sql_cohort_counts(week: IsoWeek, as_of: dt.datetime) -> tuple[int, int]:
     return totals["sqls"], totals["opportunities"]
 
 
-def _response_time_hours(week: IsoWeek, as_of: dt.datetime) -> tuple[Decimal | None, Decimal | None]:
+def _response_time_hours(
+    week: IsoWeek, as_of: dt.datetime
+) -> tuple[Decimal | None, Decimal | None]:
     """Median and 90th percentile of promote → first accept, in hours (``percentile_cont`` on PostgreSQL)."""
     if connection.vendor == "postgresql":
         cohort, params = _cohort_columns(week, as_of)
@@ -175,7 +225,10 @@ def _response_time_hours(week: IsoWeek, as_of: dt.datetime) -> tuple[Decimal | N
 def _reject_reasons(week: IsoWeek, as_of: dt.datetime) -> dict[str, int]:
     rows = (
         _in_week(StageTransition.objects.filter(transition="reject"), week, as_of)
-        .order_by().values("reason").annotate(n=Count("id")).order_by("-n", "reason")
+        .order_by()
+        .values("reason")
+        .annotate(n=Count("id"))
+        .order_by("-n", "reason")
     )
     return {row["reason"] or "": row["n"] for row in rows}
 
@@ -240,8 +293,12 @@ def weekly_report_compute(
     median, p90 = _response_time_hours(week, as_of)
     previous_rate = previous_week_rate(week, as_of)
     with translation.override(settings.LANGUAGE_CODE):
-        alerts = [alert.as_dict() for alert in report_alerts(
-            rate=mql_to_sql, previous_rate=previous_rate, thresholds=thresholds)]
+        alerts = [
+            alert.as_dict()
+            for alert in report_alerts(
+                rate=mql_to_sql, previous_rate=previous_rate, thresholds=thresholds
+            )
+        ]
     document = {
         "week": str(week),
         "mqls": totals["mqls"],
@@ -255,35 +312,51 @@ def weekly_report_compute(
         "response_time_hours": {"median": as_json_number(median), "p90": as_json_number(p90)},
         "sla": {
             "accepted_in_time_rate": as_json_number(
-                rounded_rate(totals["accepted_in_time"], totals["accept_measured"])),
+                rounded_rate(totals["accepted_in_time"], totals["accept_measured"])
+            ),
             "processed_in_time_rate": as_json_number(
-                rounded_rate(totals["processed_in_time"], totals["process_measured"])),
+                rounded_rate(totals["processed_in_time"], totals["process_measured"])
+            ),
         },
         "reject_reasons": _reject_reasons(week, as_of),
         "alerts": alerts,
     }
     return ComputedReport(
-        week=week, as_of=as_of, document=document, thresholds=dict(thresholds), previous_rate=previous_rate
+        week=week,
+        as_of=as_of,
+        document=document,
+        thresholds=dict(thresholds),
+        previous_rate=previous_rate,
     )
 
 
-def localized_alerts(*, rate: float | None, previous_rate: Decimal | None, thresholds: dict) -> list[dict]:
+def localized_alerts(
+    *, rate: float | None, previous_rate: Decimal | None, thresholds: dict
+) -> list[dict]:
     """A report's alerts worded in the active language (the stored document keeps the site's)."""
     current = None if rate is None else Decimal(str(rate))
-    return [alert.as_dict() for alert in report_alerts(rate=current, previous_rate=previous_rate,
-                                                        thresholds=thresholds)]
+    return [
+        alert.as_dict()
+        for alert in report_alerts(rate=current, previous_rate=previous_rate, thresholds=thresholds)
+    ]
 
 
 def stored_reports(weeks: list[IsoWeek]) -> dict[str, WeeklyReport]:
     """The stored reports of ``weeks``, by week: one query."""
-    return {report.week: report for report in WeeklyReport.objects.filter(week__in=[str(w) for w in weeks])}
+    return {
+        report.week: report
+        for report in WeeklyReport.objects.filter(week__in=[str(w) for w in weeks])
+    }
 
 
 def report_recipients():
     """Active marketers and sales managers with an email address, each once."""
     return (
-        get_user_model().objects.filter(groups__name__in=REPORT_RECIPIENT_GROUPS, is_active=True)
-        .exclude(email="").distinct().order_by("pk")
+        get_user_model()
+        .objects.filter(groups__name__in=REPORT_RECIPIENT_GROUPS, is_active=True)
+        .exclude(email="")
+        .distinct()
+        .order_by("pk")
     )
 
 

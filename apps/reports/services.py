@@ -42,7 +42,9 @@ class WeeklySendResult:
     emails_sent: int
 
 
-def weekly_report_store(*, week: IsoWeek, now: dt.datetime | None = None) -> tuple[WeeklyReport, bool]:
+def weekly_report_store(
+    *, week: IsoWeek, now: dt.datetime | None = None
+) -> tuple[WeeklyReport, bool]:
     """The stored report of complete ``week``, built (as of ``now``) and stored if missing.
 
     Returns (report, created). Only complete weeks are stored: a week still
@@ -61,7 +63,9 @@ def weekly_report_store(*, week: IsoWeek, now: dt.datetime | None = None) -> tup
     return WeeklyReport.objects.get_or_create(
         week=str(week),
         defaults={
-            "document": computed.document, "as_of": computed.as_of, "thresholds": computed.thresholds,
+            "document": computed.document,
+            "as_of": computed.as_of,
+            "thresholds": computed.thresholds,
             "previous_rate": computed.previous_rate,
         },
     )
@@ -94,10 +98,14 @@ def weekly_report_email(*, report: WeeklyReport) -> int:
     (a rerun, or a copy running at the same moment) finds it taken and sends
     nothing. When no email at all goes out the claim is released, so the next run retries.
     """
-    claimed = WeeklyReport.objects.filter(pk=report.pk, emailed_at__isnull=True).update(emailed_at=timezone.now())
+    claimed = WeeklyReport.objects.filter(pk=report.pk, emailed_at__isnull=True).update(
+        emailed_at=timezone.now()
+    )
     if not claimed:
         return 0
-    messages = [weekly_report_email_message(report=report, recipient=user) for user in report_recipients()]
+    messages = [
+        weekly_report_email_message(report=report, recipient=user) for user in report_recipients()
+    ]
     sent = 0
     try:
         with get_connection() as mail_connection:
@@ -107,7 +115,9 @@ def weekly_report_email(*, report: WeeklyReport) -> int:
                     sent += message.send()
                 except Exception:
                     # One bad address must not cost everyone else their report.
-                    logger.exception("weekly report %s: email to %s failed", report.week, message.to)
+                    logger.exception(
+                        "weekly report %s: email to %s failed", report.week, message.to
+                    )
     except Exception:
         logger.exception("weekly report %s: could not reach the mail server", report.week)
     if messages and not sent:
@@ -151,10 +161,16 @@ def weekly_reports_recent(*, now: dt.datetime | None = None, count: int = 12) ->
     for week in window:
         if week.is_complete(now):
             report = stored.get(str(week)) or weekly_report_store(week=week, now=now)[0]
-            weeks.append(ReportWeek(week, report.document, True, report.previous_rate, report.thresholds))
+            weeks.append(
+                ReportWeek(week, report.document, True, report.previous_rate, report.thresholds)
+            )
         else:
             computed = weekly_report_compute(week=week, as_of=now)
-            weeks.append(ReportWeek(week, computed.document, False, computed.previous_rate, computed.thresholds))
+            weeks.append(
+                ReportWeek(
+                    week, computed.document, False, computed.previous_rate, computed.thresholds
+                )
+            )
     return weeks
 
 
@@ -169,9 +185,14 @@ def weekly_report_email_message(*, report: WeeklyReport, recipient) -> EmailMult
         recipient=recipient,
         templates="reports",
         context=lambda: {
-            "report": report, "doc": document, "url": dashboard_url(), "week": IsoWeek.parse(report.week),
+            "report": report,
+            "doc": document,
+            "url": dashboard_url(),
+            "week": IsoWeek.parse(report.week),
             "alerts": localized_alerts(
-                rate=document["mql_to_sql_rate"], previous_rate=report.previous_rate, thresholds=report.thresholds
+                rate=document["mql_to_sql_rate"],
+                previous_rate=report.previous_rate,
+                thresholds=report.thresholds,
             ),
         },
     )

@@ -35,7 +35,9 @@ class DashboardView(ReportsAccessMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         weeks = weekly_reports_recent(count=DASHBOARD_WEEKS)
-        context.update(dashboard_context(weeks, target_percent=ReportSettings.load().target_rate_percent))
+        context.update(
+            dashboard_context(weeks, target_percent=ReportSettings.load().target_rate_percent)
+        )
         return context
 
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from operator import itemgetter
-from typing import Iterable, Sequence
 
 from django.db.models import Subquery
 from django.utils import timezone
@@ -66,7 +66,9 @@ def first_qualifying_moments(
     raw_score = 0
     fresh_from = 0  # history[:fresh_from] already counts decayed points
     kinds: set[str] = set()
-    decay = dt.timedelta(days=table.decay_after_days) if table.decay_after_days is not None else None
+    decay = (
+        dt.timedelta(days=table.decay_after_days) if table.decay_after_days is not None else None
+    )
     for kind, at in engagements:
         points = table.points_for(kind, at, at)
         history.append((kind, at, points))
@@ -85,7 +87,9 @@ def first_qualifying_moments(
                 # Plainly not met yet; spares mql_unmet wording (and translating) a message
                 # for every unmet criterion at every engagement. mql_unmet still decides.
                 continue
-            if not rules.mql_unmet(rule, score=score, engagement_count=len(history), kinds=kinds, fit=fit):
+            if not rules.mql_unmet(
+                rule, score=score, engagement_count=len(history), kinds=kinds, fit=fit
+            ):
                 met[index] = at
                 pending.remove(index)
         if not pending:
@@ -133,7 +137,10 @@ def current_mql_rule() -> rules.MQLRule:
 
 
 def criteria_whatif(
-    *, proposed: rules.MQLRule, weeks: int = DEFAULT_WEEKS, now: dt.datetime | None = None,
+    *,
+    proposed: rules.MQLRule,
+    weeks: int = DEFAULT_WEEKS,
+    now: dt.datetime | None = None,
     current: rules.MQLRule | None = None,
 ) -> WhatIfResult:
     """MQLs per week, and how many of them reached SQL, under ``current`` and ``proposed`` criteria.
@@ -152,15 +159,22 @@ def criteria_whatif(
     starts = [week.start for week in window]
     counts = [WeekCounts(week=week, complete=week.is_complete(now)) for week in window]
 
-    in_window = Engagement.objects.filter(occurred_at__gte=starts[0], occurred_at__lte=now).values("lead_id")
+    in_window = Engagement.objects.filter(occurred_at__gte=starts[0], occurred_at__lte=now).values(
+        "lead_id"
+    )
     leads = Lead.objects.filter(pk__in=Subquery(in_window))
     fits = {
-        pk: rules.evaluate_fit(fit_rule, employees=employees, industry=industry, country=country).verdict
-        for pk, employees, industry, country in leads.values_list("pk", "employees", "industry", "country")
+        pk: rules.evaluate_fit(
+            fit_rule, employees=employees, industry=industry, country=country
+        ).verdict
+        for pk, employees, industry, country in leads.values_list(
+            "pk", "employees", "industry", "country"
+        )
     }
     reached_sql = set(
-        StageTransition.objects.filter(transition="qualify", lead__in=Subquery(leads.values("pk")))
-        .values_list("lead_id", flat=True)
+        StageTransition.objects.filter(
+            transition="qualify", lead__in=Subquery(leads.values("pk"))
+        ).values_list("lead_id", flat=True)
     )
     stream = (
         Engagement.objects.filter(lead__in=Subquery(in_window), occurred_at__lte=now)
@@ -185,9 +199,12 @@ def criteria_whatif(
             if lead_id in reached_sql:
                 setattr(week, f"{which}_sqls", getattr(week, f"{which}_sqls") + 1)
     result.totals = WeekCounts(
-        week=window[-1], complete=False,
-        current_mqls=sum(w.current_mqls for w in counts), current_sqls=sum(w.current_sqls for w in counts),
-        proposed_mqls=sum(w.proposed_mqls for w in counts), proposed_sqls=sum(w.proposed_sqls for w in counts),
+        week=window[-1],
+        complete=False,
+        current_mqls=sum(w.current_mqls for w in counts),
+        current_sqls=sum(w.current_sqls for w in counts),
+        proposed_mqls=sum(w.proposed_mqls for w in counts),
+        proposed_sqls=sum(w.proposed_sqls for w in counts),
     )
     result.seconds = time.perf_counter() - started
     return result

@@ -14,7 +14,15 @@ class SLAEventAdmin(AppendOnlyAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "recipient", "kind", "lead", "read_at", "emailed_at", "email_attempts"]
+    list_display = [
+        "created_at",
+        "recipient",
+        "kind",
+        "lead",
+        "read_at",
+        "emailed_at",
+        "email_attempts",
+    ]
     list_filter = ["kind"]
     list_select_related = ["recipient", "lead"]
 

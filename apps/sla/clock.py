@@ -56,7 +56,9 @@ class SLADeadlines:
 MAX_DAYS_SCANNED = 3 * 366
 
 
-def add_working_time(start: dt.datetime, hours: float, calendar: WorkingCalendar | None) -> dt.datetime:
+def add_working_time(
+    start: dt.datetime, hours: float, calendar: WorkingCalendar | None
+) -> dt.datetime:
     """The moment ``hours`` of SLA time after ``start`` (an aware datetime).
 
     Wall clock (no calendar): elapsed time. With a calendar, every whole 24 h
@@ -75,7 +77,9 @@ def add_working_time(start: dt.datetime, hours: float, calendar: WorkingCalendar
     return _add_working_hours(moment, dt.timedelta(hours=rest), calendar)
 
 
-def subtract_working_time(end: dt.datetime, hours: float, calendar: WorkingCalendar | None) -> dt.datetime:
+def subtract_working_time(
+    end: dt.datetime, hours: float, calendar: WorkingCalendar | None
+) -> dt.datetime:
     """The moment ``hours`` of working time before ``end`` (for reminders)."""
     end = _utc(end)
     if calendar is None:
@@ -92,7 +96,9 @@ def subtract_working_time(end: dt.datetime, hours: float, calendar: WorkingCalen
                     return finish - remaining
                 remaining -= available
         day -= dt.timedelta(days=1)
-    raise ValueError("no working time found within three years; check the working days and holidays")
+    raise ValueError(
+        "no working time found within three years; check the working days and holidays"
+    )
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -119,12 +125,16 @@ def _same_time_next_working_day(moment: dt.datetime, calendar: WorkingCalendar) 
     day = local.date() + dt.timedelta(days=1)
     for _ in range(MAX_DAYS_SCANNED):
         if calendar.is_working_day(day):
-            return dt.datetime.combine(day, local.time().replace(tzinfo=None), tzinfo=calendar.tz).astimezone(UTC)
+            return dt.datetime.combine(
+                day, local.time().replace(tzinfo=None), tzinfo=calendar.tz
+            ).astimezone(UTC)
         day += dt.timedelta(days=1)
     raise ValueError("no working day found within three years; check the working days and holidays")
 
 
-def _add_working_hours(start: dt.datetime, remaining: dt.timedelta, calendar: WorkingCalendar) -> dt.datetime:
+def _add_working_hours(
+    start: dt.datetime, remaining: dt.timedelta, calendar: WorkingCalendar
+) -> dt.datetime:
     day = start.astimezone(calendar.tz).date()
     for _ in range(MAX_DAYS_SCANNED):
         if calendar.is_working_day(day):
@@ -136,7 +146,9 @@ def _add_working_hours(start: dt.datetime, remaining: dt.timedelta, calendar: Wo
                     return begin + remaining
                 remaining -= available
         day += dt.timedelta(days=1)
-    raise ValueError("no working time found within three years; check the working days and holidays")
+    raise ValueError(
+        "no working time found within three years; check the working days and holidays"
+    )
 
 
 def sla_deadlines(
@@ -159,6 +171,10 @@ def sla_deadlines(
     return SLADeadlines(
         accept_due_at=accept_due,
         process_due_at=process_due,
-        accept_remind_at=max(start, subtract_working_time(accept_due, remind_before_hours, calendar)),
-        process_remind_at=max(start, subtract_working_time(process_due, remind_before_hours, calendar)),
+        accept_remind_at=max(
+            start, subtract_working_time(accept_due, remind_before_hours, calendar)
+        ),
+        process_remind_at=max(
+            start, subtract_working_time(process_due, remind_before_hours, calendar)
+        ),
     )

@@ -6,4 +6,8 @@ def notifications(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"unread_notification_count": SimpleLazyObject(lambda: user.notifications.filter(read_at__isnull=True).count())}
+    return {
+        "unread_notification_count": SimpleLazyObject(
+            lambda: user.notifications.filter(read_at__isnull=True).count()
+        )
+    }

@@ -24,7 +24,11 @@ class SLAEvent(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=SLAEventKind.choices)
     deadline = models.DateTimeField(_("deadline"))
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name=_("owner at the time"),
     )
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
@@ -52,11 +56,18 @@ class NotificationKind(models.TextChoices):
 
 class Notification(models.Model):
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("recipient"),
     )
     kind = models.CharField(_("kind"), max_length=20, choices=NotificationKind.choices)
-    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="+", verbose_name=_("lead"))
-    event = models.ForeignKey(SLAEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications")
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.PROTECT, related_name="+", verbose_name=_("lead")
+    )
+    event = models.ForeignKey(
+        SLAEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("emailed"), null=True, blank=True)
@@ -69,13 +80,17 @@ class Notification(models.Model):
         constraints = [
             # One notification per recipient per SLA event, however the sweep is retried.
             models.UniqueConstraint(
-                fields=["event", "recipient"], condition=Q(event__isnull=False), name="notification_once_per_event"
+                fields=["event", "recipient"],
+                condition=Q(event__isnull=False),
+                name="notification_once_per_event",
             ),
         ]
         indexes = [
             models.Index(fields=["recipient", "read_at"], name="notification_inbox_idx"),
             models.Index(
-                fields=["created_at"], name="notification_unsent_idx", condition=Q(emailed_at__isnull=True)
+                fields=["created_at"],
+                name="notification_unsent_idx",
+                condition=Q(emailed_at__isnull=True),
             ),
         ]
 

@@ -13,7 +13,9 @@ HANDOVERS = {"promote", "resubmit", "reassign"}
 @receiver(stage_changed)
 def tell_the_new_owner(sender, transition, **kwargs):
     if transition.transition in HANDOVERS and transition.owner_id and transition.to_stage == "mql":
-        notification_create(recipient=transition.owner, kind=NotificationKind.NEW_MQL, lead=transition.lead)
+        notification_create(
+            recipient=transition.owner, kind=NotificationKind.NEW_MQL, lead=transition.lead
+        )
 
 
 @contextmanager

@@ -55,7 +55,8 @@ def sla_sweep(*, now: dt.datetime | None = None, batch_size: int = 500) -> Sweep
         # Keyset pages by id: each lead is visited once per sweep, however many are due.
         due = list(
             Lead.objects.filter(sla_next_check_at__lte=now, pk__gt=last_pk)
-            .order_by("pk").values_list("pk", flat=True)[:batch_size]
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
         )
         if not due:
             break
@@ -109,9 +110,19 @@ def _due_events(lead: Lead, now: dt.datetime) -> list[tuple[str, dt.datetime]]:
             events.append((reminder, due_at))
 
     if lead.stage == Stage.MQL:
-        check(lead.accept_remind_at, lead.accept_due_at, SLAEventKind.ACCEPT_REMINDER, SLAEventKind.ACCEPT_BREACH)
+        check(
+            lead.accept_remind_at,
+            lead.accept_due_at,
+            SLAEventKind.ACCEPT_REMINDER,
+            SLAEventKind.ACCEPT_BREACH,
+        )
     if lead.stage in (Stage.MQL, Stage.ACCEPTED):
-        check(lead.process_remind_at, lead.process_due_at, SLAEventKind.PROCESS_REMINDER, SLAEventKind.PROCESS_BREACH)
+        check(
+            lead.process_remind_at,
+            lead.process_due_at,
+            SLAEventKind.PROCESS_REMINDER,
+            SLAEventKind.PROCESS_BREACH,
+        )
     return events
 
 
@@ -136,7 +147,11 @@ def _notify_event(event: SLAEvent, *, lead: Lead, policy: SLAPolicy, result: Swe
             for manager in sales_managers().exclude(pk=lead.owner_id):
                 recipients.append((manager, NotificationKind.ESCALATION))
     notifications = Notification.objects.bulk_create(
-        [Notification(recipient=user, kind=kind, lead=lead, event=event) for user, kind in recipients if user]
+        [
+            Notification(recipient=user, kind=kind, lead=lead, event=event)
+            for user, kind in recipients
+            if user
+        ]
     )
     ids = [n.pk for n in notifications]
     result.notifications += ids
@@ -146,7 +161,10 @@ def _notify_event(event: SLAEvent, *, lead: Lead, policy: SLAPolicy, result: Swe
 def _reassign_after_breach(lead: Lead, *, now: dt.datetime, result: SweepResult) -> None:
     try:
         lead_transition(
-            lead=lead.pk, name="reassign", actor=None, at=now,
+            lead=lead.pk,
+            name="reassign",
+            actor=None,
+            at=now,
             data={"restart_clocks": True, "reason": "accept_sla_missed"},
         )
     except LifecycleError as exc:
@@ -157,7 +175,9 @@ def _reassign_after_breach(lead: Lead, *, now: dt.datetime, result: SweepResult)
 
 
 def sales_managers():
-    return get_user_model().objects.filter(groups__name="sales_manager", is_active=True).order_by("pk")
+    return (
+        get_user_model().objects.filter(groups__name="sales_manager", is_active=True).order_by("pk")
+    )
 
 
 # --- notifications -------------------------------------------------------------
@@ -192,14 +212,18 @@ def notification_email_send(*, notification_id: int) -> bool:
     ).update(emailed_at=timezone.now(), email_attempts=F("email_attempts") + 1)
     if not claimed:
         return False
-    notification = Notification.objects.select_related("recipient", "lead", "event").get(pk=notification_id)
+    notification = Notification.objects.select_related("recipient", "lead", "event").get(
+        pk=notification_id
+    )
     if not notification.recipient.email:
         return False
     try:
         notification_email(notification).send()
     except Exception:
         Notification.objects.filter(pk=notification_id).update(emailed_at=None)
-        logger.exception("email for notification %s failed; a later sweep retries it", notification_id)
+        logger.exception(
+            "email for notification %s failed; a later sweep retries it", notification_id
+        )
         return False
     return True
 
@@ -208,7 +232,9 @@ def notifications_retry_unsent(*, now: dt.datetime) -> int:
     """Retry emails whose earlier sends failed (or whose worker died)."""
     ids = list(
         Notification.objects.filter(
-            emailed_at__isnull=True, email_attempts__gt=0, email_attempts__lt=EMAIL_MAX_ATTEMPTS,
+            emailed_at__isnull=True,
+            email_attempts__gt=0,
+            email_attempts__lt=EMAIL_MAX_ATTEMPTS,
             created_at__lte=now - EMAIL_RETRY_AFTER,
         ).values_list("pk", flat=True)[:500]
     )
@@ -229,8 +255,10 @@ def notification_email(notification: Notification) -> EmailMultiAlternatives:
         recipient=notification.recipient,
         templates="notifications",
         context=lambda: {
-            "notification": notification, "lead": notification.lead,
-            "message": notification_message(notification), "url": lead_url(notification.lead),
+            "notification": notification,
+            "lead": notification.lead,
+            "message": notification_message(notification),
+            "url": lead_url(notification.lead),
         },
     )
 
@@ -248,24 +276,40 @@ def notification_message(notification: Notification) -> str:
     kind, event_kind = notification.kind, notification.event.kind if notification.event else None
     if kind == NotificationKind.NEW_MQL:
         return _("New MQL for you: %(name)s%(company)s. Accept or reject it within the SLA.") % {
-            "name": name, "company": company}
+            "name": name,
+            "company": company,
+        }
     accepting = event_kind in (SLAEventKind.ACCEPT_REMINDER, SLAEventKind.ACCEPT_BREACH)
     if kind == NotificationKind.REMINDER:
         if accepting:
             return _("Reminder: accept or reject %(name)s%(company)s by %(when)s.") % {
-                "name": name, "company": company, "when": when}
+                "name": name,
+                "company": company,
+                "when": when,
+            }
         return _("Reminder: qualify or reject %(name)s%(company)s by %(when)s.") % {
-            "name": name, "company": company, "when": when}
+            "name": name,
+            "company": company,
+            "when": when,
+        }
     if kind == NotificationKind.BREACH:
         if accepting:
             return _("You missed the accept deadline (%(when)s) for %(name)s%(company)s.") % {
-                "name": name, "company": company, "when": when}
+                "name": name,
+                "company": company,
+                "when": when,
+            }
         return _("You missed the processing deadline (%(when)s) for %(name)s%(company)s.") % {
-            "name": name, "company": company, "when": when}
+            "name": name,
+            "company": company,
+            "when": when,
+        }
     event = notification.event
     owner = event.owner.get_username() if event and event.owner else _("nobody")
     if accepting:
-        return _("Escalation: %(name)s%(company)s was not accepted by %(when)s (owner: %(owner)s).") % {
-            "name": name, "company": company, "when": when, "owner": owner}
-    return _("Escalation: %(name)s%(company)s was not processed by %(when)s (owner: %(owner)s).") % {
-        "name": name, "company": company, "when": when, "owner": owner}
+        return _(
+            "Escalation: %(name)s%(company)s was not accepted by %(when)s (owner: %(owner)s)."
+        ) % {"name": name, "company": company, "when": when, "owner": owner}
+    return _(
+        "Escalation: %(name)s%(company)s was not processed by %(when)s (owner: %(owner)s)."
+    ) % {"name": name, "company": company, "when": when, "owner": owner}

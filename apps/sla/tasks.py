@@ -13,9 +13,17 @@ logger = logging.getLogger(__name__)
 def sla_sweep_task():
     """The periodic SLA sweep; safe to run twice or twice at once."""
     result = sla_sweep()
-    logger.info("SLA sweep: %s leads checked, events %s, %s reassigned", result.leads_checked, result.events,
-                result.reassigned)
-    return {"checked": result.leads_checked, "events": result.events, "reassigned": result.reassigned}
+    logger.info(
+        "SLA sweep: %s leads checked, events %s, %s reassigned",
+        result.leads_checked,
+        result.events,
+        result.reassigned,
+    )
+    return {
+        "checked": result.leads_checked,
+        "events": result.events,
+        "reassigned": result.reassigned,
+    }
 
 
 @shared_task(name="apps.sla.tasks.send_notification_email", ignore_result=True)

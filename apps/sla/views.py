@@ -17,10 +17,9 @@ class NotificationListView(RoleRequiredMixin, ListView):
     paginate_by = 30
 
     def get_queryset(self):
-        return (
-            self.request.user.notifications.select_related("lead", "event", "event__owner")
-            .order_by("read_at", "-created_at", "-id")
-        )
+        return self.request.user.notifications.select_related(
+            "lead", "event", "event__owner"
+        ).order_by("read_at", "-created_at", "-id")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -10,7 +10,10 @@ from tests.api.conftest import client_for
 from tests.api.test_limits import burst
 from tests.factories import LeadFactory, UserFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_the_same_external_id_in_two_requests_at_once_is_stored_once():
@@ -19,10 +22,17 @@ def test_the_same_external_id_in_two_requests_at_once_is_stored_once():
     lead = LeadFactory()
     an_hour_ago = (timezone.now() - dt.timedelta(hours=1)).isoformat()
     body = [
-        {"lead_id": lead.pk, "kind": "demo_request", "occurred_at": an_hour_ago, "external_id": "form-submission-77"},
+        {
+            "lead_id": lead.pk,
+            "kind": "demo_request",
+            "occurred_at": an_hour_ago,
+            "external_id": "form-submission-77",
+        },
     ]
 
-    responses = burst(lambda: client_for(marketer).post("/api/v1/engagements/", body, format="json"), 2)
+    responses = burst(
+        lambda: client_for(marketer).post("/api/v1/engagements/", body, format="json"), 2
+    )
 
     assert sorted(r.status_code for r in responses) == [200, 201]
     assert sorted(r.json()["created"] for r in responses) == [0, 1]

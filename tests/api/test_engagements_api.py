@@ -27,8 +27,9 @@ def item(lead, kind="page_view", **extra):
 def test_one_engagement_is_stored_and_scored(api, marketer):
     lead = LeadFactory()
 
-    response = api(marketer).post(ENGAGEMENTS, item(lead, "pricing_page_view", metadata={"url": "/pricing"}),
-                                  format="json")
+    response = api(marketer).post(
+        ENGAGEMENTS, item(lead, "pricing_page_view", metadata={"url": "/pricing"}), format="json"
+    )
 
     assert response.status_code == 201
     assert response.json() == {"created": 1, "duplicates": [], "promoted": []}
@@ -39,7 +40,11 @@ def test_one_engagement_is_stored_and_scored(api, marketer):
 
 def test_a_lead_may_be_named_by_email_in_any_case(api, marketer):
     lead = LeadFactory(email="ken@example.com")
-    body = {"lead_email": "Ken@Example.com", "kind": "content_download", "occurred_at": an_hour_ago()}
+    body = {
+        "lead_email": "Ken@Example.com",
+        "kind": "content_download",
+        "occurred_at": an_hour_ago(),
+    }
 
     assert api(marketer).post(ENGAGEMENTS, body, format="json").status_code == 201
     assert Engagement.objects.get().lead == lead
@@ -70,7 +75,9 @@ def test_a_list_costs_the_same_queries_for_5_or_50_items(api, marketer):
     assert queries_for(5) == queries_for(50)
 
 
-def test_a_list_that_meets_the_mql_criteria_promotes_the_lead_in_the_same_request(api, marketer, rep):
+def test_a_list_that_meets_the_mql_criteria_promotes_the_lead_in_the_same_request(
+    api, marketer, rep
+):
     lead = LeadFactory()
     kinds = ["pricing_page_view", "demo_request", "page_view"]
 
@@ -147,11 +154,15 @@ def test_an_archived_lead_takes_no_engagements(api, marketer):
     response = api(marketer).post(ENGAGEMENTS, [item(LeadFactory()), item(lead)], format="json")
 
     assert response.status_code == 400
-    assert response.json()["errors"] == {"1": {"lead_id": [f"Lead {lead.pk} is archived; it takes no engagements."]}}
+    assert response.json()["errors"] == {
+        "1": {"lead_id": [f"Lead {lead.pk} is archived; it takes no engagements."]}
+    }
     assert not Engagement.objects.exists()
 
 
-@pytest.mark.parametrize("metadata", ['{"note": "a\\u0000b"}', '{"note": "\\ud800"}', '{"\\ud800": 1}'])
+@pytest.mark.parametrize(
+    "metadata", ['{"note": "a\\u0000b"}', '{"note": "\\ud800"}', '{"\\ud800": 1}']
+)
 def test_metadata_no_database_could_store_gets_400_not_500(api, marketer, metadata):
     lead = LeadFactory()
     body = f'{{"lead_id": {lead.pk}, "kind": "page_view", "occurred_at": "{an_hour_ago()}", "metadata": {metadata}}}'
@@ -164,7 +175,9 @@ def test_metadata_no_database_could_store_gets_400_not_500(api, marketer, metada
 
 
 def test_a_single_bad_engagement_gets_field_errors(api, marketer):
-    response = api(marketer).post(ENGAGEMENTS, {"lead_id": LeadFactory().pk, "kind": "fax"}, format="json")
+    response = api(marketer).post(
+        ENGAGEMENTS, {"lead_id": LeadFactory().pk, "kind": "fax"}, format="json"
+    )
 
     assert response.status_code == 400
     body = response.json()
@@ -174,7 +187,11 @@ def test_a_single_bad_engagement_gets_field_errors(api, marketer):
 
 @pytest.mark.parametrize(
     "body, message",
-    [([], "The list is empty"), ("page_view", "one engagement object or a list"), (42, "one engagement object")],
+    [
+        ([], "The list is empty"),
+        ("page_view", "one engagement object or a list"),
+        (42, "one engagement object"),
+    ],
 )
 def test_a_body_that_is_neither_an_engagement_nor_a_list_gets_400(api, marketer, body, message):
     response = api(marketer).post(ENGAGEMENTS, body, format="json")
@@ -230,7 +247,7 @@ def test_a_time_without_offset_is_read_in_the_site_time_zone(api, marketer, sett
     api(marketer).post(ENGAGEMENTS, item(lead, occurred_at=f"{yesterday}T09:00:00"), format="json")
 
     stored = Engagement.objects.get().occurred_at
-    assert stored == dt.datetime.combine(yesterday, dt.time(0, 0), tzinfo=dt.timezone.utc)
+    assert stored == dt.datetime.combine(yesterday, dt.time(0, 0), tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize("role", ["rep", "manager", "nobody"])
@@ -246,8 +263,11 @@ def test_recording_engagements_needs_a_token(api):
 
 
 def test_a_lead_id_beyond_any_database_integer_is_a_400_not_a_crash(api, marketer):
-    response = api(marketer).post("/api/v1/engagements/", {
-        "lead_id": 10**30, "kind": "page_view", "occurred_at": an_hour_ago()}, format="json")
+    response = api(marketer).post(
+        "/api/v1/engagements/",
+        {"lead_id": 10**30, "kind": "page_view", "occurred_at": an_hour_ago()},
+        format="json",
+    )
     assert response.status_code == 400
     assert "lead_id" in response.json()["errors"]
     assert not Engagement.objects.exists()

@@ -17,9 +17,17 @@ pytestmark = pytest.mark.django_db
 LEADS = "/api/v1/leads/"
 
 AIKO = {
-    "email": "Aiko.Tanaka@Kumo.example", "first_name": "Aiko", "last_name": "Tanaka", "company": "Kumo Systems",
-    "title": "Head of Sales Ops", "phone": "+81 3 1234 5678", "employees": 220, "industry": "software",
-    "country": "jp", "source": "website", "campaign": "spring-webinar",
+    "email": "Aiko.Tanaka@Kumo.example",
+    "first_name": "Aiko",
+    "last_name": "Tanaka",
+    "company": "Kumo Systems",
+    "title": "Head of Sales Ops",
+    "phone": "+81 3 1234 5678",
+    "employees": 220,
+    "industry": "software",
+    "country": "jp",
+    "source": "website",
+    "campaign": "spring-webinar",
 }
 
 
@@ -45,7 +53,13 @@ def test_posting_the_same_email_again_updates_the_lead_and_answers_200(api, mark
     first = client.post(LEADS, AIKO, format="json").json()
 
     response = client.post(
-        LEADS, {"email": "aiko.tanaka@kumo.example", "source": "event", "employees": 20, "title": "VP Sales"},
+        LEADS,
+        {
+            "email": "aiko.tanaka@kumo.example",
+            "source": "event",
+            "employees": 20,
+            "title": "VP Sales",
+        },
         format="json",
     )
 
@@ -65,7 +79,8 @@ def test_posting_identical_data_twice_changes_nothing(api, marketer):
     first = client.post(LEADS, AIKO, format="json").json()
     second = client.post(LEADS, AIKO, format="json").json()
     assert {k: v for k, v in first.items() if k != "updated_at"} == {
-        k: v for k, v in second.items() if k != "updated_at"}
+        k: v for k, v in second.items() if k != "updated_at"
+    }
 
 
 @pytest.mark.parametrize(
@@ -83,7 +98,9 @@ def test_posting_identical_data_twice_changes_nothing(api, marketer):
         ({"first_name": "Ai\u0000ko"}, "first_name", "Null characters are not allowed"),
     ],
 )
-def test_a_bad_lead_gets_400_naming_the_field_and_nothing_is_stored(api, marketer, change, field, message):
+def test_a_bad_lead_gets_400_naming_the_field_and_nothing_is_stored(
+    api, marketer, change, field, message
+):
     response = api(marketer).post(LEADS, {**AIKO, **change}, format="json")
 
     assert response.status_code == 400
@@ -113,13 +130,17 @@ def test_bad_json_gets_400_with_a_parse_message(api, marketer):
 
 
 def test_absurdly_nested_json_gets_400_not_500(api, marketer):
-    response = api(marketer).post(LEADS, data="[" * 100_000 + "]" * 100_000, content_type="application/json")
+    response = api(marketer).post(
+        LEADS, data="[" * 100_000 + "]" * 100_000, content_type="application/json"
+    )
     assert response.status_code == 400
     assert "nested too deeply" in response.json()["detail"]
 
 
 def test_a_form_encoded_body_gets_415(api, marketer):
-    response = api(marketer).post(LEADS, data="email=ken@example.com", content_type="application/x-www-form-urlencoded")
+    response = api(marketer).post(
+        LEADS, data="email=ken@example.com", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 415
 
 
@@ -167,7 +188,9 @@ def test_marketing_and_managers_list_every_lead_newest_first(api, marketer, mana
         assert _ids(response) == [lead.pk for lead in reversed(leads)]
 
 
-def test_a_rep_lists_only_their_own_leads_and_the_unassigned_mqls(api, rep, other_rep, marketer, manager):
+def test_a_rep_lists_only_their_own_leads_and_the_unassigned_mqls(
+    api, rep, other_rep, marketer, manager
+):
     mine = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
     theirs = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
     assert {mine.owner, theirs.owner} == {rep, other_rep}
@@ -199,8 +222,11 @@ def test_the_list_filters_by_stage_source_owner_score_and_dates(api, marketer, m
     assert set(_ids(client.get(LEADS, {"owner": "none"}))) == {fresh.pk, old.pk}
     assert _ids(client.get(LEADS, {"score_min": 2, "score_max": 2})) == [fresh.pk]
     assert set(_ids(client.get(LEADS, {"created_from": today}))) == {mql.pk, fresh.pk}
-    assert _ids(client.get(LEADS, {"created_to": (timezone.localdate() - dt.timedelta(days=30)).isoformat()})) == [
-        old.pk]
+    assert _ids(
+        client.get(
+            LEADS, {"created_to": (timezone.localdate() - dt.timedelta(days=30)).isoformat()}
+        )
+    ) == [old.pk]
     assert _ids(client.get(LEADS, {"mql_from": today, "mql_to": today})) == [mql.pk]
     assert _ids(client.get(LEADS, {"email": fresh.email.upper()})) == [fresh.pk]
     assert _ids(client.get(LEADS, {"sla": "on_time"})) == [mql.pk]
@@ -222,7 +248,8 @@ def test_the_list_pages_with_a_cursor(api, marketer):
     third = client.get(second["next"]).json()
 
     assert [lead["id"] for page in (first, second, third) for lead in page["results"]] == [
-        lead.pk for lead in reversed(leads)]
+        lead.pk for lead in reversed(leads)
+    ]
     assert third["next"] is None
 
 
@@ -269,7 +296,15 @@ def test_the_detail_shows_engagements_and_the_stage_history(api, marketer, manag
         ("accept", "mql", "accepted", "mona"),
     ]
     assert body["transitions"][0]["reason"] == "Asked for a call at the booth"
-    assert set(body["transitions"][0]) == {"transition", "from", "to", "actor", "at", "reason", "note"}
+    assert set(body["transitions"][0]) == {
+        "transition",
+        "from",
+        "to",
+        "actor",
+        "at",
+        "reason",
+        "note",
+    }
     assert body["owner"] == rep.username
 
 

@@ -17,7 +17,7 @@ from tests.factories import LeadFactory, UserFactory
 
 LEADS = "/api/v1/leads/"
 ENGAGEMENTS = "/api/v1/engagements/"
-A_MINUTE_AND_A_HALF = dt.datetime(2026, 5, 11, 9, 0, 30, tzinfo=dt.timezone.utc)
+A_MINUTE_AND_A_HALF = dt.datetime(2026, 5, 11, 9, 0, 30, tzinfo=dt.UTC)
 
 
 # --- 413 ------------------------------------------------------------------------------
@@ -31,15 +31,25 @@ def test_a_body_over_the_limit_gets_413_before_it_is_read(api, marketer, setting
     response = api(marketer).post(LEADS, body, format="json")
 
     assert response.status_code == 413
-    assert response.json()["detail"] == "The request body is 2.0 KiB; the API accepts at most 1000 bytes."
+    assert (
+        response.json()["detail"]
+        == "The request body is 2.0 KiB; the API accepts at most 1000 bytes."
+    )
     assert not Lead.objects.exists()
 
 
 @pytest.mark.django_db
 def test_a_body_over_5_mib_gets_413_by_default(api, marketer):
     lead = LeadFactory()
-    items = [{"lead_id": lead.pk, "kind": "page_view", "occurred_at": "2026-01-01T00:00:00Z",
-              "metadata": {"pad": "x" * 6000}} for _ in range(1000)]
+    items = [
+        {
+            "lead_id": lead.pk,
+            "kind": "page_view",
+            "occurred_at": "2026-01-01T00:00:00Z",
+            "metadata": {"pad": "x" * 6000},
+        }
+        for _ in range(1000)
+    ]
 
     response = api(marketer).post(ENGAGEMENTS, items, format="json")
 
@@ -51,8 +61,15 @@ def test_a_body_over_5_mib_gets_413_by_default(api, marketer):
 @pytest.mark.django_db
 def test_a_body_of_4_mib_is_accepted(api, marketer):
     lead = LeadFactory()
-    items = [{"lead_id": lead.pk, "kind": "page_view", "occurred_at": "2026-01-01T00:00:00Z",
-              "metadata": {"pad": "x" * 4500}} for _ in range(1000)]
+    items = [
+        {
+            "lead_id": lead.pk,
+            "kind": "page_view",
+            "occurred_at": "2026-01-01T00:00:00Z",
+            "metadata": {"pad": "x" * 4500},
+        }
+        for _ in range(1000)
+    ]
     assert 4 * 1024 * 1024 < len(json.dumps(items)) < 5 * 1024 * 1024
 
     response = api(marketer).post(ENGAGEMENTS, items, format="json")
@@ -64,8 +81,12 @@ def test_a_body_of_4_mib_is_accepted(api, marketer):
 def _chunked_post(client, path, body: bytes):
     """POST ``body`` as a server hands on a chunked request: no Content-Length, input terminated."""
     return client.generic(
-        "POST", path, data=b"", content_type="application/json",
-        CONTENT_LENGTH="", HTTP_TRANSFER_ENCODING="chunked",
+        "POST",
+        path,
+        data=b"",
+        content_type="application/json",
+        CONTENT_LENGTH="",
+        HTTP_TRANSFER_ENCODING="chunked",
         **{"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True},
     )
 
@@ -73,7 +94,9 @@ def _chunked_post(client, path, body: bytes):
 @pytest.mark.django_db
 def test_a_chunked_body_over_the_limit_gets_413(api, marketer, settings):
     settings.LEADFLOW_API_MAX_BODY_BYTES = 1000
-    body = json.dumps({"email": "ken@example.com", "source": "website", "company": "x" * 2000}).encode()
+    body = json.dumps(
+        {"email": "ken@example.com", "source": "website", "company": "x" * 2000}
+    ).encode()
 
     response = _chunked_post(api(marketer), LEADS, body)
 
@@ -94,8 +117,13 @@ def test_a_chunked_body_within_the_limit_is_read_whole(api, marketer):
 @pytest.mark.django_db
 def test_a_chunked_body_the_server_cannot_decode_gets_411(api, marketer):
     response = api(marketer).generic(
-        "POST", LEADS, data=b"", content_type="application/json", CONTENT_LENGTH="",
-        HTTP_TRANSFER_ENCODING="chunked", **{"wsgi.input": io.BytesIO(b"1a\r\n{...")},
+        "POST",
+        LEADS,
+        data=b"",
+        content_type="application/json",
+        CONTENT_LENGTH="",
+        HTTP_TRANSFER_ENCODING="chunked",
+        **{"wsgi.input": io.BytesIO(b"1a\r\n{...")},
     )
     assert response.status_code == 411
     assert "Content-Length" in response.json()["detail"]
@@ -105,7 +133,9 @@ def test_a_chunked_body_the_server_cannot_decode_gets_411(api, marketer):
 
 
 @pytest.mark.django_db
-def test_past_the_rate_a_token_gets_429_with_retry_after_until_the_next_minute(api, marketer, manager, settings):
+def test_past_the_rate_a_token_gets_429_with_retry_after_until_the_next_minute(
+    api, marketer, manager, settings
+):
     settings.LEADFLOW_API_RATE_PER_MINUTE = 3
     client = api(marketer)
     with time_machine.travel(A_MINUTE_AND_A_HALF, tick=False):
@@ -148,7 +178,9 @@ def redis_rate_limit(settings, redis_url):
 
 @pytest.mark.redis
 @pytest.mark.django_db
-def test_with_redis_the_rate_is_counted_there_and_429_says_when_to_retry(api, marketer, settings, redis_rate_limit):
+def test_with_redis_the_rate_is_counted_there_and_429_says_when_to_retry(
+    api, marketer, settings, redis_rate_limit
+):
     settings.LEADFLOW_API_RATE_PER_MINUTE = 2
     client = api(marketer)
     with time_machine.travel(A_MINUTE_AND_A_HALF, tick=False):
@@ -197,7 +229,9 @@ def burst(call, n):
 @pytest.mark.redis
 def test_a_concurrent_burst_gets_exactly_the_limit_through_redis(settings, redis_rate_limit):
     counter = RedisCounter(settings.RATE_LIMIT_REDIS_URL)
-    verdicts = burst(lambda: rate_limit_hit("burst", limit=20, now=1_800_000_030.0, counter=counter), 60)
+    verdicts = burst(
+        lambda: rate_limit_hit("burst", limit=20, now=1_800_000_030.0, counter=counter), 60
+    )
     assert sum(v.allowed for v in verdicts) == 20
     assert sorted(v.hits for v in verdicts) == list(range(1, 61))
 

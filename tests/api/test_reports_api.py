@@ -13,8 +13,19 @@ from tests.factories import LeadFactory
 pytestmark = pytest.mark.django_db
 
 KEYS = {
-    "week", "mqls", "sqls", "mql_to_sql_rate", "opportunities", "sql_to_opportunity_rate", "by_source",
-    "by_owner", "by_criteria_version", "response_time_hours", "sla", "reject_reasons", "alerts",
+    "week",
+    "mqls",
+    "sqls",
+    "mql_to_sql_rate",
+    "opportunities",
+    "sql_to_opportunity_rate",
+    "by_source",
+    "by_owner",
+    "by_criteria_version",
+    "response_time_hours",
+    "sla",
+    "reject_reasons",
+    "alerts",
 }
 
 
@@ -26,8 +37,13 @@ def last_week() -> str:
 @pytest.fixture
 def promoted_last_week(marketer, rep):
     lead = LeadFactory(source_id="webinar")
-    lead_transition(lead=lead.pk, name="promote", actor=marketer, data={"reason": "booth"},
-                    at=timezone.now() - dt.timedelta(days=7))
+    lead_transition(
+        lead=lead.pk,
+        name="promote",
+        actor=marketer,
+        data={"reason": "booth"},
+        at=timezone.now() - dt.timedelta(days=7),
+    )
     return lead
 
 
@@ -38,7 +54,9 @@ def test_marketing_reads_last_weeks_report_with_every_key(api, marketer, promote
     assert set(document) == KEYS
     assert document["week"] == last_week()
     assert document["mqls"] == 1 and document["by_source"]["webinar"]["mqls"] == 1
-    assert document["by_criteria_version"] == {"manual": {"mqls": 1, "sqls": 0, "mql_to_sql_rate": 0.0}}
+    assert document["by_criteria_version"] == {
+        "manual": {"mqls": 1, "sqls": 0, "mql_to_sql_rate": 0.0}
+    }
 
 
 def test_the_api_answers_the_same_document_as_the_command(api, manager, promoted_last_week, capsys):

@@ -38,7 +38,9 @@ def test_the_schema_documents_every_status_an_endpoint_can_answer(client):
     assert "Retry-After" in create["429"]["headers"]
     reject = paths["/api/v1/leads/{id}/transitions/reject/"]["post"]
     assert {"200", "400", "403", "404", "409"} <= set(reject["responses"])
-    assert reject["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("RejectTransitionRequest")
+    assert reject["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "RejectTransitionRequest"
+    )
 
 
 def test_the_engagements_endpoint_is_documented_as_taking_one_or_a_list(client):
@@ -61,7 +63,7 @@ def test_the_docs_page_loads_swagger_ui_from_our_own_static_files(client):
 
 def test_the_documented_examples_are_accepted_as_documented(api, marketer, manager, rep):
     client = api(marketer)
-    with time_machine.travel(dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)):
+    with time_machine.travel(dt.datetime(2026, 6, 1, tzinfo=dt.UTC)):
         created = client.post("/api/v1/leads/", examples.LEAD_REQUEST.value, format="json")
         recorded = client.post("/api/v1/engagements/", examples.ENGAGEMENT_ONE.value, format="json")
 
@@ -73,4 +75,9 @@ def test_the_documented_examples_are_accepted_as_documented(api, marketer, manag
 
     lead = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
     reject = examples.TRANSITION_EXAMPLES["reject"][0].value
-    assert api(rep).post(f"/api/v1/leads/{lead.pk}/transitions/reject/", reject, format="json").status_code == 200
+    assert (
+        api(rep)
+        .post(f"/api/v1/leads/{lead.pk}/transitions/reject/", reject, format="json")
+        .status_code
+        == 200
+    )

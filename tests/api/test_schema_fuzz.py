@@ -38,8 +38,6 @@ CHECKS = [
 ]
 
 
-
-
 def served_schema() -> dict:
     """The schema exactly as GET /api/schema/ serves it (generating it reads no database)."""
     response = Client().get("/api/schema/", {"format": "json"}, secure=True, HTTP_HOST="localhost")
@@ -81,4 +79,6 @@ def tokens(db):
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_answers_every_generated_request_as_its_schema_says(case, wsgi_app, tokens):
     for token in tokens:
-        case.call_and_validate(app=wsgi_app, headers={"Authorization": f"Token {token}"}, checks=CHECKS)
+        case.call_and_validate(
+            app=wsgi_app, headers={"Authorization": f"Token {token}"}, checks=CHECKS
+        )

@@ -27,8 +27,13 @@ def test_the_owner_rep_accepts_their_mql_and_gets_the_lead_back(api, rep, mql):
     assert response.status_code == 200
     body = response.json()
     assert (body["id"], body["stage"], body["owner"]) == (mql.pk, "accepted", "rita")
-    assert body["transitions"][-1] == {**body["transitions"][-1], "transition": "accept", "from": "mql",
-                                       "to": "accepted", "actor": "rita"}
+    assert body["transitions"][-1] == {
+        **body["transitions"][-1],
+        "transition": "accept",
+        "from": "mql",
+        "to": "accepted",
+        "actor": "rita",
+    }
 
 
 def test_a_manager_may_accept_any_mql(api, manager, mql):
@@ -56,17 +61,24 @@ def test_a_transition_needs_a_token(api, mql):
     assert api(None).post(url(mql, "accept"), format="json").status_code == 401
 
 
-def test_a_transition_the_stage_does_not_allow_gets_409_naming_the_current_stage(api, rep, marketer, manager):
+def test_a_transition_the_stage_does_not_allow_gets_409_naming_the_current_stage(
+    api, rep, marketer, manager
+):
     lead = walk_to(LeadFactory(), "accepted", marketer=marketer, manager=manager)
 
     response = api(rep).post(url(lead, "accept"), format="json")
 
     assert response.status_code == 409
-    assert response.json() == {"detail": "Cannot accept a lead that is Accepted.", "stage": "accepted"}
+    assert response.json() == {
+        "detail": "Cannot accept a lead that is Accepted.",
+        "stage": "accepted",
+    }
 
 
 def test_an_outdated_expected_stage_gets_409_and_changes_nothing(api, rep, mql):
-    response = api(rep).post(url(mql, "reject"), {"reason": "no_need", "expected_stage": "accepted"}, format="json")
+    response = api(rep).post(
+        url(mql, "reject"), {"reason": "no_need", "expected_stage": "accepted"}, format="json"
+    )
 
     assert response.status_code == 409
     assert response.json()["stage"] == "mql"
@@ -89,24 +101,34 @@ def test_reject_with_an_unknown_reason_gets_400(api, rep, mql):
 
 
 def test_reject_with_a_reason_and_note_is_recorded(api, rep, mql):
-    response = api(rep).post(url(mql, "reject"), {"reason": "no_budget", "note": "Frozen until Q3"}, format="json")
+    response = api(rep).post(
+        url(mql, "reject"), {"reason": "no_budget", "note": "Frozen until Q3"}, format="json"
+    )
 
     assert response.status_code == 200
     last = response.json()["transitions"][-1]
-    assert (last["transition"], last["reason"], last["note"]) == ("reject", "no_budget", "Frozen until Q3")
+    assert (last["transition"], last["reason"], last["note"]) == (
+        "reject",
+        "no_budget",
+        "Frozen until Q3",
+    )
 
 
 def test_qualify_takes_the_bant_fields(api, rep, marketer, manager):
     lead = walk_to(LeadFactory(), "accepted", marketer=marketer, manager=manager)
 
-    response = api(rep).post(url(lead, "qualify"), {**QUALIFYING_BANT, "budget_amount": 25000}, format="json")
+    response = api(rep).post(
+        url(lead, "qualify"), {**QUALIFYING_BANT, "budget_amount": 25000}, format="json"
+    )
 
     assert response.status_code == 200
     assert response.json()["stage"] == "sql"
     assert Qualification.objects.get(lead=lead).authority == "decision_maker"
 
 
-def test_a_bant_that_misses_the_criteria_gets_400_naming_every_failing_item(api, rep, marketer, manager):
+def test_a_bant_that_misses_the_criteria_gets_400_naming_every_failing_item(
+    api, rep, marketer, manager
+):
     lead = walk_to(LeadFactory(), "accepted", marketer=marketer, manager=manager)
     bant = {**QUALIFYING_BANT, "budget_amount": "500", "authority": "user"}
 
@@ -132,7 +154,9 @@ def test_a_wrongly_typed_or_unknown_field_gets_400(api, rep, mql, body, field):
 
 def test_a_wrongly_typed_date_gets_400_not_500(api, rep, marketer, manager):
     lead = walk_to(LeadFactory(), "accepted", marketer=marketer, manager=manager)
-    response = api(rep).post(url(lead, "qualify"), {**QUALIFYING_BANT, "timeline": 20260930}, format="json")
+    response = api(rep).post(
+        url(lead, "qualify"), {**QUALIFYING_BANT, "timeline": 20260930}, format="json"
+    )
     assert response.status_code == 400
     assert "timeline" in response.json()["errors"]
 
@@ -141,7 +165,9 @@ def test_marketing_promotes_a_lead_by_hand_with_a_reason(api, marketer, rep):
     lead = LeadFactory()
 
     missing = api(marketer).post(url(lead, "promote"), {}, format="json")
-    done = api(marketer).post(url(lead, "promote"), {"reason": "Met them at the booth"}, format="json")
+    done = api(marketer).post(
+        url(lead, "promote"), {"reason": "Met them at the booth"}, format="json"
+    )
 
     assert missing.status_code == 400
     assert "reason" in missing.json()["errors"]
@@ -176,7 +202,10 @@ def test_the_slower_of_two_reps_accepting_one_pool_mql_gets_409_not_403(api, mar
 
     pool_lead = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
     assert pool_lead.owner is None
-    ann, bob = UserFactory(username="ann", roles=["sales"]), UserFactory(username="bob", roles=["sales"])
+    ann, bob = (
+        UserFactory(username="ann", roles=["sales"]),
+        UserFactory(username="bob", roles=["sales"]),
+    )
     lead_transition(lead=pool_lead.pk, name="accept", actor=ann, expected_stage="mql")
 
     response = api(bob).post(url(pool_lead, "accept"), {"expected_stage": "mql"}, format="json")

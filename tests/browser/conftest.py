@@ -14,8 +14,13 @@ import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 PASSWORD = "pw-for-tests-only"  # tests.factories.UserFactory's
 
@@ -27,9 +32,8 @@ def browser(django_db_setup):
         if os.environ.get("LEADFLOW_REQUIRE_SERVICES") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
     from django.db import connections
+    from playwright.sync_api import sync_playwright
 
     # With an event loop running in the thread, Django keys its connections by
     # context instead of by thread: the tests get fresh connection objects, which
@@ -61,7 +65,9 @@ def plain_http_server_settings():
     """
     from django.test.utils import override_settings
 
-    with override_settings(SECURE_SSL_REDIRECT=False, SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False):
+    with override_settings(
+        SECURE_SSL_REDIRECT=False, SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False
+    ):
         yield
 
 
@@ -91,7 +97,9 @@ def open_page(browser, live_server):
 
     def open_(*, locale="en-US", width=1280, javascript=True):
         context = browser.new_context(
-            base_url=live_server.url, locale=locale, viewport={"width": width, "height": 900},
+            base_url=live_server.url,
+            locale=locale,
+            viewport={"width": width, "height": 900},
             java_script_enabled=javascript,
         )
         context.set_default_timeout(10_000)

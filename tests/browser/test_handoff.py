@@ -19,23 +19,33 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.fixture
 def team():
     # The live server's database is flushed between tests; the migrations' rows come back with it.
-    assert set(Group.objects.filter(name__in=ROLE_GROUPS).values_list("name", flat=True)) == set(ROLE_GROUPS)
+    assert set(Group.objects.filter(name__in=ROLE_GROUPS).values_list("name", flat=True)) == set(
+        ROLE_GROUPS
+    )
     assert RejectReason.objects.filter(code="no_budget", is_active=True).exists()
     return {
         "rep": UserFactory(username="rita", first_name="Rita", last_name="Reyes", roles=["sales"]),
-        "marketer": UserFactory(username="maya", first_name="Maya", last_name="Marsh", roles=["marketing"]),
-        "manager": UserFactory(username="mona", first_name="Mona", last_name="Meyer", roles=["sales_manager"]),
+        "marketer": UserFactory(
+            username="maya", first_name="Maya", last_name="Marsh", roles=["marketing"]
+        ),
+        "manager": UserFactory(
+            username="mona", first_name="Mona", last_name="Meyer", roles=["sales_manager"]
+        ),
     }
 
 
 def mql(team, **profile):
-    lead = walk_to(LeadFactory(**profile), "mql", marketer=team["marketer"], manager=team["manager"])
+    lead = walk_to(
+        LeadFactory(**profile), "mql", marketer=team["marketer"], manager=team["manager"]
+    )
     assert lead.owner == team["rep"]
     return lead
 
 
 def test_a_rep_accepts_an_mql_and_sees_it_leave_the_inbox(open_page, screenshot, team):
-    lead = mql(team, first_name="Aiko", last_name="Tanaka", company="Kumo Systems", title="VP Sales")
+    lead = mql(
+        team, first_name="Aiko", last_name="Tanaka", company="Kumo Systems", title="VP Sales"
+    )
     mql(team, first_name="Ben", last_name="Okafor", company="Granite Freight")
     page = open_page()
 
@@ -76,21 +86,40 @@ def test_accept_still_works_with_javascript_off(open_page, screenshot, team):
 
 
 ENGLISH = {
-    "locale": "en-US", "reject": "Reject", "reject_lead": "Reject lead", "rejected": "You rejected",
-    "reason_label": "No budget", "filter": "Filter", "resubmit": "Resubmit", "resubmit_lead": "Resubmit to sales",
-    "resubmitted": "back in sales' inbox", "queue": "Review queue",
+    "locale": "en-US",
+    "reject": "Reject",
+    "reject_lead": "Reject lead",
+    "rejected": "You rejected",
+    "reason_label": "No budget",
+    "filter": "Filter",
+    "resubmit": "Resubmit",
+    "resubmit_lead": "Resubmit to sales",
+    "resubmitted": "back in sales' inbox",
+    "queue": "Review queue",
 }
 JAPANESE = {
-    "locale": "ja-JP", "reject": "却下", "reject_lead": "リードを却下", "rejected": "を却下しました",
-    "reason_label": "予算なし", "filter": "絞り込む", "resubmit": "再提出", "resubmit_lead": "営業に再提出",
-    "resubmitted": "営業の受信箱に戻しました", "queue": "レビューキュー",
+    "locale": "ja-JP",
+    "reject": "却下",
+    "reject_lead": "リードを却下",
+    "rejected": "を却下しました",
+    "reason_label": "予算なし",
+    "filter": "絞り込む",
+    "resubmit": "再提出",
+    "resubmit_lead": "営業に再提出",
+    "resubmitted": "営業の受信箱に戻しました",
+    "queue": "レビューキュー",
 }
 
 
 def reject_then_resubmit(open_page, screenshot, team, words):
     lead = mql(team, first_name="Yui", last_name="Sato", company="Sakura Fintech")
     bystander = mql(team, company="Minato Retail Group")
-    walk_to(LeadFactory(company="Other Reason Co"), "rejected", marketer=team["marketer"], manager=team["manager"])
+    walk_to(
+        LeadFactory(company="Other Reason Co"),
+        "rejected",
+        marketer=team["marketer"],
+        manager=team["manager"],
+    )
     Lead.objects.filter(company="Other Reason Co").update(last_reject_reason="bad_timing")
 
     # The rep rejects with a reason from the list and a note.
@@ -131,7 +160,9 @@ def reject_then_resubmit(open_page, screenshot, team, words):
     expect(page.get_by_test_id("review-count")).to_have_text("0")
     lead.refresh_from_db()
     assert lead.stage == "mql"
-    assert lead.transitions.filter(transition="resubmit", note="Came back to the pricing page twice this week").exists()
+    assert lead.transitions.filter(
+        transition="resubmit", note="Came back to the pricing page twice this week"
+    ).exists()
     screenshot(page)
     return page
 

@@ -20,9 +20,17 @@ from apps.criteria.rules import (
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 DEFAULT_POINTS = {
-    "page_view": 1, "pricing_page_view": 3, "content_download": 2, "webinar_registration": 2,
-    "webinar_attendance": 4, "email_click": 1, "inquiry": 2, "document_request": 3,
-    "quote_request": 5, "demo_request": 8, "event_visit": 2,
+    "page_view": 1,
+    "pricing_page_view": 3,
+    "content_download": 2,
+    "webinar_registration": 2,
+    "webinar_attendance": 4,
+    "email_click": 1,
+    "inquiry": 2,
+    "document_request": 3,
+    "quote_request": 5,
+    "demo_request": 8,
+    "event_visit": 2,
 }
 
 
@@ -96,7 +104,12 @@ def test_mql_needs_every_criterion_and_names_what_is_missing():
     kinds = {"inquiry", "document_request", "quote_request"}
     unmet = mql_unmet(rule, score=10, engagement_count=3, kinds=kinds, fit="pass")
     assert len(unmet) == 1 and "pricing_page_view" in unmet[0]
-    assert mql_unmet(rule, score=13, engagement_count=4, kinds=kinds | {"pricing_page_view"}, fit="pass") == []
+    assert (
+        mql_unmet(
+            rule, score=13, engagement_count=4, kinds=kinds | {"pricing_page_view"}, fit="pass"
+        )
+        == []
+    )
 
 
 def test_mql_threshold_is_inclusive():
@@ -108,13 +121,26 @@ def test_mql_threshold_is_inclusive():
 def test_fit_required_refuses_unknown_fit_too():
     rule = MQLRule(required_kinds=frozenset(), min_engagements=0, score_threshold=0)
     assert mql_unmet(rule, score=0, engagement_count=0, kinds=set(), fit="unknown")
-    assert not mql_unmet(MQLRule(required_kinds=frozenset(), min_engagements=0, score_threshold=0, fit_required=False),
-                         score=0, engagement_count=0, kinds=set(), fit="fail")
+    assert not mql_unmet(
+        MQLRule(
+            required_kinds=frozenset(), min_engagements=0, score_threshold=0, fit_required=False
+        ),
+        score=0,
+        engagement_count=0,
+        kinds=set(),
+        fit="fail",
+    )
 
 
 TODAY = dt.date(2026, 11, 20)
-GOOD = dict(budget_amount=Decimal("10000"), budget_currency="USD", authority="decision_maker",
-            need="Route leads", timeline=dt.date(2027, 5, 20), today=TODAY)
+GOOD = dict(
+    budget_amount=Decimal("10000"),
+    budget_currency="USD",
+    authority="decision_maker",
+    need="Route leads",
+    timeline=dt.date(2027, 5, 20),
+    today=TODAY,
+)
 
 
 def test_bant_at_every_boundary_passes():
@@ -122,15 +148,28 @@ def test_bant_at_every_boundary_passes():
 
 
 def test_bant_names_every_failing_item():
-    failures = bant_failures(BANTRule(), **{**GOOD, "budget_amount": Decimal("9999.99"), "authority": "user",
-                                             "need": "  ", "timeline": dt.date(2027, 5, 21)})
+    failures = bant_failures(
+        BANTRule(),
+        **{
+            **GOOD,
+            "budget_amount": Decimal("9999.99"),
+            "authority": "user",
+            "need": "  ",
+            "timeline": dt.date(2027, 5, 21),
+        },
+    )
     assert set(failures) == {"budget_amount", "authority", "need", "timeline"}
 
 
 def test_bant_converts_foreign_budgets_at_the_admin_rate_or_refuses_clearly():
     rule = BANTRule(rates={"EUR": Decimal("1.10")})
-    assert bant_failures(rule, **{**GOOD, "budget_amount": Decimal("9091"), "budget_currency": "EUR"}) == {}
-    assert "budget_amount" in bant_failures(rule, **{**GOOD, "budget_amount": Decimal("9090"), "budget_currency": "EUR"})
+    assert (
+        bant_failures(rule, **{**GOOD, "budget_amount": Decimal("9091"), "budget_currency": "EUR"})
+        == {}
+    )
+    assert "budget_amount" in bant_failures(
+        rule, **{**GOOD, "budget_amount": Decimal("9090"), "budget_currency": "EUR"}
+    )
     refused = bant_failures(BANTRule(), **{**GOOD, "budget_currency": "JPY"})
     assert "JPY" in refused["budget_currency"]
 

@@ -21,8 +21,13 @@ PATH = {
     "rejected": [("reject", "owner", {"reason": "no_budget"})],
     "sql": [("accept", "owner", {}), ("qualify", "owner", QUALIFYING_BANT)],
     "opportunity": [
-        ("accept", "owner", {}), ("qualify", "owner", QUALIFYING_BANT),
-        ("convert", "owner", {"amount": "30000", "currency": "USD", "expected_close_date": "2027-03-01"}),
+        ("accept", "owner", {}),
+        ("qualify", "owner", QUALIFYING_BANT),
+        (
+            "convert",
+            "owner",
+            {"amount": "30000", "currency": "USD", "expected_close_date": "2027-03-01"},
+        ),
     ],
     "won": [],
     "lost": [],
@@ -38,9 +43,15 @@ def walk_to(lead, stage, *, marketer, manager):
         "accepted": PATH["mql"] + [("accept", "manager", {})],
         "rejected": PATH["mql"] + [("reject", "manager", {"reason": "no_budget"})],
         "sql": PATH["mql"] + [("accept", "manager", {}), ("qualify", "manager", QUALIFYING_BANT)],
-        "opportunity": PATH["mql"] + [
-            ("accept", "manager", {}), ("qualify", "manager", QUALIFYING_BANT),
-            ("convert", "manager", {"amount": "30000", "currency": "USD", "expected_close_date": "2027-03-01"}),
+        "opportunity": PATH["mql"]
+        + [
+            ("accept", "manager", {}),
+            ("qualify", "manager", QUALIFYING_BANT),
+            (
+                "convert",
+                "manager",
+                {"amount": "30000", "currency": "USD", "expected_close_date": "2027-03-01"},
+            ),
         ],
         "disqualified": PATH["disqualified"],
     }
@@ -56,4 +67,6 @@ def walk_to(lead, stage, *, marketer, manager):
 
 def engage(lead, *kinds, at=None):
     at = at or timezone.now()
-    return engagements_record(items=[EngagementInput(lead_id=lead.pk, kind=k, occurred_at=at) for k in kinds])
+    return engagements_record(
+        items=[EngagementInput(lead_id=lead.pk, kind=k, occurred_at=at) for k in kinds]
+    )

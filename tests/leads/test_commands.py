@@ -145,9 +145,11 @@ def test_logins_only_prints_the_logins_and_creates_nothing(db):
 
 
 def record(lead, *engagements):
-    engagements_record(items=[
-        EngagementInput(lead_id=lead.pk, kind=kind, occurred_at=at) for kind, at in engagements
-    ])
+    engagements_record(
+        items=[
+            EngagementInput(lead_id=lead.pk, kind=kind, occurred_at=at) for kind, at in engagements
+        ]
+    )
     lead.refresh_from_db()
 
 

@@ -10,7 +10,10 @@ from apps.leads.services import EngagementInput, LifecycleError, engagements_rec
 from tests.factories import LeadFactory, UserFactory
 from tests.leads.helpers import engage, walk_to
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def run_at_once(*calls):
@@ -81,7 +84,9 @@ def test_two_leads_promoted_at_once_go_to_different_reps():
 
     def promote(lead):
         return lambda: engagements_record(
-            items=[EngagementInput(lead_id=lead.pk, kind=k, occurred_at=lead.created_at) for k in kinds]
+            items=[
+                EngagementInput(lead_id=lead.pk, kind=k, occurred_at=lead.created_at) for k in kinds
+            ]
         )
 
     outcomes = run_at_once(promote(leads[0]), promote(leads[1]))
@@ -93,8 +98,12 @@ def test_two_leads_promoted_at_once_go_to_different_reps():
 def test_the_same_external_id_sent_twice_at_once_is_stored_once():
     lead = LeadFactory()
     engage(lead, "page_view")
-    item = EngagementInput(lead_id=lead.pk, kind="demo_request", occurred_at=lead.created_at, external_id="dup-1")
-    outcomes = run_at_once(lambda: engagements_record(items=[item]), lambda: engagements_record(items=[item]))
+    item = EngagementInput(
+        lead_id=lead.pk, kind="demo_request", occurred_at=lead.created_at, external_id="dup-1"
+    )
+    outcomes = run_at_once(
+        lambda: engagements_record(items=[item]), lambda: engagements_record(items=[item])
+    )
     assert [kind for kind, _ in outcomes] == ["ok", "ok"]
     assert sum(len(value.created) for _, value in outcomes) == 1
     lead.refresh_from_db()

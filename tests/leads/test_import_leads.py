@@ -11,7 +11,9 @@ from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
-HEADER = "email,first_name,last_name,company,title,phone,employees,industry,country,source,campaign\n"
+HEADER = (
+    "email,first_name,last_name,company,title,phone,employees,industry,country,source,campaign\n"
+)
 
 
 def write_csv(tmp_path, text: str, encoding="utf-8", name="leads.csv"):
@@ -27,39 +29,65 @@ def import_leads(path, *args):
 
 
 def test_a_shift_jis_file_with_japanese_names_is_imported(tmp_path):
-    path = write_csv(tmp_path, HEADER + (
-        "aiko@kumo.example,愛子,田中,クモ株式会社,営業部長,03-1234-5678,220,software,jp,event,展示会2026\n"
-        "ken@sora.example,健,佐藤,ソラ商事,,,30,,JP,,\n"
-    ), encoding="shift_jis")
+    path = write_csv(
+        tmp_path,
+        HEADER
+        + (
+            "aiko@kumo.example,愛子,田中,クモ株式会社,営業部長,03-1234-5678,220,software,jp,event,展示会2026\n"
+            "ken@sora.example,健,佐藤,ソラ商事,,,30,,JP,,\n"
+        ),
+        encoding="shift_jis",
+    )
 
     out, err = import_leads(path)
 
     assert "(cp932): created 2, updated 0" in out
     aiko = Lead.objects.get(email="aiko@kumo.example")
-    assert (aiko.last_name, aiko.first_name, aiko.company, aiko.title) == ("田中", "愛子", "クモ株式会社", "営業部長")
-    assert (aiko.country, aiko.source_id, aiko.campaign, aiko.fit) == ("JP", "event", "展示会2026", "pass")
+    assert (aiko.last_name, aiko.first_name, aiko.company, aiko.title) == (
+        "田中",
+        "愛子",
+        "クモ株式会社",
+        "営業部長",
+    )
+    assert (aiko.country, aiko.source_id, aiko.campaign, aiko.fit) == (
+        "JP",
+        "event",
+        "展示会2026",
+        "pass",
+    )
     ken = Lead.objects.get(email="ken@sora.example")
     assert (ken.source_id, ken.fit) == ("import", "fail")
 
 
 def test_a_utf8_file_with_a_byte_order_mark_and_spreadsheet_headings_is_imported(tmp_path):
-    path = write_csv(tmp_path, "\ufeffEmail,First Name,Company,Employees\nmia@example.com,Mia,Nimbus,\"1,200\"\n")
+    path = write_csv(
+        tmp_path, '\ufeffEmail,First Name,Company,Employees\nmia@example.com,Mia,Nimbus,"1,200"\n'
+    )
 
     out, _ = import_leads(path)
 
     assert "(utf-8-sig): created 1" in out
     mia = Lead.objects.get()
-    assert (mia.email, mia.first_name, mia.company, mia.employees) == ("mia@example.com", "Mia", "Nimbus", 1200)
+    assert (mia.email, mia.first_name, mia.company, mia.employees) == (
+        "mia@example.com",
+        "Mia",
+        "Nimbus",
+        1200,
+    )
 
 
 def test_a_file_with_a_bad_row_imports_nothing_and_names_each_bad_line(tmp_path):
-    path = write_csv(tmp_path, HEADER + (
-        "good@example.com,Good,Row,,,,100,,,website,\n"
-        "not-an-email,Bad,Email,,,,100,,,website,\n"
-        '"quoted@example.com","Multi","Line",,"Title\nover two lines",,,,,,\n'
-        "bad-source@example.com,Bad,Source,,,,100,,,fax,\n"
-        "bad-employees@example.com,Bad,Count,,,,-5,,,,\n"
-    ))
+    path = write_csv(
+        tmp_path,
+        HEADER
+        + (
+            "good@example.com,Good,Row,,,,100,,,website,\n"
+            "not-an-email,Bad,Email,,,,100,,,website,\n"
+            '"quoted@example.com","Multi","Line",,"Title\nover two lines",,,,,,\n'
+            "bad-source@example.com,Bad,Source,,,,100,,,fax,\n"
+            "bad-employees@example.com,Bad,Count,,,,-5,,,,\n"
+        ),
+    )
 
     with pytest.raises(CommandError, match="Nothing was imported: 3 of 5 rows are invalid"):
         import_leads(path)
@@ -68,12 +96,16 @@ def test_a_file_with_a_bad_row_imports_nothing_and_names_each_bad_line(tmp_path)
 
 
 def test_the_rejected_lines_are_listed_with_their_reasons(tmp_path):
-    path = write_csv(tmp_path, HEADER + (
-        "good@example.com,Good,Row,,,,100,,,website,\n"
-        "not-an-email,Bad,Email,,,,100,,,website,\n"
-        '"quoted@example.com","Multi","Line",,"Title\nover two lines",,,,,,\n'
-        "bad-source@example.com,Bad,Source,,,,100,,,fax,\n"
-    ))
+    path = write_csv(
+        tmp_path,
+        HEADER
+        + (
+            "good@example.com,Good,Row,,,,100,,,website,\n"
+            "not-an-email,Bad,Email,,,,100,,,website,\n"
+            '"quoted@example.com","Multi","Line",,"Title\nover two lines",,,,,,\n'
+            "bad-source@example.com,Bad,Source,,,,100,,,fax,\n"
+        ),
+    )
     err = io.StringIO()
 
     with pytest.raises(CommandError):
@@ -88,28 +120,45 @@ def test_the_rejected_lines_are_listed_with_their_reasons(tmp_path):
 
 
 def test_with_skip_invalid_the_valid_rows_are_imported_and_the_bad_ones_reported(tmp_path):
-    path = write_csv(tmp_path, HEADER + (
-        "good@example.com,Good,Row,,,,100,,,website,\n"
-        "not-an-email,Bad,Email,,,,100,,,website,\n"
-        "also-good@example.com,Also,Good,,,,100,,,website,\n"
-    ))
+    path = write_csv(
+        tmp_path,
+        HEADER
+        + (
+            "good@example.com,Good,Row,,,,100,,,website,\n"
+            "not-an-email,Bad,Email,,,,100,,,website,\n"
+            "also-good@example.com,Also,Good,,,,100,,,website,\n"
+        ),
+    )
 
     out, err = import_leads(path, "--skip-invalid")
 
     assert "created 2, updated 0, merged 0 repeated emails, rejected 1" in out
     assert "Rejected line 3: email: Enter a valid email address." in err
-    assert set(Lead.objects.values_list("email", flat=True)) == {"good@example.com", "also-good@example.com"}
+    assert set(Lead.objects.values_list("email", flat=True)) == {
+        "good@example.com",
+        "also-good@example.com",
+    }
 
 
 def test_a_reimport_updates_the_leads_and_creates_nothing_new(tmp_path):
-    first = write_csv(tmp_path, HEADER + (
-        "aiko@kumo.example,Aiko,Tanaka,Kumo,Sales,,220,software,JP,event,expo\n"
-        "ken@sora.example,Ken,Sato,Sora,,,30,,JP,event,expo\n"
-    ), name="first.csv")
-    again = write_csv(tmp_path, HEADER + (
-        "AIKO@kumo.example,,,,Head of Sales,,220,software,JP,webinar,spring\n"
-        "ken@sora.example,Ken,Sato,Sora,,,120,,JP,,\n"
-    ), name="again.csv")
+    first = write_csv(
+        tmp_path,
+        HEADER
+        + (
+            "aiko@kumo.example,Aiko,Tanaka,Kumo,Sales,,220,software,JP,event,expo\n"
+            "ken@sora.example,Ken,Sato,Sora,,,30,,JP,event,expo\n"
+        ),
+        name="first.csv",
+    )
+    again = write_csv(
+        tmp_path,
+        HEADER
+        + (
+            "AIKO@kumo.example,,,,Head of Sales,,220,software,JP,webinar,spring\n"
+            "ken@sora.example,Ken,Sato,Sora,,,120,,JP,,\n"
+        ),
+        name="again.csv",
+    )
     import_leads(first)
     ids = set(Lead.objects.values_list("pk", flat=True))
 
@@ -119,7 +168,12 @@ def test_a_reimport_updates_the_leads_and_creates_nothing_new(tmp_path):
     assert set(Lead.objects.values_list("pk", flat=True)) == ids
     aiko = Lead.objects.get(email="aiko@kumo.example")
     # New values replace old ones; blank cells keep them; source and campaign keep the first touch.
-    assert (aiko.title, aiko.first_name, aiko.source_id, aiko.campaign) == ("Head of Sales", "Aiko", "event", "expo")
+    assert (aiko.title, aiko.first_name, aiko.source_id, aiko.campaign) == (
+        "Head of Sales",
+        "Aiko",
+        "event",
+        "expo",
+    )
     ken = Lead.objects.get(email="ken@sora.example")
     assert (ken.employees, ken.fit) == (120, "pass")
 
@@ -136,7 +190,9 @@ def test_an_import_updates_leads_that_came_from_the_api(tmp_path):
 
 
 def test_an_email_repeated_in_the_file_makes_one_lead_and_the_later_row_wins(tmp_path):
-    path = write_csv(tmp_path, "email,title,company\nsam@example.com,Engineer,Acme\nSam@Example.com,CTO,\n")
+    path = write_csv(
+        tmp_path, "email,title,company\nsam@example.com,Engineer,Acme\nSam@Example.com,CTO,\n"
+    )
 
     out, _ = import_leads(path)
 
@@ -202,14 +258,20 @@ def test_the_import_streams_in_batches(tmp_path):
 
 
 def _upload(client, content: bytes):
-    return client.post("/admin/leads/lead/import/", {
-        "format": "0", "import_file": SimpleUploadedFile("leads.csv", content, content_type="text/csv"),
-    })
+    return client.post(
+        "/admin/leads/lead/import/",
+        {
+            "format": "0",
+            "import_file": SimpleUploadedFile("leads.csv", content, content_type="text/csv"),
+        },
+    )
 
 
 def test_the_admin_import_previews_a_shift_jis_file_and_imports_it_on_confirm(client, admin_user):
     client.force_login(admin_user)
-    content = (HEADER + "aiko@kumo.example,愛子,田中,クモ株式会社,,,220,,JP,event,\n").encode("shift_jis")
+    content = (HEADER + "aiko@kumo.example,愛子,田中,クモ株式会社,,,220,,JP,event,\n").encode(
+        "shift_jis"
+    )
 
     preview = _upload(client, content)
 
@@ -221,7 +283,12 @@ def test_the_admin_import_previews_a_shift_jis_file_and_imports_it_on_confirm(cl
 
     assert done.status_code == 302
     aiko = Lead.objects.get()
-    assert (aiko.last_name, aiko.company, aiko.fit, aiko.source_id) == ("田中", "クモ株式会社", "pass", "event")
+    assert (aiko.last_name, aiko.company, aiko.fit, aiko.source_id) == (
+        "田中",
+        "クモ株式会社",
+        "pass",
+        "event",
+    )
 
 
 def test_the_admin_import_shows_bad_rows_and_offers_no_confirm(client, admin_user):

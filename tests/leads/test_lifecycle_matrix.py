@@ -26,8 +26,17 @@ from tests.leads.helpers import QUALIFYING_BANT, walk_to
 
 STAGES = ["new", "mql", "accepted", "rejected", "sql", "opportunity", "won", "lost", "disqualified"]
 TRANSITIONS = [
-    "promote", "accept", "reject", "qualify", "convert", "win", "lose",
-    "recycle", "resubmit", "disqualify", "reassign",
+    "promote",
+    "accept",
+    "reject",
+    "qualify",
+    "convert",
+    "win",
+    "lose",
+    "recycle",
+    "resubmit",
+    "disqualify",
+    "reassign",
 ]
 
 # SPEC §2, the lifecycle table: (transition, from stage) -> stage it lands on.
@@ -159,7 +168,7 @@ def test_each_transition_moves_the_lead_as_the_spec_says_or_is_refused_for_its_s
 
     lead.refresh_from_db()
     assert lead.stage == target
-    new_rows = history_of(lead)[len(history_before):]
+    new_rows = history_of(lead)[len(history_before) :]
     assert len(new_rows) == 1
     row = new_rows[0]
     assert row.pk == returned.pk
@@ -203,7 +212,7 @@ def test_each_role_makes_exactly_the_transitions_the_spec_gives_it(
 
     lead.refresh_from_db()
     assert lead.stage == LIFECYCLE[(name, stage)]
-    new_rows = history_of(lead)[len(history_before):]
+    new_rows = history_of(lead)[len(history_before) :]
     assert [(r.transition, r.from_stage, r.actor) for r in new_rows] == [(name, stage, user)]
 
 
@@ -258,8 +267,12 @@ def test_rep_cannot_accept_another_reps_mql_once_it_is_assigned(walk_as_ritas_le
         ("convert", "sql", {"currency": "USD", "expected_close_date": IN_A_MONTH}, "amount"),
     ],
     ids=[
-        "reject_without_reason", "disqualify_without_reason", "lose_without_reason",
-        "resubmit_without_note", "promote_by_hand_without_reason", "convert_without_amount",
+        "reject_without_reason",
+        "disqualify_without_reason",
+        "lose_without_reason",
+        "resubmit_without_note",
+        "promote_by_hand_without_reason",
+        "convert_without_amount",
     ],
 )
 def test_a_transition_missing_a_required_field_names_it_and_stores_nothing(
@@ -288,7 +301,10 @@ def bant(**changes):
 def test_qualify_names_every_failing_bant_item_at_once_and_stores_nothing(accepted_lead, manager):
     before, history_before = stored(accepted_lead), history_of(accepted_lead)
     data = bant(
-        budget_amount="5000", budget_currency="USD", authority="user", need="",
+        budget_amount="5000",
+        budget_currency="USD",
+        authority="user",
+        need="",
         timeline=(timezone.localdate() + dt.timedelta(days=365)).isoformat(),
     )
 
@@ -305,7 +321,9 @@ def test_qualify_refuses_a_budget_in_a_currency_without_an_exchange_rate(accepte
 
     with pytest.raises(TransitionInvalid) as invalid:
         lead_transition(
-            lead=accepted_lead, name="qualify", actor=manager,
+            lead=accepted_lead,
+            name="qualify",
+            actor=manager,
             data=bant(budget_amount="50000", budget_currency="EUR"),
         )
 
@@ -319,7 +337,9 @@ def test_qualify_converts_a_foreign_budget_at_the_admin_rate(accepted_lead, mana
     CurrencyRate.objects.create(currency="EUR", rate="1.10")
 
     lead_transition(
-        lead=accepted_lead, name="qualify", actor=manager,
+        lead=accepted_lead,
+        name="qualify",
+        actor=manager,
         data=bant(budget_amount="10000", budget_currency="EUR"),
     )
 
@@ -388,7 +408,14 @@ def test_a_transition_is_announced_once_and_only_after_it_commits(
     ids=["forbidden", "not_available_in_stage", "invalid_data"],
 )
 def test_a_refused_transition_announces_nothing(
-    actor_role, name, data, error, request, marketer, manager, announcements,
+    actor_role,
+    name,
+    data,
+    error,
+    request,
+    marketer,
+    manager,
+    announcements,
     django_capture_on_commit_callbacks,
 ):
     lead = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
@@ -451,9 +478,15 @@ def test_a_lead_cannot_be_deleted(lead_with_history):
 
 def test_currencies_may_be_left_blank_or_typed_in_lower_case(marketer, manager):
     lead = walk_to(LeadFactory(), "accepted", marketer=marketer, manager=manager)
-    lead_transition(lead=lead.pk, name="qualify", actor=manager, data={**QUALIFYING_BANT, "budget_currency": ""})
+    lead_transition(
+        lead=lead.pk, name="qualify", actor=manager, data={**QUALIFYING_BANT, "budget_currency": ""}
+    )
     assert Qualification.objects.get(lead=lead).budget_currency == "USD"
-    lead_transition(lead=lead.pk, name="convert", actor=manager,
-                    data={"amount": "5000", "currency": "eur", "expected_close_date": "2027-01-31"})
+    lead_transition(
+        lead=lead.pk,
+        name="convert",
+        actor=manager,
+        data={"amount": "5000", "currency": "eur", "expected_close_date": "2027-01-31"},
+    )
     lead.refresh_from_db()
     assert lead.opportunity_currency == "EUR"

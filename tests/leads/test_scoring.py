@@ -16,14 +16,18 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def fit_lead():
-    lead, _ = lead_upsert(email="Buyer@Example.com", values={"source": "webinar", "employees": 120, "company": "Acme"})
+    lead, _ = lead_upsert(
+        email="Buyer@Example.com", values={"source": "webinar", "employees": 120, "company": "Acme"}
+    )
     return lead
 
 
 def test_upsert_stores_email_lower_case_and_computes_fit(fit_lead):
     assert fit_lead.email == "buyer@example.com"
     assert fit_lead.fit == "pass"
-    same, created = lead_upsert(email="BUYER@example.com", values={"source": "webinar", "employees": 30})
+    same, created = lead_upsert(
+        email="BUYER@example.com", values={"source": "webinar", "employees": 30}
+    )
     assert not created and same.pk == fit_lead.pk
     assert same.fit == "fail" and "30" in same.fit_reason
 
@@ -47,7 +51,12 @@ def test_adding_a_pricing_page_visit_promotes_in_the_same_call(fit_lead, rep):
     assert fit_lead.owner == rep
     assert fit_lead.mql_criteria == MQLCriteria.objects.get(is_active=True)
     promote = StageTransition.objects.get(lead=fit_lead)
-    assert (promote.transition, promote.from_stage, promote.to_stage, promote.actor) == ("promote", "new", "mql", None)
+    assert (promote.transition, promote.from_stage, promote.to_stage, promote.actor) == (
+        "promote",
+        "new",
+        "mql",
+        None,
+    )
     assert promote.criteria.version == 1 and promote.owner == rep
 
 
@@ -78,8 +87,10 @@ def test_promotion_starts_the_sla_clocks_from_the_admin_policy(fit_lead, rep):
     policy.save()
     at = timezone.now()
     engagements_record(
-        items=[EngagementInput(lead_id=fit_lead.pk, kind=k, occurred_at=at)
-               for k in ("inquiry", "document_request", "quote_request", "pricing_page_view")],
+        items=[
+            EngagementInput(lead_id=fit_lead.pk, kind=k, occurred_at=at)
+            for k in ("inquiry", "document_request", "quote_request", "pricing_page_view")
+        ],
         now=at,
     )
     fit_lead.refresh_from_db()
@@ -102,7 +113,11 @@ def test_score_grows_incrementally_and_each_engagement_keeps_its_points(fit_lead
     assert fit_lead.score == 6
     assert fit_lead.engagement_count == 3
     assert fit_lead.kind_counts == {"page_view": 1, "webinar_attendance": 1, "email_click": 1}
-    assert sorted(Engagement.objects.filter(lead=fit_lead).values_list("points", flat=True)) == [1, 1, 4]
+    assert sorted(Engagement.objects.filter(lead=fit_lead).values_list("points", flat=True)) == [
+        1,
+        1,
+        4,
+    ]
 
 
 def test_the_score_cap_applies_on_the_hot_path(fit_lead):
@@ -116,7 +131,9 @@ def test_the_score_cap_applies_on_the_hot_path(fit_lead):
 
 def test_the_same_external_id_is_stored_once(fit_lead):
     at = timezone.now()
-    item = EngagementInput(lead_id=fit_lead.pk, kind="demo_request", occurred_at=at, external_id="form-42")
+    item = EngagementInput(
+        lead_id=fit_lead.pk, kind="demo_request", occurred_at=at, external_id="form-42"
+    )
     first = engagements_record(items=[item, item])
     second = engagements_record(items=[item])
     fit_lead.refresh_from_db()
@@ -129,25 +146,35 @@ def test_the_same_external_id_is_stored_once(fit_lead):
 def test_a_list_naming_an_unknown_lead_stores_nothing(fit_lead):
     at = timezone.now()
     with pytest.raises(Lead.DoesNotExist):
-        engagements_record(items=[
-            EngagementInput(lead_id=fit_lead.pk, kind="page_view", occurred_at=at),
-            EngagementInput(lead_id=fit_lead.pk + 999, kind="page_view", occurred_at=at),
-        ])
+        engagements_record(
+            items=[
+                EngagementInput(lead_id=fit_lead.pk, kind="page_view", occurred_at=at),
+                EngagementInput(lead_id=fit_lead.pk + 999, kind="page_view", occurred_at=at),
+            ]
+        )
     fit_lead.refresh_from_db()
     assert fit_lead.score == 0 and not Engagement.objects.exists()
 
 
 def test_one_list_scores_many_leads_and_promotes_each_that_qualifies(rep, other_rep):
-    leads = [lead_upsert(email=f"l{i}@example.com", values={"source": "event", "employees": 100})[0] for i in range(3)]
+    leads = [
+        lead_upsert(email=f"l{i}@example.com", values={"source": "event", "employees": 100})[0]
+        for i in range(3)
+    ]
     at = timezone.now()
     kinds = ("inquiry", "document_request", "quote_request", "pricing_page_view")
-    items = [EngagementInput(lead_id=leads[i].pk, kind=k, occurred_at=at) for i in (0, 1) for k in kinds]
+    items = [
+        EngagementInput(lead_id=leads[i].pk, kind=k, occurred_at=at) for i in (0, 1) for k in kinds
+    ]
     items.append(EngagementInput(lead_id=leads[2].pk, kind="page_view", occurred_at=at))
     result = engagements_record(items=items)
     assert sorted(result.promoted_lead_ids) == sorted([leads[0].pk, leads[1].pk])
     stages = dict(Lead.objects.values_list("email", "stage"))
     assert stages == {"l0@example.com": "mql", "l1@example.com": "mql", "l2@example.com": "new"}
-    assert {Lead.objects.get(pk=leads[0].pk).owner, Lead.objects.get(pk=leads[1].pk).owner} == {rep, other_rep}
+    assert {Lead.objects.get(pk=leads[0].pk).owner, Lead.objects.get(pk=leads[1].pk).owner} == {
+        rep,
+        other_rep,
+    }
 
 
 def test_a_new_criteria_version_stamps_the_leads_it_promotes(fit_lead, rep):
@@ -201,14 +228,21 @@ def test_without_active_reps_a_new_mql_waits_unassigned_in_the_pool():
     assert lead.stage == "mql" and lead.owner is None
 
 
-def test_a_recycled_lead_goes_back_to_nurture_and_needs_new_engagement_to_return(fit_lead, rep, marketer):
+def test_a_recycled_lead_goes_back_to_nurture_and_needs_new_engagement_to_return(
+    fit_lead, rep, marketer
+):
     from apps.leads.services import lead_transition, scores_recompute
 
     engage(fit_lead, "inquiry", "document_request", "quote_request", "pricing_page_view")
     lead_transition(lead=fit_lead.pk, name="reject", actor=rep, data={"reason": "bad_timing"})
     lead_transition(lead=fit_lead.pk, name="recycle", actor=marketer)
     fit_lead.refresh_from_db()
-    assert (fit_lead.stage, fit_lead.score, fit_lead.owner, fit_lead.recycle_count) == ("new", 0, None, 1)
+    assert (fit_lead.stage, fit_lead.score, fit_lead.owner, fit_lead.recycle_count) == (
+        "new",
+        0,
+        None,
+        1,
+    )
     assert Engagement.objects.filter(lead=fit_lead).count() == 4  # history kept
 
     engage(fit_lead, "page_view")

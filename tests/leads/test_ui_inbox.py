@@ -18,7 +18,9 @@ def mql_owned_by(owner, *, marketer, manager, **profile):
     """A fresh MQL given to ``owner`` (round-robin first, then a manager's reassign if needed)."""
     lead = walk_to(LeadFactory(**profile), "mql", marketer=marketer, manager=manager)
     if lead.owner_id != owner.pk:
-        lead_transition(lead=lead.pk, name="reassign", actor=manager, data={"owner": owner.username})
+        lead_transition(
+            lead=lead.pk, name="reassign", actor=manager, data={"owner": owner.username}
+        )
         lead.refresh_from_db()
     return lead
 
@@ -27,7 +29,9 @@ def transition_url(lead, name):
     return reverse("leads:transition", args=[lead.pk, name])
 
 
-def test_a_rep_sees_their_mqls_with_score_fit_and_deadline_soonest_first(client, rep, marketer, manager):
+def test_a_rep_sees_their_mqls_with_score_fit_and_deadline_soonest_first(
+    client, rep, marketer, manager
+):
     later = mql_owned_by(rep, marketer=marketer, manager=manager, company="Later Co")
     sooner = mql_owned_by(rep, marketer=marketer, manager=manager, company="Sooner Co")
     Lead.objects.filter(pk=sooner.pk).update(accept_due_at=timezone.now() + dt.timedelta(hours=1))
@@ -40,12 +44,17 @@ def test_a_rep_sees_their_mqls_with_score_fit_and_deadline_soonest_first(client,
     assert body.index("Sooner Co") < body.index("Later Co")
     assert ">Accept</button>" in body and ">Reject" in body
     assert "Fit: Pass" in body
-    assert f'<time class="countdown is-ontime" datetime="{timezone.localtime(later.accept_due_at).isoformat()}"' in body
+    assert (
+        f'<time class="countdown is-ontime" datetime="{timezone.localtime(later.accept_due_at).isoformat()}"'
+        in body
+    )
 
 
 def test_an_overdue_mql_is_marked_red_and_says_how_late_it_is(client, rep, marketer, manager):
     lead = mql_owned_by(rep, marketer=marketer, manager=manager)
-    Lead.objects.filter(pk=lead.pk).update(accept_due_at=timezone.now() - dt.timedelta(hours=3, minutes=5))
+    Lead.objects.filter(pk=lead.pk).update(
+        accept_due_at=timezone.now() - dt.timedelta(hours=3, minutes=5)
+    )
     client.force_login(rep)
 
     body = client.get(reverse("leads:inbox")).content.decode()
@@ -54,7 +63,9 @@ def test_an_overdue_mql_is_marked_red_and_says_how_late_it_is(client, rep, marke
     assert "overdue by 3\xa0hours" in body
 
 
-def test_the_inbox_shows_neither_another_reps_mqls_nor_accepted_leads(client, rep, other_rep, marketer, manager):
+def test_the_inbox_shows_neither_another_reps_mqls_nor_accepted_leads(
+    client, rep, other_rep, marketer, manager
+):
     theirs = mql_owned_by(other_rep, marketer=marketer, manager=manager, company="Theirs Inc")
     accepted = mql_owned_by(rep, marketer=marketer, manager=manager, company="Done Already")
     lead_transition(lead=accepted.pk, name="accept", actor=rep)
@@ -67,13 +78,17 @@ def test_the_inbox_shows_neither_another_reps_mqls_nor_accepted_leads(client, re
     assert "Inbox zero." in body
 
 
-def test_accepting_from_the_inbox_makes_the_lead_accepted_and_says_so(client, rep, marketer, manager):
+def test_accepting_from_the_inbox_makes_the_lead_accepted_and_says_so(
+    client, rep, marketer, manager
+):
     lead = mql_owned_by(rep, marketer=marketer, manager=manager, company="Kumo Systems")
     client.force_login(rep)
     inbox = reverse("leads:inbox")
 
     response = client.post(
-        transition_url(lead, "accept"), {"expected_stage": "mql", "next": inbox, "origin": "inbox"}, follow=True
+        transition_url(lead, "accept"),
+        {"expected_stage": "mql", "next": inbox, "origin": "inbox"},
+        follow=True,
     )
 
     lead.refresh_from_db()
@@ -92,7 +107,8 @@ def test_htmx_accept_answers_with_the_same_redirect_so_the_refreshed_inbox_can_b
     inbox = reverse("leads:inbox")
 
     response = client.post(
-        transition_url(lead, "accept"), {"expected_stage": "mql", "next": inbox, "origin": "inbox"},
+        transition_url(lead, "accept"),
+        {"expected_stage": "mql", "next": inbox, "origin": "inbox"},
         HTTP_HX_REQUEST="true",
     )
 
@@ -102,11 +118,16 @@ def test_htmx_accept_answers_with_the_same_redirect_so_the_refreshed_inbox_can_b
     assert "You accepted" in refreshed
 
 
-def test_rejecting_needs_a_reason_from_the_list_and_keeps_the_optional_note(client, rep, marketer, manager):
+def test_rejecting_needs_a_reason_from_the_list_and_keeps_the_optional_note(
+    client, rep, marketer, manager
+):
     lead = mql_owned_by(rep, marketer=marketer, manager=manager)
     client.force_login(rep)
 
-    client.post(transition_url(lead, "reject"), {"expected_stage": "mql", "reason": "no_budget", "note": "Students"})
+    client.post(
+        transition_url(lead, "reject"),
+        {"expected_stage": "mql", "reason": "no_budget", "note": "Students"},
+    )
 
     lead.refresh_from_db()
     assert lead.stage == "rejected"
@@ -114,7 +135,9 @@ def test_rejecting_needs_a_reason_from_the_list_and_keeps_the_optional_note(clie
     assert (row.reason, row.note, row.actor) == ("no_budget", "Students", rep)
 
 
-def test_rejecting_without_a_reason_changes_nothing_and_names_the_missing_reason(client, rep, marketer, manager):
+def test_rejecting_without_a_reason_changes_nothing_and_names_the_missing_reason(
+    client, rep, marketer, manager
+):
     lead = mql_owned_by(rep, marketer=marketer, manager=manager)
     client.force_login(rep)
 
@@ -126,14 +149,18 @@ def test_rejecting_without_a_reason_changes_nothing_and_names_the_missing_reason
     assert lead.stage == "mql"
 
 
-def test_htmx_reject_without_a_reason_flashes_the_problem_over_the_inbox(client, rep, marketer, manager):
+def test_htmx_reject_without_a_reason_flashes_the_problem_over_the_inbox(
+    client, rep, marketer, manager
+):
     lead = mql_owned_by(rep, marketer=marketer, manager=manager)
     client.force_login(rep)
     inbox = reverse("leads:inbox")
 
     response = client.post(
-        transition_url(lead, "reject"), {"expected_stage": "mql", "next": inbox, "origin": "inbox"},
-        HTTP_HX_REQUEST="true", follow=True,
+        transition_url(lead, "reject"),
+        {"expected_stage": "mql", "next": inbox, "origin": "inbox"},
+        HTTP_HX_REQUEST="true",
+        follow=True,
     )
 
     assert "Nothing was changed. Choose a reject reason." in response.content.decode()
@@ -148,7 +175,9 @@ def test_a_stale_inbox_gets_a_clear_message_instead_of_an_error(client, rep, mar
     inbox = reverse("leads:inbox")
 
     response = client.post(
-        transition_url(lead, "reject"), {"expected_stage": "mql", "reason": "no_need", "next": inbox}, follow=True
+        transition_url(lead, "reject"),
+        {"expected_stage": "mql", "reason": "no_need", "next": inbox},
+        follow=True,
     )
 
     assert response.status_code == 200
@@ -157,7 +186,9 @@ def test_a_stale_inbox_gets_a_clear_message_instead_of_an_error(client, rep, mar
     assert lead.stage == "accepted"
 
 
-def test_a_rep_cannot_act_on_another_reps_lead_by_posting_to_its_url(client, rep, other_rep, marketer, manager):
+def test_a_rep_cannot_act_on_another_reps_lead_by_posting_to_its_url(
+    client, rep, other_rep, marketer, manager
+):
     theirs = mql_owned_by(other_rep, marketer=marketer, manager=manager)
     client.force_login(rep)
 
@@ -179,7 +210,9 @@ def test_a_marketer_has_no_inbox_and_cannot_accept(client, marketer, rep, manage
     assert lead.stage == "mql"
 
 
-def test_a_manager_sees_the_whole_team_and_can_narrow_to_one_rep(client, manager, rep, other_rep, marketer):
+def test_a_manager_sees_the_whole_team_and_can_narrow_to_one_rep(
+    client, manager, rep, other_rep, marketer
+):
     mine = mql_owned_by(rep, marketer=marketer, manager=manager, company="Rita Account")
     theirs = mql_owned_by(other_rep, marketer=marketer, manager=manager, company="Oscar Account")
     client.force_login(manager)
@@ -199,21 +232,30 @@ def test_a_manager_reassigns_a_lead_from_the_inbox(client, manager, rep, other_r
 
     response = client.post(
         transition_url(lead, "reassign"),
-        {"expected_stage": "mql", "owner": other_rep.username, "reason": "Rita is on leave", "next": reverse("leads:inbox")},
+        {
+            "expected_stage": "mql",
+            "owner": other_rep.username,
+            "reason": "Rita is on leave",
+            "next": reverse("leads:inbox"),
+        },
         follow=True,
     )
 
     lead.refresh_from_db()
     assert lead.owner == other_rep
     assert "now belongs to" in response.content.decode()
-    assert StageTransition.objects.filter(lead=lead, transition="reassign", reason="Rita is on leave").exists()
+    assert StageTransition.objects.filter(
+        lead=lead, transition="reassign", reason="Rita is on leave"
+    ).exists()
 
 
 def test_a_rep_cannot_reassign(client, rep, other_rep, marketer, manager):
     lead = mql_owned_by(rep, marketer=marketer, manager=manager)
     client.force_login(rep)
 
-    response = client.post(transition_url(lead, "reassign"), {"expected_stage": "mql", "owner": other_rep.username})
+    response = client.post(
+        transition_url(lead, "reassign"), {"expected_stage": "mql", "owner": other_rep.username}
+    )
 
     assert response.status_code == 403
     lead.refresh_from_db()
@@ -249,18 +291,25 @@ def test_a_rep_may_not_reject_a_pool_lead_they_do_not_own(client, marketer, mana
     assert client.post(transition_url(pooled, "reject"), {"reason": "no_need"}).status_code == 403
 
 
-def test_the_slower_of_two_reps_accepting_one_pool_mql_is_told_someone_took_it(client, marketer, manager):
+def test_the_slower_of_two_reps_accepting_one_pool_mql_is_told_someone_took_it(
+    client, marketer, manager
+):
     from apps.leads.services import lead_transition
     from tests.factories import LeadFactory, UserFactory
     from tests.leads.helpers import walk_to
 
     pool_lead = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
     assert pool_lead.owner is None  # nobody takes leads yet: it waits in the pool
-    ann, bob = UserFactory(username="ann", roles=["sales"]), UserFactory(username="bob", roles=["sales"])
+    ann, bob = (
+        UserFactory(username="ann", roles=["sales"]),
+        UserFactory(username="bob", roles=["sales"]),
+    )
     lead_transition(lead=pool_lead.pk, name="accept", actor=ann, expected_stage="mql")
 
     client.force_login(bob)
-    response = client.post(f"/leads/{pool_lead.pk}/transitions/accept/", {"expected_stage": "mql"}, follow=True)
+    response = client.post(
+        f"/leads/{pool_lead.pk}/transitions/accept/", {"expected_stage": "mql"}, follow=True
+    )
     assert response.status_code == 200
     assert "another rep took it from the pool" in response.content.decode()
     pool_lead.refresh_from_db()

@@ -26,8 +26,14 @@ def compiled_catalogue():
 
 
 def test_the_login_page_follows_the_browsers_language(client):
-    assert "Sign in to Leadflow" in client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "Leadflow にログイン" in client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="ja,en;q=0.5").content.decode()
+    assert (
+        "Sign in to Leadflow"
+        in client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    )
+    assert (
+        "Leadflow にログイン"
+        in client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="ja,en;q=0.5").content.decode()
+    )
 
 
 def test_the_inbox_reads_in_japanese_for_a_japanese_browser(client, rep, marketer, manager):
@@ -45,14 +51,19 @@ def test_the_inbox_reads_in_japanese_for_a_japanese_browser(client, rep, markete
 def test_a_users_saved_language_wins_over_the_browser(client, rep):
     client.force_login(rep)
 
-    response = client.post(reverse("accounts:language"), {"language": "ja", "next": reverse("leads:inbox")})
+    response = client.post(
+        reverse("accounts:language"), {"language": "ja", "next": reverse("leads:inbox")}
+    )
 
     assert response.status_code == 302 and response["Location"] == reverse("leads:inbox")
     rep.refresh_from_db()
     assert rep.language == "ja"
     client.cookies.clear()
     client.force_login(rep)
-    assert "自分の受信箱" in client.get(reverse("leads:inbox"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert (
+        "自分の受信箱"
+        in client.get(reverse("leads:inbox"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    )
 
 
 def test_choosing_the_browser_language_clears_the_saved_choice(client, rep):
@@ -64,13 +75,17 @@ def test_choosing_the_browser_language_clears_the_saved_choice(client, rep):
 
     rep.refresh_from_db()
     assert rep.language == ""
-    assert "My inbox" in client.get(reverse("leads:inbox"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert (
+        "My inbox" in client.get(reverse("leads:inbox"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    )
 
 
 def test_an_unsafe_next_address_is_ignored(client, rep):
     client.force_login(rep)
 
-    response = client.post(reverse("accounts:language"), {"language": "en", "next": "https://evil.example/"})
+    response = client.post(
+        reverse("accounts:language"), {"language": "en", "next": "https://evil.example/"}
+    )
 
     assert response["Location"] == reverse("home")
 
@@ -81,12 +96,14 @@ def test_the_japanese_catalogue_translates_every_message():
 
     from django.conf import settings
 
-    po = Path(settings.BASE_DIR, "locale", "ja", "LC_MESSAGES", "django.po").read_text(encoding="utf-8")
+    po = Path(settings.BASE_DIR, "locale", "ja", "LC_MESSAGES", "django.po").read_text(
+        encoding="utf-8"
+    )
     untranslated = []
     for entry in po.split("\n\n")[1:]:  # the first block is the header
         if not entry.strip() or entry.lstrip().startswith("#~"):
             continue
-        translation = "".join(re.findall(r'"(.*)"', entry[entry.index("msgstr"):]))
+        translation = "".join(re.findall(r'"(.*)"', entry[entry.index("msgstr") :]))
         if not translation or "#, fuzzy" in entry:
             untranslated.append(entry)
     assert untranslated == []

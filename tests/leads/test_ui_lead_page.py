@@ -31,8 +31,12 @@ def owned_mql(rep, *, marketer, manager, **profile):
     return lead
 
 
-def test_the_page_shows_profile_fit_with_its_rule_and_the_score_by_engagement_kind(client, marketer):
-    lead = LeadFactory(company="Kumo Systems", employees=12, industry="software", country="JP", fit="fail")
+def test_the_page_shows_profile_fit_with_its_rule_and_the_score_by_engagement_kind(
+    client, marketer
+):
+    lead = LeadFactory(
+        company="Kumo Systems", employees=12, industry="software", country="JP", fit="fail"
+    )
     engage(lead, "page_view", "page_view", "content_download")
     client.force_login(marketer)
 
@@ -42,13 +46,18 @@ def test_the_page_shows_profile_fit_with_its_rule_and_the_score_by_engagement_ki
     assert "12 employees is below the minimum of 50" in body
     breakdown = body.split('id="score-title"')[1].split("</section>")[0]
     assert "Page view" in breakdown and "Content download" in breakdown
-    assert "<td class=\"num\">2</td>" in breakdown  # two page views
+    assert '<td class="num">2</td>' in breakdown  # two page views
     assert "Engagement timeline" in body
 
 
 def test_the_history_says_who_did_what_when_and_why(client, rep, marketer, manager):
     lead = owned_mql(rep, marketer=marketer, manager=manager)
-    lead_transition(lead=lead.pk, name="reject", actor=rep, data={"reason": "no_budget", "note": "Student project"})
+    lead_transition(
+        lead=lead.pk,
+        name="reject",
+        actor=rep,
+        data={"reason": "no_budget", "note": "Student project"},
+    )
     client.force_login(marketer)
 
     history = page(client, lead).content.decode().split('id="history-title"')[1]
@@ -65,7 +74,9 @@ def test_an_owner_rep_gets_accept_and_reject_buttons_on_an_mql(client, rep, mark
     assert buttons(page(client, lead).content.decode()) == {"accept", "reject"}
 
 
-def test_a_marketer_gets_the_review_actions_on_a_rejected_lead_and_no_sales_ones(client, rep, marketer, manager):
+def test_a_marketer_gets_the_review_actions_on_a_rejected_lead_and_no_sales_ones(
+    client, rep, marketer, manager
+):
     lead = walk_to(LeadFactory(), "rejected", marketer=marketer, manager=manager)
     client.force_login(marketer)
 
@@ -99,7 +110,8 @@ def test_qualifying_from_the_bant_form_makes_an_sql(client, rep, marketer, manag
 
     response = client.post(
         reverse("leads:transition", args=[lead.pk, "qualify"]),
-        {"expected_stage": "accepted", **QUALIFYING_BANT}, follow=True,
+        {"expected_stage": "accepted", **QUALIFYING_BANT},
+        follow=True,
     )
 
     lead.refresh_from_db()
@@ -117,8 +129,14 @@ def test_bant_errors_name_every_failing_criterion_and_store_nothing(client, rep,
 
     response = client.post(
         reverse("leads:transition", args=[lead.pk, "qualify"]),
-        {"expected_stage": "accepted", "budget_amount": "500", "budget_currency": "USD", "authority": "user",
-         "need": "", "timeline": too_late},
+        {
+            "expected_stage": "accepted",
+            "budget_amount": "500",
+            "budget_currency": "USD",
+            "authority": "user",
+            "need": "",
+            "timeline": too_late,
+        },
     )
 
     assert response.status_code == 400
@@ -139,7 +157,9 @@ def test_a_stale_lead_page_says_the_lead_changed(client, rep, marketer, manager)
     client.force_login(rep)
 
     response = client.post(
-        reverse("leads:transition", args=[lead.pk, "accept"]), {"expected_stage": "mql"}, follow=True
+        reverse("leads:transition", args=[lead.pk, "accept"]),
+        {"expected_stage": "mql"},
+        follow=True,
     )
 
     assert response.status_code == 200

@@ -23,7 +23,12 @@ def shown(client, **params):
 
 
 def test_filters_by_stage_source_and_score_range(client, marketer, manager, rep):
-    mql = walk_to(LeadFactory(email="mql@example.com", source_id="ads"), "mql", marketer=marketer, manager=manager)
+    mql = walk_to(
+        LeadFactory(email="mql@example.com", source_id="ads"),
+        "mql",
+        marketer=marketer,
+        manager=manager,
+    )
     LeadFactory(email="new@example.com", source_id="website")
     Lead.objects.filter(pk=mql.pk).update(score=42)
     client.force_login(marketer)
@@ -35,7 +40,9 @@ def test_filters_by_stage_source_and_score_range(client, marketer, manager, rep)
 
 
 def test_filters_by_owner_including_unassigned(client, marketer, manager, rep):
-    owned = walk_to(LeadFactory(email="owned@example.com"), "mql", marketer=marketer, manager=manager)
+    owned = walk_to(
+        LeadFactory(email="owned@example.com"), "mql", marketer=marketer, manager=manager
+    )
     LeadFactory(email="nobodys@example.com")
     client.force_login(marketer)
 
@@ -56,7 +63,9 @@ def test_filters_by_created_date(client, marketer):
 
 def test_filters_by_sla_status(client, marketer, manager, rep):
     leads = {
-        name: walk_to(LeadFactory(email=f"{name}@example.com"), "mql", marketer=marketer, manager=manager)
+        name: walk_to(
+            LeadFactory(email=f"{name}@example.com"), "mql", marketer=marketer, manager=manager
+        )
         for name in ("late", "soon", "fine")
     }
     now = timezone.now()
@@ -74,8 +83,12 @@ def test_filters_by_sla_status(client, marketer, manager, rep):
 
 
 def test_search_matches_name_email_and_company(client, marketer):
-    LeadFactory(first_name="Aiko", last_name="Tanaka", company="Kumo Systems", email="aiko@kumo.example")
-    LeadFactory(first_name="Ben", last_name="Smith", company="Granite Freight", email="ben@granite.example")
+    LeadFactory(
+        first_name="Aiko", last_name="Tanaka", company="Kumo Systems", email="aiko@kumo.example"
+    )
+    LeadFactory(
+        first_name="Ben", last_name="Smith", company="Granite Freight", email="ben@granite.example"
+    )
     client.force_login(marketer)
 
     assert shown(client, q="tanaka") == {"aiko@kumo.example"}
@@ -85,7 +98,7 @@ def test_search_matches_name_email_and_company(client, marketer):
 
 
 def test_sorting_by_score_both_ways(client, marketer):
-    for n, score in enumerate((5, 50, 20)):
+    for score in (5, 50, 20):
         lead = LeadFactory(email=f"s{score}@example.com")
         Lead.objects.filter(pk=lead.pk).update(score=score)
     client.force_login(marketer)

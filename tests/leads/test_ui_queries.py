@@ -27,7 +27,9 @@ def make_mqls(n, *, marketer, manager):
 def make_rejected(n, *, marketer, manager):
     leads = make_mqls(n, marketer=marketer, manager=manager)
     for lead in leads:
-        lead_transition(lead=lead.pk, name="reject", actor=manager, data={"reason": "no_need", "note": "x"})
+        lead_transition(
+            lead=lead.pk, name="reject", actor=manager, data={"reason": "no_need", "note": "x"}
+        )
     return leads
 
 
@@ -57,7 +59,9 @@ def test_the_team_inbox_and_pool_cost_the_same_for_5_and_50_mqls(client, rep, ma
     assert five == fifty
 
 
-def test_the_lead_list_costs_the_same_for_5_and_50_leads_with_filters(client, marketer, manager, rep):
+def test_the_lead_list_costs_the_same_for_5_and_50_leads_with_filters(
+    client, marketer, manager, rep
+):
     client.force_login(marketer)
     url = reverse("leads:list") + "?sla=on_time&sort=-score&q=e"
     make_mqls(5, marketer=marketer, manager=manager)
@@ -67,7 +71,9 @@ def test_the_lead_list_costs_the_same_for_5_and_50_leads_with_filters(client, ma
     assert five == fifty
 
 
-def test_the_review_queue_costs_the_same_for_5_and_50_rejected_leads(client, marketer, manager, rep):
+def test_the_review_queue_costs_the_same_for_5_and_50_rejected_leads(
+    client, marketer, manager, rep
+):
     client.force_login(marketer)
     make_rejected(5, marketer=marketer, manager=manager)
     url = reverse("leads:review") + "?reason=no_need"
@@ -77,7 +83,9 @@ def test_the_review_queue_costs_the_same_for_5_and_50_rejected_leads(client, mar
     assert five == fifty
 
 
-def test_the_lead_page_costs_the_same_for_5_and_50_engagements_and_transitions(client, marketer, manager, rep):
+def test_the_lead_page_costs_the_same_for_5_and_50_engagements_and_transitions(
+    client, marketer, manager, rep
+):
     client.force_login(manager)
     lead = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
     engage(lead, *["page_view"] * 5)

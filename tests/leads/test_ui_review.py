@@ -17,7 +17,12 @@ REVIEW = "/leads/review/"
 
 def rejected(*, rep, marketer, manager, reason="no_budget", **profile):
     lead = walk_to(LeadFactory(**profile), "mql", marketer=marketer, manager=manager)
-    lead_transition(lead=lead.pk, name="reject", actor=lead.owner or manager, data={"reason": reason, "note": f"{reason}!"})
+    lead_transition(
+        lead=lead.pk,
+        name="reject",
+        actor=lead.owner or manager,
+        data={"reason": reason, "note": f"{reason}!"},
+    )
     lead.refresh_from_db()
     return lead
 
@@ -26,7 +31,9 @@ def cards(body):
     return body.count('data-testid="review-card"')
 
 
-def test_marketing_sees_rejected_mqls_with_reason_note_and_who_rejected(client, rep, marketer, manager):
+def test_marketing_sees_rejected_mqls_with_reason_note_and_who_rejected(
+    client, rep, marketer, manager
+):
     lead = rejected(rep=rep, marketer=marketer, manager=manager, company="Hikari Logistics")
     walk_to(LeadFactory(company="Still An MQL"), "mql", marketer=marketer, manager=manager)
     client.force_login(marketer)
@@ -36,7 +43,9 @@ def test_marketing_sees_rejected_mqls_with_reason_note_and_who_rejected(client, 
     assert "Hikari Logistics" in body and "Still An MQL" not in body
     assert "No budget" in body and "no_budget!" in body
     assert f"Rejected by {rep}" in body
-    assert all(f">{label}</button>" in body or f">{label}</summary>" in body for label in ("Recycle",))
+    assert all(
+        f">{label}</button>" in body or f">{label}</summary>" in body for label in ("Recycle",)
+    )
     assert ">Resubmit" in body and ">Disqualify" in body
     assert lead.company in body
 
@@ -57,21 +66,31 @@ def test_filtering_by_reason_narrows_the_queue_and_the_counts(client, rep, marke
 
 
 def test_filtering_by_source_rep_and_date(client, rep, other_rep, marketer, manager):
-    from_ads = rejected(rep=rep, marketer=marketer, manager=manager, source_id="ads", company="Ads Co")
-    from_web = rejected(rep=rep, marketer=marketer, manager=manager, source_id="website", company="Web Co")
-    Lead.objects.filter(pk=from_web.pk).update(rejected_at=from_web.rejected_at - dt.timedelta(days=10))
+    from_ads = rejected(
+        rep=rep, marketer=marketer, manager=manager, source_id="ads", company="Ads Co"
+    )
+    from_web = rejected(
+        rep=rep, marketer=marketer, manager=manager, source_id="website", company="Web Co"
+    )
+    Lead.objects.filter(pk=from_web.pk).update(
+        rejected_at=from_web.rejected_at - dt.timedelta(days=10)
+    )
     client.force_login(marketer)
 
     by_source = client.get(REVIEW, {"source": "ads"}).content.decode()
     by_rep = client.get(REVIEW, {"rep": from_ads.owner.username}).content.decode()
-    recent = client.get(REVIEW, {"rejected_from": (from_ads.rejected_at - dt.timedelta(days=1)).date()}).content.decode()
+    recent = client.get(
+        REVIEW, {"rejected_from": (from_ads.rejected_at - dt.timedelta(days=1)).date()}
+    ).content.decode()
 
     assert "Ads Co" in by_source and "Web Co" not in by_source
     assert "Ads Co" in by_rep
     assert "Ads Co" in recent and "Web Co" not in recent
 
 
-def test_resubmit_needs_a_note_and_then_goes_back_to_sales_as_an_mql(client, rep, marketer, manager):
+def test_resubmit_needs_a_note_and_then_goes_back_to_sales_as_an_mql(
+    client, rep, marketer, manager
+):
     lead = rejected(rep=rep, marketer=marketer, manager=manager)
     client.force_login(marketer)
     url = reverse("leads:transition", args=[lead.pk, "resubmit"])
@@ -81,11 +100,17 @@ def test_resubmit_needs_a_note_and_then_goes_back_to_sales_as_an_mql(client, rep
     assert "A note is required to resubmit a rejected lead." in refused.content.decode()
     assert Lead.objects.get(pk=lead.pk).stage == "rejected"
 
-    done = client.post(url, {"expected_stage": "rejected", "note": "Asked for pricing twice", "next": REVIEW}, follow=True)
+    done = client.post(
+        url,
+        {"expected_stage": "rejected", "note": "Asked for pricing twice", "next": REVIEW},
+        follow=True,
+    )
     lead.refresh_from_db()
     assert lead.stage == "mql"
     assert "back in sales&#x27; inbox" in done.content.decode()
-    assert StageTransition.objects.filter(lead=lead, transition="resubmit", note="Asked for pricing twice").exists()
+    assert StageTransition.objects.filter(
+        lead=lead, transition="resubmit", note="Asked for pricing twice"
+    ).exists()
 
 
 def test_disqualify_needs_a_reason(client, rep, marketer, manager):
@@ -107,7 +132,9 @@ def test_recycle_sends_the_lead_back_to_nurture_and_off_the_queue(client, rep, m
 
     response = client.post(
         reverse("leads:transition", args=[lead.pk, "recycle"]),
-        {"expected_stage": "rejected", "next": REVIEW, "origin": "review"}, HTTP_HX_REQUEST="true", follow=True,
+        {"expected_stage": "rejected", "next": REVIEW, "origin": "review"},
+        HTTP_HX_REQUEST="true",
+        follow=True,
     )
 
     lead.refresh_from_db()
@@ -122,5 +149,7 @@ def test_sales_has_no_review_queue_and_cannot_recycle(client, rep, manager, mark
     for user in (rep, manager):
         client.force_login(user)
         assert client.get(REVIEW).status_code == 403
-        assert client.post(reverse("leads:transition", args=[lead.pk, "recycle"])).status_code == 403
+        assert (
+            client.post(reverse("leads:transition", args=[lead.pk, "recycle"])).status_code == 403
+        )
     assert Lead.objects.get(pk=lead.pk).stage == "rejected"

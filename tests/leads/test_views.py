@@ -23,13 +23,17 @@ def test_anonymous_visitors_are_sent_to_login(client):
 
 
 def test_a_rep_logs_in_and_lands_on_their_inbox(client, rep):
-    response = client.post("/accounts/login/", {"username": "rita", "password": "pw-for-tests-only"}, follow=True)
+    response = client.post(
+        "/accounts/login/", {"username": "rita", "password": "pw-for-tests-only"}, follow=True
+    )
     assert response.status_code == 200
     assert response.redirect_chain[-1][0] == reverse("leads:inbox")
 
 
 def test_a_marketer_logs_in_and_lands_on_the_review_queue(client, marketer):
-    response = client.post("/accounts/login/", {"username": "maya", "password": "pw-for-tests-only"}, follow=True)
+    response = client.post(
+        "/accounts/login/", {"username": "maya", "password": "pw-for-tests-only"}, follow=True
+    )
     assert response.redirect_chain[-1][0] == reverse("leads:review")
 
 
@@ -53,7 +57,9 @@ def test_marketing_sees_every_lead(client, marketer, manager, rep):
     assert all(lead.email in body for lead in leads)
 
 
-def test_a_rep_sees_own_leads_and_the_pool_but_not_other_reps_leads(client, marketer, manager, rep, other_rep):
+def test_a_rep_sees_own_leads_and_the_pool_but_not_other_reps_leads(
+    client, marketer, manager, rep, other_rep
+):
     mine = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
     theirs = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
     assert (mine.owner, theirs.owner) == (rep, other_rep)
@@ -65,7 +71,9 @@ def test_a_rep_sees_own_leads_and_the_pool_but_not_other_reps_leads(client, mark
     assert unassigned_new.email not in body
 
 
-def test_the_list_page_costs_the_same_queries_for_5_and_50_leads(client, marketer, django_assert_num_queries):
+def test_the_list_page_costs_the_same_queries_for_5_and_50_leads(
+    client, marketer, django_assert_num_queries
+):
     client.force_login(marketer)
     LeadFactory.create_batch(5)
     client.get("/leads/")  # warm the session and permission caches

@@ -29,7 +29,9 @@ def tokyo(settings):
 def team(db):
     return {
         "maya": UserFactory(username="maya", first_name="Maya", roles=["marketing"]),
-        "mona": UserFactory(username="mona", first_name="Mona", roles=["sales_manager"], language="ja"),
+        "mona": UserFactory(
+            username="mona", first_name="Mona", roles=["sales_manager"], language="ja"
+        ),
         "rita": UserFactory(username="rita", first_name="Rita", roles=["sales"]),
         "oscar": UserFactory(username="oscar", first_name="Oscar", roles=["sales"]),
     }
@@ -50,7 +52,9 @@ def only_rep_taking_leads(rep):
 def bant_for(at):
     """A BANT qualification that meets the default SQL criteria on the day of ``at``."""
     return {
-        "budget_amount": "25000", "budget_currency": "USD", "authority": "decision_maker",
+        "budget_amount": "25000",
+        "budget_currency": "USD",
+        "authority": "decision_maker",
         "need": "Route web leads to reps within minutes",
         "timeline": (timezone.localdate(at) + dt.timedelta(days=30)).isoformat(),
     }
@@ -67,14 +71,22 @@ class History:
 
     def promote_by_hand(self, lead, at, *, owner):
         only_rep_taking_leads(owner)
-        return lead_transition(lead=lead.pk, name="promote", actor=self.team["maya"],
-                               data={"reason": "Asked for a demo at the booth"}, at=at)
+        return lead_transition(
+            lead=lead.pk,
+            name="promote",
+            actor=self.team["maya"],
+            data={"reason": "Asked for a demo at the booth"},
+            at=at,
+        )
 
     def promote_by_scoring(self, lead, at, *, owner):
         """Engagements at ``at`` that make the active criteria promote the lead."""
         only_rep_taking_leads(owner)
         result = engagements_record(
-            items=[EngagementInput(lead_id=lead.pk, kind=kind, occurred_at=at) for kind in QUALIFYING_KINDS],
+            items=[
+                EngagementInput(lead_id=lead.pk, kind=kind, occurred_at=at)
+                for kind in QUALIFYING_KINDS
+            ],
             now=at,
         )
         assert result.promoted_lead_ids == [lead.pk]
@@ -84,8 +96,12 @@ class History:
         if name == "qualify":
             data = {**bant_for(at), **data}
         if name == "convert":
-            data = {"amount": "30000", "currency": "USD",
-                    "expected_close_date": (timezone.localdate(at) + dt.timedelta(days=60)).isoformat(), **data}
+            data = {
+                "amount": "30000",
+                "currency": "USD",
+                "expected_close_date": (timezone.localdate(at) + dt.timedelta(days=60)).isoformat(),
+                **data,
+            }
         return lead_transition(lead=lead.pk, name=name, actor=self.team["mona"], data=data, at=at)
 
     def recycle(self, lead, at):

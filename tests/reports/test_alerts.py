@@ -21,26 +21,32 @@ def codes(rate, previous=None, thresholds=None):
     return [alert.code for alert in alerts]
 
 
-@pytest.mark.parametrize("rate, expected", [
-    ("0.200", []),
-    ("0.199", ["below_target"]),
-    ("0.150", ["below_target"]),
-    ("0.149", ["below_target", "criteria_too_loose"]),
-    ("0.000", ["below_target", "criteria_too_loose"]),
-    ("0.400", []),
-    ("0.401", ["criteria_too_strict"]),
-    ("1.000", ["criteria_too_strict"]),
-])
+@pytest.mark.parametrize(
+    "rate, expected",
+    [
+        ("0.200", []),
+        ("0.199", ["below_target"]),
+        ("0.150", ["below_target"]),
+        ("0.149", ["below_target", "criteria_too_loose"]),
+        ("0.000", ["below_target", "criteria_too_loose"]),
+        ("0.400", []),
+        ("0.401", ["criteria_too_strict"]),
+        ("1.000", ["criteria_too_strict"]),
+    ],
+)
 def test_level_alerts_fire_past_the_threshold_and_not_at_it(rate, expected):
     assert codes(rate) == expected
 
 
-@pytest.mark.parametrize("previous, rate, expected", [
-    ("0.300", "0.250", ["dropped"]),  # exactly 5 points: fires
-    ("0.300", "0.251", []),  # 4.9 points
-    ("0.250", "0.200", ["dropped"]),  # 5 points even where floats would make it 4.999…
-    ("0.300", "0.350", []),  # a rise
-])
+@pytest.mark.parametrize(
+    "previous, rate, expected",
+    [
+        ("0.300", "0.250", ["dropped"]),  # exactly 5 points: fires
+        ("0.300", "0.251", []),  # 4.9 points
+        ("0.250", "0.200", ["dropped"]),  # 5 points even where floats would make it 4.999…
+        ("0.300", "0.350", []),  # a rise
+    ],
+)
 def test_a_drop_of_five_points_or_more_fires(previous, rate, expected):
     assert codes(rate, previous) == expected
 
@@ -62,7 +68,9 @@ def test_thresholds_edited_in_admin_move_the_alerts():
 
 def test_messages_say_the_rate_and_the_threshold_as_people_write_them():
     with translation.override("en"):
-        messages = [a.message for a in report_alerts(rate=Decimal("0.175"), previous_rate=Decimal("0.25"))]
+        messages = [
+            a.message for a in report_alerts(rate=Decimal("0.175"), previous_rate=Decimal("0.25"))
+        ]
 
     assert messages == [
         "MQL→SQL 17.5% is below the 20% target",
@@ -95,19 +103,32 @@ def cohort(history, owner, *, mqls, sqls, day):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("this_week, last_week, expected", [
-    ((1, 5), None, []),  # 20%: at the target
-    ((1, 6), None, ["below_target"]),  # 16.7%
-    ((3, 20), None, ["below_target"]),  # 15%: at the "too loose" line
-    ((1, 7), None, ["below_target", "criteria_too_loose"]),  # 14.3%
-    ((2, 5), None, []),  # 40%: at the "too strict" line
-    ((3, 7), None, ["criteria_too_strict"]),  # 42.9%
-    ((7, 20), (2, 5), ["dropped"]),  # 40% -> 35%: exactly 5 points
-    ((9, 25), (2, 5), []),  # 40% -> 36%: 4 points
-], ids=["at-target", "below-target", "at-loose", "below-loose", "at-strict", "above-strict", "drop-5",
-        "drop-4"])
-def test_the_report_raises_each_alert_just_past_its_threshold(tokyo, team, history, this_week, last_week,
-                                                              expected):
+@pytest.mark.parametrize(
+    "this_week, last_week, expected",
+    [
+        ((1, 5), None, []),  # 20%: at the target
+        ((1, 6), None, ["below_target"]),  # 16.7%
+        ((3, 20), None, ["below_target"]),  # 15%: at the "too loose" line
+        ((1, 7), None, ["below_target", "criteria_too_loose"]),  # 14.3%
+        ((2, 5), None, []),  # 40%: at the "too strict" line
+        ((3, 7), None, ["criteria_too_strict"]),  # 42.9%
+        ((7, 20), (2, 5), ["dropped"]),  # 40% -> 35%: exactly 5 points
+        ((9, 25), (2, 5), []),  # 40% -> 36%: 4 points
+    ],
+    ids=[
+        "at-target",
+        "below-target",
+        "at-loose",
+        "below-loose",
+        "at-strict",
+        "above-strict",
+        "drop-5",
+        "drop-4",
+    ],
+)
+def test_the_report_raises_each_alert_just_past_its_threshold(
+    tokyo, team, history, this_week, last_week, expected
+):
     sqls, mqls = this_week
     cohort(history, team["rita"], mqls=mqls, sqls=sqls, day=12)
     if last_week:
@@ -128,4 +149,6 @@ def test_the_alert_thresholds_come_from_the_admin_edited_settings(tokyo, team, h
 
     doc = weekly_report_compute(week=W20, as_of=AS_OF).document
 
-    assert doc["alerts"] == [{"code": "below_target", "message": "MQL→SQL 40% is below the 50% target"}]
+    assert doc["alerts"] == [
+        {"code": "below_target", "message": "MQL→SQL 40% is below the 50% target"}
+    ]

@@ -39,7 +39,11 @@ def test_json_prints_the_api_document_and_stores_the_week(week20):
     with time_machine.travel(jst(2026, 5, 18, 8), tick=False):
         document = json.loads(run("--week", "2026-W20", "--format", "json"))
 
-    assert (document["week"], document["mqls"], document["mql_to_sql_rate"]) == ("2026-W20", 4, 0.25)
+    assert (document["week"], document["mqls"], document["mql_to_sql_rate"]) == (
+        "2026-W20",
+        4,
+        0.25,
+    )
     assert document["by_source"]["webinar"] == {"mqls": 2, "sqls": 1, "mql_to_sql_rate": 0.5}
     assert document["reject_reasons"] == {"no_budget": 1}
     assert WeeklyReport.objects.get().document == document
@@ -58,8 +62,18 @@ def test_csv_prints_the_dashboard_columns_for_the_week(week20):
         rows = list(csv.reader(io.StringIO(run("--week", "2026-W20", "--format", "csv"))))
 
     assert rows == [
-        ["week", "mqls", "sqls", "mql_to_sql_rate", "opportunities", "sql_to_opportunity_rate",
-         "response_time_median_h", "response_time_p90_h", "accepted_in_time_rate", "processed_in_time_rate"],
+        [
+            "week",
+            "mqls",
+            "sqls",
+            "mql_to_sql_rate",
+            "opportunities",
+            "sql_to_opportunity_rate",
+            "response_time_median_h",
+            "response_time_p90_h",
+            "accepted_in_time_rate",
+            "processed_in_time_rate",
+        ],
         ["2026-W20", "4", "1", "0.25", "0", "0.0", "3.0", "3.0", "0.25", "0.5"],
     ]
 
@@ -82,11 +96,14 @@ def test_the_current_week_is_printed_as_it_stands_and_not_stored(week20):
     assert not WeeklyReport.objects.exists()
 
 
-@pytest.mark.parametrize("week, message", [
-    ("2025-W53", "2025 has 52 weeks"),
-    ("2026-47", "write it as YYYY-Www"),
-    ("2026-W40", "has not started yet"),
-])
+@pytest.mark.parametrize(
+    "week, message",
+    [
+        ("2025-W53", "2025 has 52 weeks"),
+        ("2026-47", "write it as YYYY-Www"),
+        ("2026-W40", "has not started yet"),
+    ],
+)
 def test_a_bad_week_is_a_clear_error(tokyo, week, message):
     with time_machine.travel(jst(2026, 5, 18, 8), tick=False):
         with pytest.raises(CommandError, match=message):

@@ -62,7 +62,10 @@ def test_marketers_and_sales_managers_see_the_dashboard(client, team, now, who):
     response = login(client, team[who]).get("/reports/")
 
     assert response.status_code == 200
-    assert "Conversion reports" in response.content.decode() or "コンバージョンレポート" in response.content.decode()
+    assert (
+        "Conversion reports" in response.content.decode()
+        or "コンバージョンレポート" in response.content.decode()
+    )
 
 
 def test_a_superuser_sees_the_dashboard(client, admin_user, now):
@@ -72,7 +75,9 @@ def test_a_superuser_sees_the_dashboard(client, admin_user, now):
 def test_the_dashboard_charts_twelve_weeks_with_the_target_drawn_in(client, team, week20):
     page = login(client, team["maya"]).get("/reports/").content.decode()
 
-    assert page.count('<svg class="chart') == 5  # trend, sources, response time, SLA, reject reasons
+    assert (
+        page.count('<svg class="chart') == 5
+    )  # trend, sources, response time, SLA, reject reasons
     assert 'class="target-line"' in page
     assert "Target 20%" in page
     for week in ("W10", "W15", "W20", "W21"):
@@ -108,13 +113,17 @@ def test_reject_reasons_are_charted_with_their_labels(client, team, week20):
     assert "No budget: 1" in page
 
 
-def test_complete_weeks_are_stored_and_the_current_week_is_counted_live(client, team, week20, history):
+def test_complete_weeks_are_stored_and_the_current_week_is_counted_live(
+    client, team, week20, history
+):
     lead = history.lead("event")
     history.promote_by_hand(lead, jst(2026, 5, 19, 9), owner=team["rita"])  # this week, so far
 
     response = login(client, team["maya"]).get("/reports/")
 
-    assert sorted(WeeklyReport.objects.values_list("week", flat=True)) == [f"2026-W{n:02d}" for n in range(10, 21)]
+    assert sorted(WeeklyReport.objects.values_list("week", flat=True)) == [
+        f"2026-W{n:02d}" for n in range(10, 21)
+    ]
     current = response.context["weeks"][-1]
     assert (str(current.week), current.complete, current.document["mqls"]) == ("2026-W21", False, 1)
     assert 'data-week="2026-W21" class="is-partial"' in response.content.decode()
@@ -132,7 +141,9 @@ def test_a_stored_report_is_shown_as_it_was_stored(client, team, now):
     assert "17.5%" in response.content.decode()
 
 
-def test_the_dashboard_costs_a_fixed_number_of_queries_whatever_the_leads(client, team, week20, history):
+def test_the_dashboard_costs_a_fixed_number_of_queries_whatever_the_leads(
+    client, team, week20, history
+):
     client = login(client, team["maya"])
     client.get("/reports/")  # stores the complete weeks
     with CaptureQueriesContext(connection) as few_leads:
@@ -143,7 +154,9 @@ def test_the_dashboard_costs_a_fixed_number_of_queries_whatever_the_leads(client
         client.get("/reports/")
 
     assert len(few_leads) == len(more_leads) <= 20
-    stored_reads = [q for q in more_leads.captured_queries if 'FROM "reports_weeklyreport"' in q["sql"]]
+    stored_reads = [
+        q for q in more_leads.captured_queries if 'FROM "reports_weeklyreport"' in q["sql"]
+    ]
     assert len(stored_reads) == 1  # eleven stored weeks in one query
 
 
@@ -155,8 +168,16 @@ def test_the_csv_has_a_header_and_one_row_per_week(client, team, week20):
     assert 'filename="leadflow-weekly-2026-W10-2026-W21.csv"' in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == [
-        "week", "mqls", "sqls", "mql_to_sql_rate", "opportunities", "sql_to_opportunity_rate",
-        "response_time_median_h", "response_time_p90_h", "accepted_in_time_rate", "processed_in_time_rate",
+        "week",
+        "mqls",
+        "sqls",
+        "mql_to_sql_rate",
+        "opportunities",
+        "sql_to_opportunity_rate",
+        "response_time_median_h",
+        "response_time_p90_h",
+        "accepted_in_time_rate",
+        "processed_in_time_rate",
     ]
     assert [row[0] for row in rows[1:]] == [f"2026-W{n:02d}" for n in range(10, 22)]
     assert rows[11] == ["2026-W20", "7", "1", "0.143", "0", "0.0", "2.0", "2.0", "0.143", "0.286"]

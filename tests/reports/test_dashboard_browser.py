@@ -29,7 +29,9 @@ def demo_data():
     call_command("seed_demo", leads=120, verbosity=0)
 
 
-def test_a_manager_sees_twelve_weeks_of_conversion_with_the_target_and_downloads_the_csv(open_page, demo_data):
+def test_a_manager_sees_twelve_weeks_of_conversion_with_the_target_and_downloads_the_csv(
+    open_page, demo_data
+):
     page = open_page()
     log_in(page, "mona", "demo-manager")
 

@@ -66,8 +66,12 @@ def week20(tokyo, team, history):
     h.step(lead, "qualify", jst(2026, 5, 19, 9))
 
     # Criteria v2 promotes L5 and L6.
-    h.publish_criteria(score_threshold=10, min_engagements=3, required_kinds=["pricing_page_view"],
-                       fit_required=True)
+    h.publish_criteria(
+        score_threshold=10,
+        min_engagements=3,
+        required_kinds=["pricing_page_view"],
+        fit_required=True,
+    )
     # L5 ads, Rita: never accepted, rejected (not a fit) after 8 h.
     leads["L5"] = lead = h.lead("ads")
     h.promote_by_scoring(lead, jst(2026, 5, 14, 12), owner=rita)
@@ -189,8 +193,19 @@ def test_the_document_has_exactly_the_keys_of_the_api(week20):
     doc = weekly_report_compute(week=W20, as_of=AS_OF).document
 
     assert list(doc) == [
-        "week", "mqls", "sqls", "mql_to_sql_rate", "opportunities", "sql_to_opportunity_rate", "by_source",
-        "by_owner", "by_criteria_version", "response_time_hours", "sla", "reject_reasons", "alerts",
+        "week",
+        "mqls",
+        "sqls",
+        "mql_to_sql_rate",
+        "opportunities",
+        "sql_to_opportunity_rate",
+        "by_source",
+        "by_owner",
+        "by_criteria_version",
+        "response_time_hours",
+        "sla",
+        "reject_reasons",
+        "alerts",
     ]
 
 
@@ -201,7 +216,10 @@ def test_conversions_after_the_report_count_when_it_is_rebuilt_later(week20):
     # (14 h after promotion, inside its accept window; processing deadline now passed).
     assert later["mql_to_sql_rate"] == 0.5  # 4 / 8
     assert (later["opportunities"], later["sql_to_opportunity_rate"]) == (3, 0.75)
-    assert later["sla"] == {"accepted_in_time_rate": 0.75, "processed_in_time_rate": 0.5}  # 6/8, 4/8
+    assert later["sla"] == {
+        "accepted_in_time_rate": 0.75,
+        "processed_in_time_rate": 0.5,
+    }  # 6/8, 4/8
     assert later["by_owner"]["oscar"] == {"mqls": 4, "sqls": 2, "mql_to_sql_rate": 0.5}
 
 
@@ -209,11 +227,19 @@ def test_an_empty_week_has_null_rates_and_no_alerts(tokyo, team):
     doc = weekly_report_compute(week=IsoWeek(2026, 30), as_of=jst(2026, 7, 27, 8)).document
 
     assert doc == {
-        "week": "2026-W30", "mqls": 0, "sqls": 0, "mql_to_sql_rate": None, "opportunities": 0,
-        "sql_to_opportunity_rate": None, "by_source": {}, "by_owner": {}, "by_criteria_version": {},
+        "week": "2026-W30",
+        "mqls": 0,
+        "sqls": 0,
+        "mql_to_sql_rate": None,
+        "opportunities": 0,
+        "sql_to_opportunity_rate": None,
+        "by_source": {},
+        "by_owner": {},
+        "by_criteria_version": {},
         "response_time_hours": {"median": None, "p90": None},
         "sla": {"accepted_in_time_rate": None, "processed_in_time_rate": None},
-        "reject_reasons": {}, "alerts": [],
+        "reject_reasons": {},
+        "alerts": [],
     }
 
 
@@ -243,11 +269,15 @@ def test_one_mql_has_its_wait_as_both_median_and_p90(tokyo, team, history):
 
 def test_2026_w01_starts_on_monday_29_december_2025(tokyo, team, history):
     rita = team["rita"]
-    before, first, last, after = (history.lead(email=f"{n}@example.com") for n in ("before", "first", "last", "after"))
+    before, first, last, after = (
+        history.lead(email=f"{n}@example.com") for n in ("before", "first", "last", "after")
+    )
     history.promote_by_hand(before, jst(2025, 12, 28, 23, 59), owner=rita)  # Sunday: 2025-W52
     # Monday 29 December 00:30 JST is still Sunday 28 December in UTC.
-    history.promote_by_hand(first, dt.datetime(2025, 12, 28, 15, 30, tzinfo=dt.timezone.utc), owner=rita)
-    history.promote_by_hand(last, jst(2026, 1, 4, 23, 59), owner=rita)  # Sunday 4 January: still W01
+    history.promote_by_hand(first, dt.datetime(2025, 12, 28, 15, 30, tzinfo=dt.UTC), owner=rita)
+    history.promote_by_hand(
+        last, jst(2026, 1, 4, 23, 59), owner=rita
+    )  # Sunday 4 January: still W01
     history.promote_by_hand(after, jst(2026, 1, 5, 0, 0), owner=rita)  # Monday 5 January: W02
 
     w01 = weekly_report_compute(week=IsoWeek.parse("2026-W01"), as_of=jst(2026, 1, 5, 8)).document
@@ -260,7 +290,9 @@ def test_2026_w01_starts_on_monday_29_december_2025(tokyo, team, history):
 def test_2026_w53_runs_into_january_2027_and_is_followed_by_2027_w01(tokyo, team, history):
     # 2026 began on a Thursday, so it has 53 ISO weeks (2025 and 2027 have 52).
     rita = team["rita"]
-    new_years_eve, new_years_day, monday = (history.lead(email=f"{n}@example.com") for n in ("eve", "day", "mon"))
+    new_years_eve, new_years_day, monday = (
+        history.lead(email=f"{n}@example.com") for n in ("eve", "day", "mon")
+    )
     history.promote_by_hand(new_years_eve, jst(2026, 12, 31, 18), owner=rita)
     history.promote_by_hand(new_years_day, jst(2027, 1, 3, 23), owner=rita)
     history.promote_by_hand(monday, jst(2027, 1, 4, 9), owner=rita)

@@ -9,7 +9,12 @@ from django_celery_beat.models import PeriodicTask
 
 from apps.reports import tasks
 from apps.reports.models import WeeklyReport
-from apps.reports.services import ReportWeekError, weekly_report_document, weekly_report_email, weekly_report_store
+from apps.reports.services import (
+    ReportWeekError,
+    weekly_report_document,
+    weekly_report_email,
+    weekly_report_store,
+)
 from apps.reports.weeks import IsoWeek
 from tests.factories import UserFactory
 from tests.reports.conftest import jst
@@ -42,8 +47,13 @@ def test_the_job_is_scheduled_for_monday_0800_site_time_by_a_migration():
     assert task.task == "apps.reports.tasks.weekly_report_task"
     assert task.enabled
     crontab = task.crontab
-    assert (crontab.minute, crontab.hour, crontab.day_of_week, crontab.day_of_month, crontab.month_of_year) == (
-        "0", "8", "1", "*", "*")
+    assert (
+        crontab.minute,
+        crontab.hour,
+        crontab.day_of_week,
+        crontab.day_of_month,
+        crontab.month_of_year,
+    ) == ("0", "8", "1", "*", "*")
     assert str(crontab.timezone) == "UTC"  # settings.TIME_ZONE when the migration ran
 
 
@@ -77,10 +87,16 @@ def test_recipients_are_active_marketers_and_managers_with_an_email_each_once(we
 
     run_weekly_task()
 
-    assert sorted(m.to[0] for m in mail.outbox) == ["both@example.com", "maya@example.com", "mona@example.com"]
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "both@example.com",
+        "maya@example.com",
+        "mona@example.com",
+    ]
 
 
-def test_the_email_has_the_key_figures_the_alerts_and_a_link_to_the_dashboard(week20, team, settings):
+def test_the_email_has_the_key_figures_the_alerts_and_a_link_to_the_dashboard(
+    week20, team, settings
+):
     settings.SITE_URL = "https://leadflow.example.com"
     run_weekly_task()
 
@@ -152,11 +168,14 @@ def test_the_api_document_of_a_complete_week_is_the_stored_one(week20):
     assert first == again == WeeklyReport.objects.get(week="2026-W20").document
 
 
-@pytest.mark.parametrize("week, message", [
-    ("2026-W21", "has not started yet"),
-    ("2025-W53", "2025 has 52 weeks"),
-    ("2026-20", "write it as YYYY-Www"),
-])
+@pytest.mark.parametrize(
+    "week, message",
+    [
+        ("2026-W21", "has not started yet"),
+        ("2025-W53", "2025 has 52 weeks"),
+        ("2026-20", "write it as YYYY-Www"),
+    ],
+)
 def test_the_api_document_refuses_weeks_it_cannot_report(week20, week, message):
     with time_machine.travel(MONDAY_MORNING - dt.timedelta(days=2), tick=False):
         with pytest.raises(ReportWeekError, match=message):

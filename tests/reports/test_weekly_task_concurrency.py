@@ -20,7 +20,10 @@ from tests.factories import LeadFactory, UserFactory
 from tests.reports.conftest import bant_for, only_rep_taking_leads
 from tests.waiting import wait_for
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.fixture
@@ -37,11 +40,17 @@ def last_week():
     for i in range(3):
         lead = LeadFactory()
         promoted = week.start + dt.timedelta(days=1, hours=9 + i)
-        lead_transition(lead=lead.pk, name="promote", actor=maya, data={"reason": "booth"}, at=promoted)
+        lead_transition(
+            lead=lead.pk, name="promote", actor=maya, data={"reason": "booth"}, at=promoted
+        )
         if i == 0:
-            lead_transition(lead=lead.pk, name="accept", actor=mona, at=promoted + dt.timedelta(hours=1))
+            lead_transition(
+                lead=lead.pk, name="accept", actor=mona, at=promoted + dt.timedelta(hours=1)
+            )
             qualified = promoted + dt.timedelta(hours=5)
-            lead_transition(lead=lead.pk, name="qualify", actor=mona, data=bant_for(qualified), at=qualified)
+            lead_transition(
+                lead=lead.pk, name="qualify", actor=mona, data=bant_for(qualified), at=qualified
+            )
     mail.outbox.clear()
     return week
 
@@ -72,7 +81,9 @@ def recipients():
     return sorted(m.to[0] for m in mail.outbox if "Weekly report" in m.subject)
 
 
-def test_four_copies_of_the_job_at_once_then_a_rerun_store_one_report_and_send_one_email_each(last_week):
+def test_four_copies_of_the_job_at_once_then_a_rerun_store_one_report_and_send_one_email_each(
+    last_week,
+):
     errors = run_at_once(tasks.weekly_report_task, copies=4)
     tasks.weekly_report_task()
 
@@ -87,7 +98,9 @@ def test_four_copies_of_the_job_at_once_then_a_rerun_store_one_report_and_send_o
 # --- through a real broker and worker ------------------------------------------------------------
 
 
-def test_the_job_sent_four_times_through_the_broker_emails_each_recipient_once(live_worker, last_week):
+def test_the_job_sent_four_times_through_the_broker_emails_each_recipient_once(
+    live_worker, last_week
+):
     for _ in range(4):
         tasks.weekly_report_task.delay()
 

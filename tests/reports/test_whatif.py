@@ -18,13 +18,23 @@ from apps.reports.whatif import criteria_whatif, first_qualifying_moments, previ
 from tests.factories import LeadFactory
 from tests.reports.conftest import jst
 
-DEFAULT_TABLE = rules.ScoringTable(points={
-    "page_view": 1, "pricing_page_view": 3, "content_download": 2, "webinar_registration": 2,
-    "webinar_attendance": 4, "email_click": 1, "inquiry": 2, "document_request": 3, "quote_request": 5,
-    "demo_request": 8, "event_visit": 2,
-})
+DEFAULT_TABLE = rules.ScoringTable(
+    points={
+        "page_view": 1,
+        "pricing_page_view": 3,
+        "content_download": 2,
+        "webinar_registration": 2,
+        "webinar_attendance": 4,
+        "email_click": 1,
+        "inquiry": 2,
+        "document_request": 3,
+        "quote_request": 5,
+        "demo_request": 8,
+        "event_visit": 2,
+    }
+)
 DEFAULT = rules.MQLRule()
-T0 = dt.datetime(2026, 5, 11, 9, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 5, 11, 9, tzinfo=dt.UTC)
 
 
 def at(hours):
@@ -35,34 +45,51 @@ def at(hours):
 
 
 def test_a_lead_qualifies_at_the_engagement_that_meets_every_criterion():
-    history = [("page_view", at(0)), ("pricing_page_view", at(1)), ("page_view", at(2)), ("demo_request", at(3))]
+    history = [
+        ("page_view", at(0)),
+        ("pricing_page_view", at(1)),
+        ("page_view", at(2)),
+        ("demo_request", at(3)),
+    ]
 
     # 1+3+1 = 5 after three engagements; the demo request makes it 13.
-    assert first_qualifying_moments(history, table=DEFAULT_TABLE, fit="pass", criteria=[DEFAULT]) == [at(3)]
+    assert first_qualifying_moments(
+        history, table=DEFAULT_TABLE, fit="pass", criteria=[DEFAULT]
+    ) == [at(3)]
 
 
 def test_a_stricter_threshold_qualifies_the_lead_later_or_never():
-    history = [("pricing_page_view", at(0)), ("demo_request", at(1)), ("page_view", at(2)),
-               ("quote_request", at(30))]
+    history = [
+        ("pricing_page_view", at(0)),
+        ("demo_request", at(1)),
+        ("page_view", at(2)),
+        ("quote_request", at(30)),
+    ]
     stricter = rules.MQLRule(score_threshold=15)
     strictest = rules.MQLRule(score_threshold=20)
 
-    assert first_qualifying_moments(history, table=DEFAULT_TABLE, fit="pass",
-                                    criteria=[DEFAULT, stricter, strictest]) == [at(2), at(30), None]
+    assert first_qualifying_moments(
+        history, table=DEFAULT_TABLE, fit="pass", criteria=[DEFAULT, stricter, strictest]
+    ) == [at(2), at(30), None]
 
 
 def test_fit_counts_only_when_the_criteria_require_it():
     history = [("pricing_page_view", at(0)), ("demo_request", at(1)), ("page_view", at(2))]
     fit_optional = rules.MQLRule(fit_required=False)
 
-    assert first_qualifying_moments(history, table=DEFAULT_TABLE, fit="fail",
-                                    criteria=[DEFAULT, fit_optional]) == [None, at(2)]
+    assert first_qualifying_moments(
+        history, table=DEFAULT_TABLE, fit="fail", criteria=[DEFAULT, fit_optional]
+    ) == [None, at(2)]
 
 
 def test_points_older_than_the_decay_window_count_as_decayed_at_each_moment():
     table = rules.ScoringTable(points=DEFAULT_TABLE.points, decay_after_days=30, decayed_percent=50)
-    history = [("demo_request", at(0)), ("quote_request", at(1)), ("pricing_page_view", at(24 * 40)),
-               ("page_view", at(24 * 40 + 1))]
+    history = [
+        ("demo_request", at(0)),
+        ("quote_request", at(1)),
+        ("pricing_page_view", at(24 * 40)),
+        ("page_view", at(24 * 40 + 1)),
+    ]
 
     moments = first_qualifying_moments(history, table=table, fit="pass", criteria=[DEFAULT])
 
@@ -78,7 +105,9 @@ def test_the_score_cap_applies_during_the_replay():
     assert first_qualifying_moments(history, table=table, fit="pass", criteria=[DEFAULT]) == [None]
 
 
-@pytest.mark.parametrize("value, weeks", [("8", 8), ("40", 26), ("0", 1), ("-3", 1), ("abc", 8), (None, 8)])
+@pytest.mark.parametrize(
+    "value, weeks", [("8", 8), ("40", 26), ("0", 1), ("-3", 1), ("abc", 8), (None, 8)]
+)
 def test_the_number_of_weeks_is_a_whole_number_from_1_to_26(value, weeks):
     assert preview_weeks(value) == weeks
 
@@ -95,42 +124,72 @@ def engagements(lead, *kinds_at):
 def test_mqls_are_counted_in_the_week_each_criteria_set_would_have_made_them(tokyo, team, history):
     now = jst(2026, 5, 20, 12)  # Wednesday of 2026-W21
     early = LeadFactory(email="early@example.com")  # 12 points in W20: an MQL under both
-    engagements(early, ("pricing_page_view", jst(2026, 5, 12, 9)), ("demo_request", jst(2026, 5, 12, 10)),
-                ("page_view", jst(2026, 5, 12, 11)))
+    engagements(
+        early,
+        ("pricing_page_view", jst(2026, 5, 12, 9)),
+        ("demo_request", jst(2026, 5, 12, 10)),
+        ("page_view", jst(2026, 5, 12, 11)),
+    )
     history.promote_by_hand(early, jst(2026, 5, 12, 12), owner=team["rita"])
     history.step(early, "accept", jst(2026, 5, 12, 13))
     history.step(early, "qualify", jst(2026, 5, 13, 9))
     exactly_ten = LeadFactory(email="ten@example.com")  # 10 points in W21: only at threshold 10
-    engagements(exactly_ten, ("pricing_page_view", jst(2026, 5, 18, 9)), ("quote_request", jst(2026, 5, 18, 10)),
-                ("content_download", jst(2026, 5, 19, 9)))
+    engagements(
+        exactly_ten,
+        ("pricing_page_view", jst(2026, 5, 18, 9)),
+        ("quote_request", jst(2026, 5, 18, 10)),
+        ("content_download", jst(2026, 5, 19, 9)),
+    )
     long_ago = LeadFactory(email="old@example.com")  # an MQL in March, engaged again this week
-    engagements(long_ago, ("pricing_page_view", jst(2026, 3, 2, 9)), ("demo_request", jst(2026, 3, 2, 10)),
-                ("page_view", jst(2026, 3, 2, 11)), ("page_view", jst(2026, 5, 19, 9)))
+    engagements(
+        long_ago,
+        ("pricing_page_view", jst(2026, 3, 2, 9)),
+        ("demo_request", jst(2026, 3, 2, 10)),
+        ("page_view", jst(2026, 3, 2, 11)),
+        ("page_view", jst(2026, 5, 19, 9)),
+    )
     future = LeadFactory(email="future@example.com")  # engagement dated after now: ignored
-    engagements(future, ("pricing_page_view", jst(2026, 5, 19, 9)), ("demo_request", jst(2026, 5, 21, 9)),
-                ("page_view", jst(2026, 5, 21, 10)))
+    engagements(
+        future,
+        ("pricing_page_view", jst(2026, 5, 19, 9)),
+        ("demo_request", jst(2026, 5, 21, 9)),
+        ("page_view", jst(2026, 5, 21, 10)),
+    )
 
-    result = criteria_whatif(proposed=rules.MQLRule(score_threshold=11), weeks=2, now=now, current=DEFAULT)
+    result = criteria_whatif(
+        proposed=rules.MQLRule(score_threshold=11), weeks=2, now=now, current=DEFAULT
+    )
 
-    rows = [(str(w.week), w.complete, w.current_mqls, w.current_sqls, w.proposed_mqls, w.proposed_sqls)
-            for w in result.weeks]
+    rows = [
+        (str(w.week), w.complete, w.current_mqls, w.current_sqls, w.proposed_mqls, w.proposed_sqls)
+        for w in result.weeks
+    ]
     assert rows == [("2026-W20", True, 1, 1, 1, 1), ("2026-W21", False, 1, 0, 0, 0)]
-    assert (result.totals.current_mqls, result.totals.proposed_mqls, result.totals.mql_change) == (2, 1, -1)
+    assert (result.totals.current_mqls, result.totals.proposed_mqls, result.totals.mql_change) == (
+        2,
+        1,
+        -1,
+    )
     assert result.leads_replayed == 4
 
 
 @pytest.fixture
 def seeded(db):
     """The demo data, seeded and previewed on a Wednesday noon, far from any week boundary."""
-    with time_machine.travel(dt.datetime(2026, 5, 20, 12, tzinfo=dt.timezone.utc), tick=True):
+    with time_machine.travel(dt.datetime(2026, 5, 20, 12, tzinfo=dt.UTC), tick=True):
         call_command("seed_demo", leads=80, verbosity=0)
         yield
 
 
 def row_counts():
-    counted = [model for label in ("leads", "criteria", "reports", "sla", "accounts")
-               for model in apps.get_app_config(label).get_models()]
-    return {m._meta.label: m.objects.count() for m in counted} | {"admin.LogEntry": LogEntry.objects.count()}
+    counted = [
+        model
+        for label in ("leads", "criteria", "reports", "sla", "accounts")
+        for model in apps.get_app_config(label).get_models()
+    ]
+    return {m._meta.label: m.objects.count() for m in counted} | {
+        "admin.LogEntry": LogEntry.objects.count()
+    }
 
 
 @pytest.mark.django_db
@@ -152,11 +211,14 @@ def test_on_the_seed_data_the_current_criteria_replay_matches_the_real_promotion
     # Each lead's first promotion by the scoring engine (not by hand), by week.
     first_promotions = (
         StageTransition.objects.filter(transition="promote", criteria__isnull=False)
-        .values("lead").annotate(first=Min("at")).values_list("first", flat=True)
+        .values("lead")
+        .annotate(first=Min("at"))
+        .values_list("first", flat=True)
     )
     actual = Counter(str(IsoWeek.containing(moment)) for moment in first_promotions)
-    assert {str(w.week): w.current_mqls for w in result.weeks} == {str(w.week): actual[str(w.week)]
-                                                                   for w in result.weeks}
+    assert {str(w.week): w.current_mqls for w in result.weeks} == {
+        str(w.week): actual[str(w.week)] for w in result.weeks
+    }
 
 
 @pytest.fixture
@@ -166,8 +228,15 @@ def admin_client(client, admin_user):
 
 
 def preview(client, url, **fields):
-    data = {"score_threshold": "10", "min_engagements": "3", "required_kinds": ["pricing_page_view"],
-            "fit_required": "on", "note": "", "_preview": "1", **fields}
+    data = {
+        "score_threshold": "10",
+        "min_engagements": "3",
+        "required_kinds": ["pricing_page_view"],
+        "fit_required": "on",
+        "note": "",
+        "_preview": "1",
+        **fields,
+    }
     return client.post(url, data)
 
 
@@ -181,10 +250,14 @@ def test_preview_in_the_criteria_admin_shows_the_what_if_and_saves_nothing(seede
 
     assert response.status_code == 200
     assert row_counts() == before
-    assert list(MQLCriteria.objects.values_list("version", "score_threshold", "is_active")) == [(1, 10, True)]
+    assert list(MQLCriteria.objects.values_list("version", "score_threshold", "is_active")) == [
+        (1, 10, True)
+    ]
     page = response.content.decode()
     assert "What-if: the last 8 weeks" in page
-    assert 'name="score_threshold" value="20"' in page  # the proposal stays in the form, ready to save
+    assert (
+        'name="score_threshold" value="20"' in page
+    )  # the proposal stays in the form, ready to save
     whatif = response.context["whatif"]
     assert len(whatif.weeks) == 8
     assert whatif.proposed.score_threshold == 20 and whatif.current.score_threshold == 10
@@ -207,7 +280,9 @@ def test_the_change_form_offers_the_preview_button(admin_client):
 def test_a_proposal_with_errors_shows_them_and_no_preview(admin_client):
     active = MQLCriteria.objects.get(is_active=True)
 
-    response = preview(admin_client, f"/admin/criteria/mqlcriteria/{active.pk}/change/", score_threshold="-1")
+    response = preview(
+        admin_client, f"/admin/criteria/mqlcriteria/{active.pk}/change/", score_threshold="-1"
+    )
 
     assert response.status_code == 200
     assert "greater than or equal to 0" in response.content.decode()
@@ -231,9 +306,17 @@ def test_saving_after_a_preview_still_publishes_the_new_version(admin_client):
     url = f"/admin/criteria/mqlcriteria/{active.pk}/change/"
     preview(admin_client, url, score_threshold="20")
 
-    response = admin_client.post(url, {"score_threshold": "20", "min_engagements": "3",
-                                       "required_kinds": ["pricing_page_view"], "fit_required": "on",
-                                       "note": "Tighter", "_save": "Save"})
+    response = admin_client.post(
+        url,
+        {
+            "score_threshold": "20",
+            "min_engagements": "3",
+            "required_kinds": ["pricing_page_view"],
+            "fit_required": "on",
+            "note": "Tighter",
+            "_save": "Save",
+        },
+    )
 
     assert response.status_code == 302
     assert MQLCriteria.objects.get(is_active=True).score_threshold == 20

@@ -60,14 +60,22 @@ def test_the_embedded_worker_and_beat_deliver_an_overdue_reminder(tmp_path):
     subprocess.run(manage + ["shell", "-c", SETUP], env=env, cwd=ROOT, check=True, timeout=120)
 
     log = open(tmp_path / "run_all.log", "w")
-    process = subprocess.Popen(manage + ["run_all", "--no-web"], env=env, cwd=ROOT, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        manage + ["run_all", "--no-web"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 150
         body = ""
         while time.monotonic() < deadline and "Reminder: accept or reject" not in body:
             time.sleep(1)
-            body = "".join(p.read_text() for p in mail_dir.glob("*.log")) if mail_dir.exists() else ""
+            body = (
+                "".join(p.read_text() for p in mail_dir.glob("*.log")) if mail_dir.exists() else ""
+            )
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -76,7 +84,8 @@ def test_the_embedded_worker_and_beat_deliver_an_overdue_reminder(tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
         log.close()
     assert "Reminder: accept or reject Aiko" in body, (
-        "no reminder within 150 s; run_all said:\n" + (tmp_path / "run_all.log").read_text()[-3000:])
+        "no reminder within 150 s; run_all said:\n" + (tmp_path / "run_all.log").read_text()[-3000:]
+    )
     assert "To: rita@example.com" in body
     # The web side's own side effect went through the same broker: Rita was told of her new MQL.
     assert "New MQL for you: Aiko" in body

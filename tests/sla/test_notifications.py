@@ -16,7 +16,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def reminded(marketer, manager, rep, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        lead = walk_to(LeadFactory(first_name="Aiko", last_name="Tanaka"), "mql", marketer=marketer, manager=manager)
+        lead = walk_to(
+            LeadFactory(first_name="Aiko", last_name="Tanaka"),
+            "mql",
+            marketer=marketer,
+            manager=manager,
+        )
         sla_sweep(now=lead.mql_at + dt.timedelta(hours=21))
     return lead
 
@@ -72,11 +77,18 @@ def test_anonymous_and_roleless_users_see_no_notifications(client, nobody):
     assert client.get("/notifications/").status_code == 403
 
 
-def test_emails_go_out_in_the_recipients_language(marketer, manager, rep, django_capture_on_commit_callbacks):
+def test_emails_go_out_in_the_recipients_language(
+    marketer, manager, rep, django_capture_on_commit_callbacks
+):
     rep.language = "ja"
     rep.save()
     with django_capture_on_commit_callbacks(execute=True):
-        lead = walk_to(LeadFactory(first_name="Aiko", last_name="Tanaka"), "mql", marketer=marketer, manager=manager)
+        lead = walk_to(
+            LeadFactory(first_name="Aiko", last_name="Tanaka"),
+            "mql",
+            marketer=marketer,
+            manager=manager,
+        )
         mail.outbox.clear()
         sla_sweep(now=lead.mql_at + dt.timedelta(hours=25))
     to_rep = next(m for m in mail.outbox if m.to == [rep.email])

@@ -35,8 +35,12 @@ def sweep(django_capture_on_commit_callbacks):
 @pytest.fixture
 def mql(marketer, manager, rep, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        lead = walk_to(LeadFactory(first_name="Aiko", last_name="Tanaka", company="Kumo"), "mql",
-                       marketer=marketer, manager=manager)
+        lead = walk_to(
+            LeadFactory(first_name="Aiko", last_name="Tanaka", company="Kumo"),
+            "mql",
+            marketer=marketer,
+            manager=manager,
+        )
     assert lead.owner == rep
     mail.outbox.clear()
     return lead
@@ -83,9 +87,14 @@ def test_a_breach_escalates_once_to_the_owner_and_every_sales_manager(mql, rep, 
     for _ in range(3):
         sweep(now=mql.mql_at + 25 * H)
     assert events(mql) == ["accept_breach"]
-    by_kind = {(n.recipient.username, n.kind) for n in Notification.objects.filter(lead=mql, event__isnull=False)}
+    by_kind = {
+        (n.recipient.username, n.kind)
+        for n in Notification.objects.filter(lead=mql, event__isnull=False)
+    }
     assert by_kind == {("rita", "breach"), ("mona", "escalation"), ("mike", "escalation")}
-    assert sorted(m.to[0] for m in mail.outbox) == sorted([rep.email, manager.email, second_manager.email])
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        [rep.email, manager.email, second_manager.email]
+    )
     escalation = next(m for m in mail.outbox if m.to == [manager.email])
     assert "not accepted" in escalation.body and "rita" in escalation.body
 
@@ -104,7 +113,9 @@ def test_a_sweep_that_was_down_sends_the_breaches_not_the_stale_reminders(mql, s
 
 
 def test_a_rejected_lead_has_no_clocks(mql, rep, sweep):
-    lead_transition(lead=mql.pk, name="reject", actor=rep, data={"reason": "no_need"}, at=mql.mql_at + H)
+    lead_transition(
+        lead=mql.pk, name="reject", actor=rep, data={"reason": "no_need"}, at=mql.mql_at + H
+    )
     sweep(now=mql.mql_at + 60 * H)
     assert events(mql) == [] and mail.outbox == []
 
@@ -119,7 +130,12 @@ def test_a_breach_reassigns_round_robin_when_the_policy_says_so(mql, rep, other_
     mql.refresh_from_db()
     assert mql.owner == other_rep
     reassign = StageTransition.objects.get(lead=mql, transition="reassign")
-    assert (reassign.actor, reassign.owner, reassign.from_stage, reassign.to_stage) == (None, other_rep, "mql", "mql")
+    assert (reassign.actor, reassign.owner, reassign.from_stage, reassign.to_stage) == (
+        None,
+        other_rep,
+        "mql",
+        "mql",
+    )
     assert reassign.reason == "accept_sla_missed"
     # Fresh clocks for the new owner, and they hear about the lead.
     assert mql.accept_due_at == breach_at + 24 * H
@@ -141,14 +157,18 @@ def test_an_unassigned_mql_that_breaches_goes_to_the_managers(marketer, manager,
     lead = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
     assert lead.owner is None  # no rep takes leads
     sweep(now=lead.mql_at + 25 * H)
-    assert [(n.recipient, n.kind) for n in Notification.objects.filter(lead=lead)] == [(manager, "escalation")]
+    assert [(n.recipient, n.kind) for n in Notification.objects.filter(lead=lead)] == [
+        (manager, "escalation")
+    ]
 
 
 def test_a_new_owner_is_told_about_a_new_mql(mql, rep):
     assert Notification.objects.filter(recipient=rep, kind="new_mql", lead=mql).count() == 1
 
 
-def test_the_sweep_costs_the_same_queries_however_many_leads_are_not_due(mql, marketer, manager, sweep):
+def test_the_sweep_costs_the_same_queries_however_many_leads_are_not_due(
+    mql, marketer, manager, sweep
+):
     def sweep_queries():
         Notification.objects.all().delete()
         SLAEvent.objects.all().delete()
@@ -161,12 +181,16 @@ def test_the_sweep_costs_the_same_queries_however_many_leads_are_not_due(mql, ma
     LeadFactory.create_batch(5)
     few = sweep_queries()
     for _ in range(3):
-        walk_to(LeadFactory(), "accepted", marketer=marketer, manager=manager)  # clocks far in the future
+        walk_to(
+            LeadFactory(), "accepted", marketer=marketer, manager=manager
+        )  # clocks far in the future
     LeadFactory.create_batch(45)
     assert sweep_queries() == few
 
 
-def test_the_command_sweeps_as_if_the_clock_read_now(mql, capsys, django_capture_on_commit_callbacks):
+def test_the_command_sweeps_as_if_the_clock_read_now(
+    mql, capsys, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         call_command("sla_sweep", "--now", (mql.mql_at + 21 * H).isoformat())
     assert "accept_reminder: 1" in capsys.readouterr().out

@@ -19,7 +19,10 @@ from apps.sla.models import Notification, SLAEvent
 from tests.factories import LeadFactory, UserFactory
 from tests.waiting import wait_for
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 H = dt.timedelta(hours=1)
 
@@ -39,13 +42,21 @@ def team():
 
 def promoted_hours_ago(hours, team, **lead_fields):
     lead = LeadFactory(**lead_fields)
-    lead_transition(lead=lead.pk, name="promote", actor=team["maya"], data={"reason": "booth visit"},
-                    at=timezone.now() - hours * H)
+    lead_transition(
+        lead=lead.pk,
+        name="promote",
+        actor=team["maya"],
+        data={"reason": "booth visit"},
+        at=timezone.now() - hours * H,
+    )
     lead.refresh_from_db()
     if lead.owner is not None:
         # The new owner's "new MQL" email travels through the broker too; let it land first.
-        assert wait_for(lambda: Notification.objects.filter(
-            lead=lead, kind="new_mql", emailed_at__isnull=False).exists())
+        assert wait_for(
+            lambda: Notification.objects.filter(
+                lead=lead, kind="new_mql", emailed_at__isnull=False
+            ).exists()
+        )
     return lead
 
 
@@ -56,7 +67,9 @@ def run_sweeps(n):
 
 def settled(count_emails, expected, grace=2.0):
     """Wait until ``expected`` emails went out, then a little longer to catch any extra one."""
-    assert wait_for(lambda: count_emails() >= expected), f"only {count_emails()} of {expected} emails arrived"
+    assert wait_for(lambda: count_emails() >= expected), (
+        f"only {count_emails()} of {expected} emails arrived"
+    )
     time.sleep(grace)
     return count_emails()
 
@@ -69,7 +82,9 @@ def test_two_sweeps_in_a_row_send_one_reminder(live_worker, team):
     run_sweeps(1)
     reminders = lambda: sum(1 for m in mail.outbox if "Reminder" in m.body)  # noqa: E731
     assert settled(reminders, 1) == 1
-    assert list(SLAEvent.objects.filter(lead=lead).values_list("kind", flat=True)) == ["accept_reminder"]
+    assert list(SLAEvent.objects.filter(lead=lead).values_list("kind", flat=True)) == [
+        "accept_reminder"
+    ]
 
 
 def test_four_sweeps_at_once_send_one_reminder_per_lead_kind_and_deadline(live_worker, team):
@@ -84,7 +99,9 @@ def test_four_sweeps_at_once_send_one_reminder_per_lead_kind_and_deadline(live_w
 
 def test_no_reminder_for_a_lead_accepted_in_time(live_worker, team):
     accepted = promoted_hours_ago(21, team, email="quick@example.com")
-    lead_transition(lead=accepted.pk, name="accept", actor=accepted.owner, at=timezone.now() - 20 * H)
+    lead_transition(
+        lead=accepted.pk, name="accept", actor=accepted.owner, at=timezone.now() - 20 * H
+    )
     sentinel = promoted_hours_ago(21, team, email="slow@example.com")
     mail.outbox.clear()
     run_sweeps(4)
@@ -98,8 +115,14 @@ def test_a_breach_escalates_once_to_every_sales_manager(live_worker, team):
     mail.outbox.clear()
     run_sweeps(4)
     assert settled(lambda: len(mail.outbox), 3) == 3
-    assert sorted(m.to[0] for m in mail.outbox) == ["mike@example.com", "mona@example.com", "rita@example.com"]
-    assert list(SLAEvent.objects.filter(lead=lead).values_list("kind", flat=True)) == ["accept_breach"]
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "mike@example.com",
+        "mona@example.com",
+        "rita@example.com",
+    ]
+    assert list(SLAEvent.objects.filter(lead=lead).values_list("kind", flat=True)) == [
+        "accept_breach"
+    ]
 
 
 def test_auto_reassignment_on_breach_writes_one_history_row(live_worker, team):

@@ -18,7 +18,9 @@ def forwards(apps, schema_editor):
         group, _ = Group.objects.get_or_create(name=group_name)
         for perm in perms:
             app_label, codename = perm.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
 
 
 class Migration(migrations.Migration):

@@ -4,25 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='RateLimitWindow',
+            name="RateLimitWindow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=100, verbose_name='client')),
-                ('minute', models.BigIntegerField(help_text='Minutes since the Unix epoch.', verbose_name='minute')),
-                ('hits', models.PositiveIntegerField(default=0, verbose_name='requests')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=100, verbose_name="client")),
+                (
+                    "minute",
+                    models.BigIntegerField(
+                        help_text="Minutes since the Unix epoch.", verbose_name="minute"
+                    ),
+                ),
+                ("hits", models.PositiveIntegerField(default=0, verbose_name="requests")),
             ],
             options={
-                'verbose_name': 'rate-limit window',
-                'verbose_name_plural': 'rate-limit windows',
-                'constraints': [models.UniqueConstraint(fields=('key', 'minute'), name='api_rate_window_unique')],
+                "verbose_name": "rate-limit window",
+                "verbose_name_plural": "rate-limit windows",
+                "constraints": [
+                    models.UniqueConstraint(fields=("key", "minute"), name="api_rate_window_unique")
+                ],
             },
         ),
     ]

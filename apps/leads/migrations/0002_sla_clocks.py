@@ -5,31 +5,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('criteria', '0002_defaults'),
-        ('leads', '0001_initial'),
+        ("criteria", "0002_defaults"),
+        ("leads", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='lead',
-            name='accept_remind_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='accept reminder at'),
+            model_name="lead",
+            name="accept_remind_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="accept reminder at"),
         ),
         migrations.AddField(
-            model_name='lead',
-            name='process_remind_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='process reminder at'),
+            model_name="lead",
+            name="process_remind_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="process reminder at"),
         ),
         migrations.AddField(
-            model_name='lead',
-            name='sla_next_check_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='next SLA check'),
+            model_name="lead",
+            name="sla_next_check_at",
+            field=models.DateTimeField(
+                blank=True, editable=False, null=True, verbose_name="next SLA check"
+            ),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(condition=models.Q(('sla_next_check_at__isnull', False)), fields=['sla_next_check_at'], name='lead_sla_due_idx'),
+            model_name="lead",
+            index=models.Index(
+                condition=models.Q(("sla_next_check_at__isnull", False)),
+                fields=["sla_next_check_at"],
+                name="lead_sla_due_idx",
+            ),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0002_sla_clocks'),
+        ("leads", "0002_sla_clocks"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='stagetransition',
-            name='accept_due_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='accept by'),
+            model_name="stagetransition",
+            name="accept_due_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="accept by"),
         ),
         migrations.AddField(
-            model_name='stagetransition',
-            name='process_due_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='process by'),
+            model_name="stagetransition",
+            name="process_due_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="process by"),
         ),
     ]

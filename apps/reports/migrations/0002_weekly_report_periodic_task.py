@@ -12,14 +12,21 @@ def forwards(apps, schema_editor):
     CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
     monday_morning, _ = CrontabSchedule.objects.get_or_create(
-        minute="0", hour="8", day_of_week="1", day_of_month="*", month_of_year="*", timezone=settings.TIME_ZONE,
+        minute="0",
+        hour="8",
+        day_of_week="1",
+        day_of_month="*",
+        month_of_year="*",
+        timezone=settings.TIME_ZONE,
     )
     PeriodicTask.objects.get_or_create(
         name=WEEKLY_REPORT,
         defaults={
-            "task": "apps.reports.tasks.weekly_report_task", "crontab": monday_morning, "kwargs": json.dumps({}),
+            "task": "apps.reports.tasks.weekly_report_task",
+            "crontab": monday_morning,
+            "kwargs": json.dumps({}),
             "description": "Stores last ISO week's conversion report and emails it to marketing and the sales "
-                           "managers, once each, however often it runs.",
+            "managers, once each, however often it runs.",
         },
     )
 

@@ -23,7 +23,6 @@ def hours(value):
     return f"{value:g} h"
 
 
-
 @register.filter
 def alert_label(code):
     """A short name for an alert code, in the active language."""

@@ -6,68 +6,157 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('leads', '0002_sla_clocks'),
+        ("leads", "0002_sla_clocks"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SLAEvent',
+            name="SLAEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('accept_reminder', 'Accept reminder'), ('accept_breach', 'Accept deadline missed'), ('process_reminder', 'Processing reminder'), ('process_breach', 'Processing deadline missed')], max_length=20, verbose_name='kind')),
-                ('deadline', models.DateTimeField(verbose_name='deadline')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='recorded at')),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sla_events', to='leads.lead')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='owner at the time')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("accept_reminder", "Accept reminder"),
+                            ("accept_breach", "Accept deadline missed"),
+                            ("process_reminder", "Processing reminder"),
+                            ("process_breach", "Processing deadline missed"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("deadline", models.DateTimeField(verbose_name="deadline")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="recorded at")),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sla_events",
+                        to="leads.lead",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="owner at the time",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'SLA event',
-                'verbose_name_plural': 'SLA events',
-                'ordering': ['-created_at'],
+                "verbose_name": "SLA event",
+                "verbose_name_plural": "SLA events",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('new_mql', 'New MQL assigned'), ('reminder', 'SLA reminder'), ('breach', 'SLA deadline missed'), ('escalation', 'SLA escalation'), ('reassigned_away', 'Lead reassigned away')], max_length=20, verbose_name='kind')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('read_at', models.DateTimeField(blank=True, null=True, verbose_name='read')),
-                ('emailed_at', models.DateTimeField(blank=True, null=True, verbose_name='emailed')),
-                ('email_attempts', models.PositiveSmallIntegerField(default=0, verbose_name='email attempts')),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='leads.lead', verbose_name='lead')),
-                ('recipient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL, verbose_name='recipient')),
-                ('event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='notifications', to='sla.slaevent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("new_mql", "New MQL assigned"),
+                            ("reminder", "SLA reminder"),
+                            ("breach", "SLA deadline missed"),
+                            ("escalation", "SLA escalation"),
+                            ("reassigned_away", "Lead reassigned away"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("read_at", models.DateTimeField(blank=True, null=True, verbose_name="read")),
+                ("emailed_at", models.DateTimeField(blank=True, null=True, verbose_name="emailed")),
+                (
+                    "email_attempts",
+                    models.PositiveSmallIntegerField(default=0, verbose_name="email attempts"),
+                ),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="leads.lead",
+                        verbose_name="lead",
+                    ),
+                ),
+                (
+                    "recipient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="recipient",
+                    ),
+                ),
+                (
+                    "event",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="notifications",
+                        to="sla.slaevent",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'notification',
-                'verbose_name_plural': 'notifications',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "notification",
+                "verbose_name_plural": "notifications",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='slaevent',
-            index=models.Index(fields=['kind', 'created_at'], name='sla_event_kind_time_idx'),
+            model_name="slaevent",
+            index=models.Index(fields=["kind", "created_at"], name="sla_event_kind_time_idx"),
         ),
         migrations.AddConstraint(
-            model_name='slaevent',
-            constraint=models.UniqueConstraint(fields=('lead', 'kind', 'deadline'), name='sla_event_once'),
+            model_name="slaevent",
+            constraint=models.UniqueConstraint(
+                fields=("lead", "kind", "deadline"), name="sla_event_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['recipient', 'read_at'], name='notification_inbox_idx'),
+            model_name="notification",
+            index=models.Index(fields=["recipient", "read_at"], name="notification_inbox_idx"),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(condition=models.Q(('emailed_at__isnull', True)), fields=['created_at'], name='notification_unsent_idx'),
+            model_name="notification",
+            index=models.Index(
+                condition=models.Q(("emailed_at__isnull", True)),
+                fields=["created_at"],
+                name="notification_unsent_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notification',
-            constraint=models.UniqueConstraint(condition=models.Q(('event__isnull', False)), fields=('event', 'recipient'), name='notification_once_per_event'),
+            model_name="notification",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("event__isnull", False)),
+                fields=("event", "recipient"),
+                name="notification_once_per_event",
+            ),
         ),
     ]

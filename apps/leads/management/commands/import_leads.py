@@ -23,24 +23,35 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", help="The CSV file (UTF-8, UTF-8 with BOM, or Shift_JIS).")
         parser.add_argument(
-            "--skip-invalid", action="store_true",
+            "--skip-invalid",
+            action="store_true",
             help="Import the valid rows and report the invalid ones, instead of importing nothing.",
         )
         parser.add_argument(
-            "--dry-run", action="store_true", help="Check the file and report what would happen; write nothing.",
+            "--dry-run",
+            action="store_true",
+            help="Check the file and report what would happen; write nothing.",
         )
-        parser.add_argument("--batch-size", type=int, default=500, help="Rows per transaction (default 500).")
+        parser.add_argument(
+            "--batch-size", type=int, default=500, help="Rows per transaction (default 500)."
+        )
 
     def handle(self, *args, file, skip_invalid, dry_run, batch_size, verbosity, **options):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
 
         def progress(description, total):
-            return tqdm(desc=description, total=total, unit="row", file=sys.stderr, disable=verbosity == 0)
+            return tqdm(
+                desc=description, total=total, unit="row", file=sys.stderr, disable=verbosity == 0
+            )
 
         try:
             summary = leads_import_csv(
-                path=file, skip_invalid=skip_invalid, dry_run=dry_run, batch_size=batch_size, progress=progress
+                path=file,
+                skip_invalid=skip_invalid,
+                dry_run=dry_run,
+                batch_size=batch_size,
+                progress=progress,
             )
         except FileNotFoundError as exc:
             raise CommandError(f"No such file: {file}") from exc
@@ -48,7 +59,9 @@ class Command(BaseCommand):
             raise CommandError(f"{file}: {exc} Nothing was imported.") from exc
 
         if summary.ignored_columns:
-            self.stderr.write(f"Ignored columns (not lead fields): {', '.join(summary.ignored_columns)}")
+            self.stderr.write(
+                f"Ignored columns (not lead fields): {', '.join(summary.ignored_columns)}"
+            )
         for rejection in summary.rejections:
             self.stderr.write(f"Rejected {rejection}")
         if summary.unlisted_rejections:
@@ -62,7 +75,9 @@ class Command(BaseCommand):
         if summary.written:
             self.stdout.write(f"Imported {file} ({summary.encoding}): {counts}.")
         elif dry_run and not (summary.rejected and not skip_invalid):
-            self.stdout.write(f"Dry run of {file} ({summary.encoding}), nothing written: would have {counts}.")
+            self.stdout.write(
+                f"Dry run of {file} ({summary.encoding}), nothing written: would have {counts}."
+            )
         else:
             raise CommandError(
                 f"Nothing was imported: {summary.rejected} of {summary.rows} rows are invalid (listed above). "

@@ -19,7 +19,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--batch-size", type=int, default=5000,
+            "--batch-size",
+            type=int,
+            default=5000,
             help="Leads rescored per transaction (default 5000).",
         )
 
@@ -27,7 +29,10 @@ class Command(BaseCommand):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
         with tqdm(
-            total=Lead.objects.count(), desc="Rescoring leads", unit="lead", file=sys.stderr,
+            total=Lead.objects.count(),
+            desc="Rescoring leads",
+            unit="lead",
+            file=sys.stderr,
             disable=verbosity == 0,
         ) as progress:
             rescored = scores_recompute(batch_size=batch_size, progress=progress.update)

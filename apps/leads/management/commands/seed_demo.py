@@ -28,13 +28,13 @@ from apps.criteria.models import (
     SQLCriteria,
 )
 from apps.leads.models import Lead, Stage
-from apps.sla.receivers import new_mql_notifications_muted
 from apps.leads.services import (
     EngagementInput,
     engagements_record,
     lead_transition,
     lead_upsert,
 )
+from apps.sla.receivers import new_mql_notifications_muted
 
 HISTORY = dt.timedelta(weeks=8)
 SESSION_SPACING = dt.timedelta(minutes=4)  # between a visitor's clicks in one session
@@ -71,31 +71,52 @@ OWNER = "owner"  # a step made by whoever owns the lead at that moment
 # (name, country, industry, employees): the default fit rule (50–500 employees)
 # passes the first list, fails the second and cannot decide the third.
 FIT_COMPANIES = [
-    ("Kumo Systems", "JP", "software", 140), ("Hikari Logistics", "JP", "logistics", 320),
-    ("Sakura Fintech", "JP", "finance", 85), ("Aozora Medical Devices", "JP", "healthcare", 410),
-    ("Minato Retail Group", "JP", "retail", 260), ("Tsubasa Robotics", "JP", "manufacturing", 190),
-    ("Northwind Analytics", "US", "software", 120), ("Bluebird Payments", "US", "finance", 230),
-    ("Cedar Health Partners", "US", "healthcare", 380), ("Granite Freight", "US", "logistics", 450),
-    ("Lakeshore Learning Labs", "US", "education", 95), ("Summit Cloudworks", "US", "software", 60),
-    ("Redwood Manufacturing", "US", "manufacturing", 300), ("Harbor Media Co.", "US", "media", 150),
-    ("Copperline Energy", "US", "energy", 275), ("Brightpath Consulting", "GB", "consulting", 70),
-    ("Thames Data", "GB", "software", 210), ("Albion Insurance Services", "GB", "finance", 480),
-    ("Nordlicht Software", "DE", "software", 160), ("Atelier Numérique", "FR", "media", 55),
-    ("Rheinwerk Maschinenbau", "DE", "manufacturing", 350), ("Merlion Pay", "SG", "finance", 110),
-    ("Maple Leaf Telecom", "CA", "telecom", 420), ("Outback Supply Co.", "AU", "retail", 130),
-    ("Tulip Logistics", "NL", "logistics", 240), ("Bangalore CloudOps", "IN", "software", 330),
-    ("Fjord Health", "SE", "healthcare", 180), ("Ipê Agritech", "BR", "manufacturing", 90),
+    ("Kumo Systems", "JP", "software", 140),
+    ("Hikari Logistics", "JP", "logistics", 320),
+    ("Sakura Fintech", "JP", "finance", 85),
+    ("Aozora Medical Devices", "JP", "healthcare", 410),
+    ("Minato Retail Group", "JP", "retail", 260),
+    ("Tsubasa Robotics", "JP", "manufacturing", 190),
+    ("Northwind Analytics", "US", "software", 120),
+    ("Bluebird Payments", "US", "finance", 230),
+    ("Cedar Health Partners", "US", "healthcare", 380),
+    ("Granite Freight", "US", "logistics", 450),
+    ("Lakeshore Learning Labs", "US", "education", 95),
+    ("Summit Cloudworks", "US", "software", 60),
+    ("Redwood Manufacturing", "US", "manufacturing", 300),
+    ("Harbor Media Co.", "US", "media", 150),
+    ("Copperline Energy", "US", "energy", 275),
+    ("Brightpath Consulting", "GB", "consulting", 70),
+    ("Thames Data", "GB", "software", 210),
+    ("Albion Insurance Services", "GB", "finance", 480),
+    ("Nordlicht Software", "DE", "software", 160),
+    ("Atelier Numérique", "FR", "media", 55),
+    ("Rheinwerk Maschinenbau", "DE", "manufacturing", 350),
+    ("Merlion Pay", "SG", "finance", 110),
+    ("Maple Leaf Telecom", "CA", "telecom", 420),
+    ("Outback Supply Co.", "AU", "retail", 130),
+    ("Tulip Logistics", "NL", "logistics", 240),
+    ("Bangalore CloudOps", "IN", "software", 330),
+    ("Fjord Health", "SE", "healthcare", 180),
+    ("Ipê Agritech", "BR", "manufacturing", 90),
 ]
 UNFIT_COMPANIES = [
-    ("Tiny Pixel Studio", "US", "media", 8), ("Garage Apps", "US", "software", 3),
-    ("Hoshi Design", "JP", "consulting", 12), ("Megacorp Industries", "US", "manufacturing", 42000),
-    ("Nippon Global Trading", "JP", "retail", 8800), ("Continental Bank", "DE", "finance", 15000),
-    ("Acme Global", "GB", "consulting", 2300), ("Two Pines Bakery", "CA", "retail", 14),
+    ("Tiny Pixel Studio", "US", "media", 8),
+    ("Garage Apps", "US", "software", 3),
+    ("Hoshi Design", "JP", "consulting", 12),
+    ("Megacorp Industries", "US", "manufacturing", 42000),
+    ("Nippon Global Trading", "JP", "retail", 8800),
+    ("Continental Bank", "DE", "finance", 15000),
+    ("Acme Global", "GB", "consulting", 2300),
+    ("Two Pines Bakery", "CA", "retail", 14),
 ]
 UNKNOWN_FIT_COMPANIES = [
-    ("Quietwater Ventures", "US", "finance", None), ("Yamato Partners", "JP", "consulting", None),
-    ("Greenfield Schools", "CA", "education", None), ("Lumen Ops", "NL", "software", None),
-    ("Osaka Fresh Foods", "JP", "", None), ("Pioneer Telecom", "US", "telecom", None),
+    ("Quietwater Ventures", "US", "finance", None),
+    ("Yamato Partners", "JP", "consulting", None),
+    ("Greenfield Schools", "CA", "education", None),
+    ("Lumen Ops", "NL", "software", None),
+    ("Osaka Fresh Foods", "JP", "", None),
+    ("Pioneer Telecom", "US", "telecom", None),
 ]
 NAMES = {
     "JP": (
@@ -112,17 +133,40 @@ NAMES = {
     ),
 }
 DIALLING_CODES = {
-    "US": "1", "CA": "1", "JP": "81", "GB": "44", "DE": "49", "FR": "33", "AU": "61", "NL": "31",
-    "SG": "65", "IN": "91", "SE": "46", "BR": "55",
+    "US": "1",
+    "CA": "1",
+    "JP": "81",
+    "GB": "44",
+    "DE": "49",
+    "FR": "33",
+    "AU": "61",
+    "NL": "31",
+    "SG": "65",
+    "IN": "91",
+    "SE": "46",
+    "BR": "55",
 }
 SENIOR_TITLES = ["CEO", "COO", "VP Sales", "VP Marketing", "Head of Revenue Operations", "CTO"]
 OTHER_TITLES = [
-    "Sales Operations Manager", "Marketing Manager", "IT Manager", "Demand Generation Lead",
-    "Procurement Manager", "Business Analyst", "Marketing Coordinator",
+    "Sales Operations Manager",
+    "Marketing Manager",
+    "IT Manager",
+    "Demand Generation Lead",
+    "Procurement Manager",
+    "Business Analyst",
+    "Marketing Coordinator",
 ]
 SOURCE_WEIGHTS = {
-    "website": 25, "webinar": 15, "content": 15, "ads": 12, "event": 10, "email": 8,
-    "referral": 6, "partner": 5, "import": 2, "other": 2,
+    "website": 25,
+    "webinar": 15,
+    "content": 15,
+    "ads": 12,
+    "event": 10,
+    "email": 8,
+    "referral": 6,
+    "partner": 5,
+    "import": 2,
+    "other": 2,
 }
 CAMPAIGNS = {
     "website": ["", "Organic search"],
@@ -136,27 +180,50 @@ PAGES = ["/", "/features", "/customers", "/integrations", "/blog/lead-scoring-10
 
 # Engagements that warm a lead up without making it an MQL on their own (weighted).
 NURTURE_KINDS = {
-    "page_view": 6, "email_click": 3, "content_download": 3, "webinar_registration": 2,
-    "webinar_attendance": 1, "event_visit": 1, "inquiry": 1, "document_request": 1,
+    "page_view": 6,
+    "email_click": 3,
+    "content_download": 3,
+    "webinar_registration": 2,
+    "webinar_attendance": 1,
+    "event_visit": 1,
+    "inquiry": 1,
+    "document_request": 1,
 }
 COLD_KINDS = {"page_view": 3, "email_click": 2, "content_download": 1}
 # What a buyer adds to the required kinds in the session that tips them over.
 BUYING_KINDS = [
-    "demo_request", "quote_request", "document_request", "webinar_attendance", "inquiry",
+    "demo_request",
+    "quote_request",
+    "document_request",
+    "webinar_attendance",
+    "inquiry",
 ]
 
 REJECT_REASON_WEIGHTS = {
-    "not_a_fit": 3, "no_budget": 3, "bad_timing": 2, "no_need": 2, "no_authority": 2,
-    "bad_contact_data": 1, "duplicate": 1, "competitor": 1, "existing_customer": 1,
+    "not_a_fit": 3,
+    "no_budget": 3,
+    "bad_timing": 2,
+    "no_need": 2,
+    "no_authority": 2,
+    "bad_contact_data": 1,
+    "duplicate": 1,
+    "competitor": 1,
+    "existing_customer": 1,
 }
 # Rejections that marketing goes on to disqualify, with the disqualify reason each maps to.
 DISQUALIFYING_REJECTIONS = {
-    "duplicate": "duplicate", "competitor": "competitor",
-    "existing_customer": "existing_customer", "bad_contact_data": "bad_data",
+    "duplicate": "duplicate",
+    "competitor": "competitor",
+    "existing_customer": "existing_customer",
+    "bad_contact_data": "bad_data",
 }
 REJECT_NOTES = [
-    "", "", "Student project, no company budget", "Already talking to our partner",
-    "Wants a free tool only", "Contact left the company",
+    "",
+    "",
+    "Student project, no company budget",
+    "Already talking to our partner",
+    "Wants a free tool only",
+    "Contact left the company",
 ]
 RESUBMIT_NOTES = [
     "Came back to the pricing page twice this week; worth another call",
@@ -165,7 +232,8 @@ RESUBMIT_NOTES = [
     "Re-engaged after the nurture sequence and asked for a demo",
 ]
 HAND_PROMOTE_REASONS = [
-    "Met at our booth and asked for a demo", "Referred by a partner with a live project",
+    "Met at our booth and asked for a demo",
+    "Referred by a partner with a live project",
     "Called the sales line asking for a quote",
 ]
 NEEDS = [
@@ -176,17 +244,31 @@ NEEDS = [
     "Report MQL to SQL conversion by campaign to the board",
 ]
 LOSE_REASONS = [
-    "Chose a competitor", "Budget frozen for this fiscal year", "No decision; project shelved",
-    "Built it in-house", "Stayed with their existing CRM vendor",
+    "Chose a competitor",
+    "Budget frozen for this fiscal year",
+    "No decision; project shelved",
+    "Built it in-house",
+    "Stayed with their existing CRM vendor",
 ]
 
 # Each block of 40 leads ends in exactly these outcomes (shuffled), so even a
 # small --leads fills every page: inboxes, review queue, pipeline, closed deals.
 OUTCOME_DECK = {
-    "cold": 9, "warm": 5, "unfit": 3, "spam": 1,
-    "recycled": 2, "disqualified": 1, "rejected_waiting": 3,
-    "mql_waiting": 2, "mql_overdue": 1, "mql_resubmitted": 1,
-    "accepted": 4, "sql": 3, "opportunity": 2, "won": 2, "lost": 1,
+    "cold": 9,
+    "warm": 5,
+    "unfit": 3,
+    "spam": 1,
+    "recycled": 2,
+    "disqualified": 1,
+    "rejected_waiting": 3,
+    "mql_waiting": 2,
+    "mql_overdue": 1,
+    "mql_resubmitted": 1,
+    "accepted": 4,
+    "sql": 3,
+    "opportunity": 2,
+    "won": 2,
+    "lost": 1,
 }
 NURTURE_OUTCOMES = {"cold", "warm", "unfit"}
 WORKED_OUTCOMES = {"accepted", "sql", "opportunity", "won", "lost"}
@@ -290,8 +372,11 @@ class StoryTeller:
         if outcome == "spam":
             email = self._unique(f"asdf{rng.randint(10, 9999)}@mailinator.example", taken_emails)
             return email, {
-                "first_name": "asdf", "last_name": "asdf", "company": "test",
-                "source": source, "campaign": campaign,
+                "first_name": "asdf",
+                "last_name": "asdf",
+                "company": "test",
+                "source": source,
+                "campaign": campaign,
             }
         if outcome == "unfit":
             pool = UNFIT_COMPANIES if rng.random() < 0.6 else UNKNOWN_FIT_COMPANIES
@@ -314,10 +399,16 @@ class StoryTeller:
             code = DIALLING_CODES.get(country, "1")
             phone = f"+{code} 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}"
         return email, {
-            "first_name": first, "last_name": last, "company": company, "employees": employees,
+            "first_name": first,
+            "last_name": last,
+            "company": company,
+            "employees": employees,
             "title": rng.choice(SENIOR_TITLES if rng.random() < 0.4 else OTHER_TITLES),
-            "industry": industry, "country": country, "phone": phone,
-            "source": source, "campaign": campaign,
+            "industry": industry,
+            "country": country,
+            "phone": phone,
+            "source": source,
+            "campaign": campaign,
         }
 
     @staticmethod
@@ -397,7 +488,8 @@ class StoryTeller:
         if plan.outcome == "cold":
             times = self._times_between(rng, first, last, rng.randint(1, 2))
             plan.sessions = self._sessions(
-                times, [self._session(rng, COLD_KINDS, rng.randint(1, 2)) for _ in times])
+                times, [self._session(rng, COLD_KINDS, rng.randint(1, 2)) for _ in times]
+            )
         elif plan.outcome == "warm":
             times = self._times_between(rng, first, last, rng.randint(2, 5))
             # Half of them did everything required but scored too little; half never did.
@@ -412,12 +504,14 @@ class StoryTeller:
                 kinds_by_session[-1].extend(required)
             else:
                 kinds_by_session = [
-                    self._session(rng, self._nurture_kinds(), rng.randint(1, 3)) for _ in times]
+                    self._session(rng, self._nurture_kinds(), rng.randint(1, 3)) for _ in times
+                ]
             plan.sessions = self._sessions(times, kinds_by_session)
         else:  # unfit: behaves like a buyer, but the fit rule keeps it away from sales
             times = self._times_between(rng, first, last, rng.randint(2, 4))
             before = [
-                self._session(rng, self._nurture_kinds(), rng.randint(1, 2)) for _ in times[1:]]
+                self._session(rng, self._nurture_kinds(), rng.randint(1, 2)) for _ in times[1:]
+            ]
             plan.sessions = self._sessions(times, [*before, self._buying_session(rng, before)])
 
     def _plan_spam(self, rng, plan: LeadPlan) -> None:
@@ -702,10 +796,17 @@ class Command(BaseCommand):
         present = set(Lead.objects.filter(email__in=emails).values_list("email", flat=True))
         todo = [plan for plan in plans if plan.email not in present]
         actors = {user.pk: user for user in users.values()}
-        with quiet_transition_log(), new_mql_notifications_muted(), tqdm(
-            total=len(todo), desc="Seeding demo leads", unit="lead", file=sys.stderr,
-            disable=not show_progress,
-        ) as progress:
+        with (
+            quiet_transition_log(),
+            new_mql_notifications_muted(),
+            tqdm(
+                total=len(todo),
+                desc="Seeding demo leads",
+                unit="lead",
+                file=sys.stderr,
+                disable=not show_progress,
+            ) as progress,
+        ):
             for plan in todo:
                 self._play(plan, users=users, actors=actors)
                 progress.update()
@@ -722,7 +823,8 @@ class Command(BaseCommand):
                 engagements_record(
                     items=[
                         EngagementInput(
-                            lead_id=lead.pk, kind=kind,
+                            lead_id=lead.pk,
+                            kind=kind,
                             occurred_at=end - SESSION_SPACING * (len(kinds) - 1 - position),
                             source=plan.profile["source"] if first else "",
                             campaign=plan.profile["campaign"] if first else "",
@@ -735,8 +837,11 @@ class Command(BaseCommand):
             lead.refresh_from_db()
             if plan.hand_promote_at is not None and lead.stage == Stage.NEW:
                 lead_transition(
-                    lead=lead, name="promote", actor=users[MARKETER],
-                    data={"reason": plan.hand_promote_reason}, at=plan.hand_promote_at,
+                    lead=lead,
+                    name="promote",
+                    actor=users[MARKETER],
+                    data={"reason": plan.hand_promote_reason},
+                    at=plan.hand_promote_at,
                 )
             for step in plan.steps:
                 if step.actor != OWNER:

@@ -21,10 +21,16 @@ class Command(BaseCommand):
     help = "Print the weekly conversion report of an ISO week (default: last week) as text, JSON or CSV."
 
     def add_arguments(self, parser):
-        parser.add_argument("--week", help="ISO week, e.g. 2026-W47 (default: last week, in the site's time zone).")
-        parser.add_argument("--format", choices=["text", "json", "csv"], default="text",
-                            help="text (default): a readable summary; json: the API's document; "
-                                 "csv: a header and the week's row, the columns of the dashboard's CSV.")
+        parser.add_argument(
+            "--week", help="ISO week, e.g. 2026-W47 (default: last week, in the site's time zone)."
+        )
+        parser.add_argument(
+            "--format",
+            choices=["text", "json", "csv"],
+            default="text",
+            help="text (default): a readable summary; json: the API's document; "
+            "csv: a header and the week's row, the columns of the dashboard's CSV.",
+        )
 
     def handle(self, *args, week=None, format="text", **options):
         week = week or str(IsoWeek.current().previous())
@@ -39,7 +45,9 @@ class Command(BaseCommand):
             writer.writerow(CSV_COLUMNS)
             writer.writerow(report_csv_row(document))
         else:
-            self.stdout.write(report_text(document, complete=IsoWeek.parse(week).is_complete(timezone.now())))
+            self.stdout.write(
+                report_text(document, complete=IsoWeek.parse(week).is_complete(timezone.now()))
+            )
 
 
 def _percent(rate) -> str:
@@ -68,7 +76,11 @@ def report_text(document: dict, *, complete: bool = True) -> str:
         f"  Accepted in time          {_percent(document['sla']['accepted_in_time_rate'])}",
         f"  Processed in time         {_percent(document['sla']['processed_in_time_rate'])}",
     ]
-    splits = (("By source", "by_source"), ("By owner", "by_owner"), ("By criteria version", "by_criteria_version"))
+    splits = (
+        ("By source", "by_source"),
+        ("By owner", "by_owner"),
+        ("By criteria version", "by_criteria_version"),
+    )
     for title, key in splits:
         if document[key]:
             lines += ["", f"{title}:"]
@@ -77,6 +89,8 @@ def report_text(document: dict, *, complete: bool = True) -> str:
                 for name, seg in document[key].items()
             ]
     if document["reject_reasons"]:
-        lines += ["", "Reject reasons:"] + [f"  {code:<24}{n:>5}" for code, n in document["reject_reasons"].items()]
+        lines += ["", "Reject reasons:"] + [
+            f"  {code:<24}{n:>5}" for code, n in document["reject_reasons"].items()
+        ]
     lines += ["", "Alerts:"] + ([f"  ! {a['message']}" for a in document["alerts"]] or ["  none"])
     return "\n".join(lines)

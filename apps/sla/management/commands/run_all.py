@@ -22,15 +22,31 @@ class Command(BaseCommand):
     help = "Run the web server, a Celery worker and Celery beat together (the embedded default)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--addr", default="127.0.0.1:8000", help="Where the web server listens.")
+        parser.add_argument(
+            "--addr", default="127.0.0.1:8000", help="Where the web server listens."
+        )
         parser.add_argument("--no-web", action="store_true", help="Only the worker and beat.")
 
     def handle(self, *args, addr, no_web, **options):
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "leadflow"]
         processes = {
-            "worker": celery + ["worker", "--loglevel=INFO", "--concurrency=2", "--without-gossip", "--without-mingle"],
-            "beat": celery + ["beat", "--loglevel=INFO", "--scheduler", settings.CELERY_BEAT_SCHEDULER, "--pidfile="],
+            "worker": celery
+            + [
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=2",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            "beat": celery
+            + [
+                "beat",
+                "--loglevel=INFO",
+                "--scheduler",
+                settings.CELERY_BEAT_SCHEDULER,
+                "--pidfile=",
+            ],
         }
         if not no_web:
             processes = {"web": [python, "manage.py", "runserver", addr, "--noreload"], **processes}
@@ -38,8 +54,13 @@ class Command(BaseCommand):
         running = {}
         for name, command in processes.items():
             running[name] = subprocess.Popen(
-                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True,
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                bufsize=1,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                start_new_session=True,
             )
             threading.Thread(target=self._relay, args=(name, running[name]), daemon=True).start()
 
@@ -50,7 +71,9 @@ class Command(BaseCommand):
         while not stopping.is_set():
             for name, process in running.items():
                 if process.poll() is not None:
-                    self.stderr.write(f"{name} stopped (exit {process.returncode}); stopping the others.")
+                    self.stderr.write(
+                        f"{name} stopped (exit {process.returncode}); stopping the others."
+                    )
                     exit_code = process.returncode or 1
                     stopping.set()
             time.sleep(0.5)

@@ -17,7 +17,9 @@ class Command(BaseCommand):
     help = "Send the SLA reminders and breaches due now (or at --now), each exactly once."
 
     def add_arguments(self, parser):
-        parser.add_argument("--now", help="ISO 8601 time to sweep at, e.g. 2026-11-23T09:00:00+09:00.")
+        parser.add_argument(
+            "--now", help="ISO 8601 time to sweep at, e.g. 2026-11-23T09:00:00+09:00."
+        )
 
     def handle(self, *args, now=None, **options):
         at = timezone.now()
