@@ -201,7 +201,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Longer than any task may run (CELERY_TASK_TIME_LIMIT), so Redis never redelivers a running task.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        # A broker that does not answer must not hold a web request for long (see apps.outbox).
+        "socket_connect_timeout": 2,
     }
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=900)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60

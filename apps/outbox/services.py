@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -89,23 +90,34 @@ def outbox_put(*, kind: str, key: str, payload: dict, kick: bool = True) -> Outb
     )[0]
 
 
+#: After a failed publish, kicks are skipped until this moment (time.monotonic()): one slow
+#: failure tells this process the broker is away; the periodic delivery covers the gap.
+_broker_away_until = 0.0
+BROKER_AWAY_SECONDS = 15
+
+
 def outbox_kick(ids: Sequence[int]) -> None:
     """Ask the workers to deliver ``ids`` now; a broker that does not answer only delays them.
 
     Never raises: it runs after the commit of a request whose work is done, and
     an error here would turn that success into a 500.
     """
+    global _broker_away_until
     from apps.outbox.tasks import outbox_deliver_task
 
+    if time.monotonic() < _broker_away_until:
+        logger.info("outbox: broker away, %s left to the periodic delivery", list(ids))
+        return
     for start in range(0, len(ids), KICK_CHUNK):
         chunk = list(ids[start : start + KICK_CHUNK])
         try:
             # No publish retries: a request must not wait on a broker that is down.
             outbox_deliver_task.apply_async((chunk,), retry=False)
         except Exception as exc:
+            _broker_away_until = time.monotonic() + BROKER_AWAY_SECONDS
             logger.warning(
                 "outbox: could not queue delivery of %s (%s); the periodic delivery sends them",
-                chunk,
+                list(ids[start:]),
                 exc,
             )
             return
