@@ -9,7 +9,7 @@ RUN_ENV := DEBUG=true SITE_URL=http://$(HOST):$(PORT)
 # (settings refuse to start without one); an exported SECRET_KEY wins.
 TEST_ENV := SECRET_KEY=$${SECRET_KEY:-leadflow-tests-only-not-a-secret}
 
-.PHONY: run test lint format install install-dev migrate messages clean
+.PHONY: run test lint format install install-dev migrate messages clean soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ run: migrate
 
 test: install-dev messages
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# A few minutes of mixed traffic against its own gunicorn, Celery worker and beat, then a check
+# that the database holds exactly what the clients were told was stored (README, "Soak test").
+# PostgreSQL server from DATABASE_URL; SOAK_DATABASE (default leadflow_soak, dropped first),
+# SOAK_REDIS_URL (default db 7), SOAK_SECONDS (default 180), SOAK_MAX_REQUESTS.
+soak: install-dev messages
+	$(BIN)/python -m soak
 
 # Lint as CI does: ruff's rules, the formatter's layout, and no model change without its migration.
 lint: install-dev
