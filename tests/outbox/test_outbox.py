@@ -260,3 +260,35 @@ def test_plain_text_emails_and_subjects_are_not_html_escaped(
     assert "&amp;" not in email.body and "&lt;" not in email.body
     html, _ = email.alternatives[0]
     assert "O&#x27;Brien" in html and "Smith &amp; Sons &lt;UK&gt;" in html
+
+
+# --- the admin ----------------------------------------------------------------------------
+
+
+def test_an_operator_sees_failed_emails_and_sends_them_again_with_the_permission(
+    client, queued, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth.models import Permission
+
+    OutboxMessage.objects.filter(pk=queued.pk).update(
+        status="failed", attempts=10, last_error="SMTPServerDisconnected: gone"
+    )
+    operator = UserFactory(username="olga", is_staff=True)
+    operator.user_permissions.add(Permission.objects.get(codename="view_outboxmessage"))
+    client.force_login(operator)
+    listing = client.get("/admin/outbox/outboxmessage/", {"status__exact": "failed"})
+    body = listing.content.decode()
+    assert "sla.notification_email" in body and "SMTPServerDisconnected: gone" in body
+    assert "Send the selected failed messages again" not in body  # not without the permission
+
+    resend = {"action": "resend", "_selected_action": [queued.pk], "index": "0"}
+    client.post("/admin/outbox/outboxmessage/", resend)
+    assert OutboxMessage.objects.get(pk=queued.pk).status == "failed" and mail.outbox == []
+
+    operator.user_permissions.add(Permission.objects.get(codename="resend_outboxmessage"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/admin/outbox/outboxmessage/", resend, follow=True)
+    assert "1 message queued to be sent again." in response.content.decode()
+    queued.refresh_from_db()
+    assert (queued.status, queued.attempts) == ("sent", 1)
+    assert mail.outbox[0].extra_headers["Message-ID"] == f"<leadflow.outbox.{queued.pk}@127.0.0.1>"
