@@ -5,9 +5,12 @@ filesystem Celery broker); production sets the environment and passes
 ``manage.py check --deploy --fail-level WARNING``.
 """
 
+import datetime as dt
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -17,8 +20,17 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
-# The fallback key only exists so a fresh checkout runs; `check --deploy` flags it.
-SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-leadflow-local-only-change-me")
+# A local run (DEBUG on, as `make run` sets it) may use the public fallback key; anything
+# else must bring its own, or sessions and password-reset links could be forged.
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. With DEBUG off Leadflow refuses to start on a public key: "
+            "set SECRET_KEY to a long random value (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(50))'), or DEBUG=true for a local run."
+        )
+    SECRET_KEY = "django-insecure-leadflow-local-only-change-me"
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -38,9 +50,11 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "import_export",
+    "axes",
     "apps.accounts",
     "apps.criteria",
     "apps.leads",
+    "apps.outbox",
     "apps.sla",
     "apps.reports",
     "apps.api",
@@ -59,6 +73,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username + address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "leadflow.urls"
@@ -106,6 +128,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username
+# from one address, that pair is locked out for LOGIN_LOCKOUT_MINUTES, on the sign-in page
+# and the admin's alike. Unknown usernames count and lock exactly as known ones do.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# A locked-out attempt does not restart the wait, so the page can say when it ends.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "apps.accounts.views.login_locked_out"
+AXES_VERBOSE = False
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -139,11 +173,17 @@ if WHITENOISE_USE_FINDERS:
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Seconds an SMTP exchange may hang before the attempt fails (and the outbox retries it).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Leadflow <leadflow@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Absolute address of the site, for links in emails.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# The admin's CSV import (django-import-export) reads and writes leads: it needs the change
+# permission, not merely access to the admin.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 
 # --- Celery (SLA issue) ------------------------------------------------------
 # Embedded default: kombu's filesystem transport, one folder for in and out, so a
@@ -161,7 +201,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Longer than any task may run (CELERY_TASK_TIME_LIMIT), so Redis never redelivers a running task.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        # A broker that does not answer must not hold a web request for long (see apps.outbox).
+        "socket_connect_timeout": 2,
     }
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=900)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
@@ -174,6 +216,20 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+# --- Outbox (trust issue) ------------------------------------------------------------
+# Every email (and later webhook) is a row delivered at least once; see apps/outbox.
+# A claim lasts this long: longer than one delivery can take (EMAIL_TIMEOUT), after which
+# a row whose worker died is delivered again.
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
+# Failed attempts are retried after 1, 2, 4 … minutes (capped at an hour), this many in all.
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=3600)
+# The right-hand side of each email's stable Message-ID.
+OUTBOX_MESSAGE_ID_DOMAIN = env.str(
+    "OUTBOX_MESSAGE_ID_DOMAIN", default=urlsplit(SITE_URL).hostname or "leadflow.localhost"
+)
 
 # --- API (intake API issue) ----------------------------------------------------
 # A request body over this many bytes gets 413 before anything reads it.
@@ -214,6 +270,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema is for signed-in users and token holders, not the whole internet.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "apps.leads.models.Stage",
@@ -242,5 +300,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # django-axes logs every failed sign-in as a warning and its bookkeeping as info.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -21,12 +21,14 @@ def _plain_http(settings):
 @pytest.fixture(autouse=True)
 def _celery_inline():
     """Tasks run inline unless a test starts a real worker (see tests/sla/test_worker.py)."""
+    from apps.outbox import services as outbox_services
     from leadflow.celery import app
 
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager = False
+    outbox_services._broker_away_until = 0.0  # a test that stopped the broker is over
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,7 +1,12 @@
+import math
+
+from axes.helpers import get_client_username, get_cool_off
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.http import HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
@@ -46,3 +51,32 @@ class LanguageView(View):
                 samesite=settings.LANGUAGE_COOKIE_SAMESITE,
             )
         return response
+
+
+def login_locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer to a username + address locked out after too many failed sign-ins.
+
+    429 with ``Retry-After`` and a page saying when to try again, the same for
+    a username that exists and one that does not (nothing here looks at users).
+    """
+    now = timezone.now()
+    cool_off = get_cool_off(request)
+    last_failure = (
+        AccessAttempt.objects.filter(
+            username=get_client_username(request, credentials),
+            ip_address=getattr(request, "axes_ip_address", None),
+        )
+        .order_by("-attempt_time")
+        .values_list("attempt_time", flat=True)
+        .first()
+    )
+    retry_at = (last_failure or now) + cool_off
+    minutes = max(1, math.ceil((retry_at - now).total_seconds() / 60))
+    response = render(
+        request,
+        "registration/locked_out.html",
+        {"minutes": minutes, "retry_at": retry_at},
+        status=429,
+    )
+    response["Retry-After"] = str(max(1, math.ceil((retry_at - now).total_seconds())))
+    return response

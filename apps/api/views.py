@@ -5,6 +5,7 @@ and records engagements; every role reads the leads it may see; transitions are
 decided by ``lead_transition`` (403 role, 409 stage, 400 input).
 """
 
+from django.contrib.auth.views import redirect_to_login
 from django.db.models import Q
 from django.http import JsonResponse
 from django.templatetags.static import static
@@ -14,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework import exceptions, generics, status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -58,10 +60,13 @@ from apps.reports.services import ReportWeekError, weekly_report_document
 
 class LeadflowAPIView(APIView):
     def throttled(self, request, wait):
-        raise exceptions.Throttled(
-            wait=wait,
-            detail=_("Rate limit exceeded: retry in %(n)s seconds.") % {"n": int(wait or 1)},
+        refused = exceptions.Throttled(wait=wait)  # sets Retry-After
+        # Our own sentence only: DRF would append its "Expected available in …" to it.
+        refused.detail = exceptions.ErrorDetail(
+            _("Rate limit exceeded: retry in %(n)s seconds.") % {"n": int(wait or 1)},
+            code=refused.default_code,
         )
+        raise refused
 
 
 # --- leads ---------------------------------------------------------------------------------
@@ -398,7 +403,18 @@ class WeeklyReportView(LeadflowAPIView):
 
 
 class APIDocsView(SpectacularSwaggerView):
-    """Swagger UI, from the copy vendored under static/ (no CDN)."""
+    """Swagger UI, from the copy vendored under static/ (no CDN), for signed-in users.
+
+    Anyone else is sent to the sign-in page (the schema itself answers 401).
+    """
+
+    permission_classes = [AllowAny]  # decided in get(): a browser is sent to sign in, not a 401
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return super().get(request, *args, **kwargs)
 
     @staticmethod
     def _swagger_ui_resource(filename):

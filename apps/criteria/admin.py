@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from apps.criteria.models import (
@@ -31,6 +32,8 @@ class SingletonAdmin(admin.ModelAdmin):
         from django.shortcuts import redirect
         from django.urls import reverse
 
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         obj = self.model.load()
         return redirect(
             reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])

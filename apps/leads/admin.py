@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -83,6 +84,8 @@ def _transition_action(name):
 
     action.__name__ = f"transition_{name}"
     action.short_description = _("Transition selected leads: %(name)s") % {"name": name}
+    # Offered to, and run for, only those who may change leads (the service then checks the role).
+    action.allowed_permissions = ("change",)
     return action
 
 
@@ -202,7 +205,10 @@ class LeadAdmin(LeadImportAdminMixin, admin.ModelAdmin):
         obj.fit, obj.fit_reason = verdict.verdict, verdict.reason[:255]
         super().save_model(request, obj, form, change)
 
-    @admin.action(description=_("Archive selected leads (hidden from lists, never deleted)"))
+    @admin.action(
+        permissions=["change"],
+        description=_("Archive selected leads (hidden from lists, never deleted)"),
+    )
     def archive(self, request, queryset):
         n = queryset.filter(archived_at__isnull=True).update(archived_at=timezone.now())
         self.message_user(request, _("%(n)s lead(s) archived.") % {"n": n}, messages.SUCCESS)
@@ -226,6 +232,9 @@ class LeadAdmin(LeadImportAdminMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def transition_view(self, request, pk, name):
+        # The page shows the lead and makes a change: both need the change permission.
+        if not self.has_change_permission(request):
+            raise PermissionDenied
         lead = get_object_or_404(Lead, pk=pk)
         form_class = TRANSITION_FORMS.get(name)
         if form_class is None:

@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 #: Sent after the transaction that made a transition commits (``transition`` is the history row).
 stage_changed = Signal()
+#: Sent inside that transaction, right after the history row is written: receivers write what
+#: must commit (or roll back) with the change, such as the outbox rows of its emails.
+transition_recorded = Signal()
 
 # Transitions the system itself makes, with no user behind them.
 SYSTEM_TRANSITIONS = frozenset({"promote", "reassign"})
@@ -131,7 +134,8 @@ def lead_transition(
     In one transaction: lock the lead, check the actor may, check the stage
     allows it (and still is ``expected_stage`` when the caller showed one),
     validate ``data`` with the transition's form, apply it, save, append the
-    history row and queue ``stage_changed`` for after commit. Raises a
+    history row, send ``transition_recorded`` (in the transaction) and queue
+    ``stage_changed`` for after commit. Raises a
     ``LifecycleError`` subclass, with nothing written, when any step refuses.
     """
     if name not in ALL_TRANSITIONS:
@@ -147,13 +151,9 @@ def lead_transition(
                     _("Only a person can %(name)s a lead.") % {"name": TRANSITION_VERBS[name]}
                 )
         elif not can_transition(actor, locked, name):
-            if (
-                name == "accept"
-                and expected_stage == Stage.MQL
-                and can_work_leads(actor)
-                and taken_from_the_pool(locked.pk)
-            ):
-                # Two reps accepting one pool MQL: the slower one lost a race, not a permission.
+            if name == "accept" and can_work_leads(actor) and taken_from_the_pool(locked.pk):
+                # Two reps accepting one pool MQL: the slower one lost a race, not a permission,
+                # whether or not its request named the stage it saw (expected_stage).
                 raise LeadChanged(
                     _("This lead has changed: another rep took it from the pool."),
                     stage=locked.stage,
@@ -209,6 +209,7 @@ def lead_transition(
             accept_due_at=locked.accept_due_at if clocks_started else None,
             process_due_at=locked.process_due_at if clocks_started else None,
         )
+        transition_recorded.send(sender=StageTransition, transition=row)
         transaction.on_commit(partial(_announce, row.pk))
     if isinstance(lead, Lead):
         lead.refresh_from_db()

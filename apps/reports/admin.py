@@ -38,7 +38,16 @@ class WeeklyReportAdmin(AppendOnlyAdmin):
     """Stored reports are read-only: they are what was reported that week."""
 
     list_display = ["week", "mqls", "mql_to_sql_rate", "alert_codes", "as_of", "emailed_at"]
-    fields = ["week", "as_of", "built_at", "emailed_at", "thresholds", "previous_rate", "document"]
+    fields = [
+        "week",
+        "as_of",
+        "built_at",
+        "queued_at",
+        "emailed_at",
+        "thresholds",
+        "previous_rate",
+        "document",
+    ]
     readonly_fields = fields
 
     @admin.display(description=_("MQLs"))

@@ -6,3 +6,6 @@ class ReportsConfig(AppConfig):
     name = "apps.reports"
     label = "reports"
     verbose_name = _("Reports")
+
+    def ready(self):
+        from apps.reports import services  # noqa: F401  (registers its outbox handler)

@@ -101,11 +101,17 @@ class WeeklyReport(models.Model):
         _("previous week's MQL→SQL rate"), max_digits=4, decimal_places=3, null=True, blank=True
     )
     built_at = models.DateTimeField(_("built at"), auto_now_add=True)
+    queued_at = models.DateTimeField(
+        _("emails queued at"),
+        null=True,
+        blank=True,
+        help_text=_("Set when its emails were put in the outbox; the claim that sends them once."),
+    )
     emailed_at = models.DateTimeField(
         _("emailed at"),
         null=True,
         blank=True,
-        help_text=_("Set when the email went out; the claim that makes it go out once."),
+        help_text=_("Set when the first of its emails went out."),
     )
 
     class Meta:

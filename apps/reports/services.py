@@ -1,9 +1,11 @@
 """Writes for the reports: storing each week's report once and emailing it once (SPEC §6).
 
 Two builders racing on one week both compute, but the unique ``week`` column
-lets exactly one INSERT in; the other reads that row back. The email is
-claimed with a conditional UPDATE of ``emailed_at``, so however many copies of
-the weekly task run, and however often, each recipient gets one email.
+lets exactly one INSERT in; the other reads that row back. The emails are
+claimed with a conditional UPDATE of ``queued_at`` that writes one outbox row
+per recipient in the same transaction, so however many copies of the weekly
+task run, and however often, each recipient gets the report, at least once
+and, short of a worker dying mid-send, exactly once.
 """
 
 from __future__ import annotations
@@ -14,11 +16,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.emails import email_in_users_language
+from apps.outbox.models import OutboxMessage
+from apps.outbox.services import (
+    NothingToDeliver,
+    outbox_deliver,
+    outbox_email_send,
+    outbox_handler,
+    outbox_put_many,
+)
 from apps.reports.models import WeeklyReport
 from apps.reports.selectors import (
     localized_alerts,
@@ -91,41 +103,60 @@ def weekly_report_document(week: str, *, now: dt.datetime | None = None) -> dict
     return weekly_report_compute(week=iso_week, as_of=now).document
 
 
-def weekly_report_email(*, report: WeeklyReport) -> int:
-    """Email ``report`` to every recipient once; returns how many emails went out.
+#: The outbox kind of one recipient's copy of a weekly report.
+WEEKLY_REPORT_EMAIL = "reports.weekly_report_email"
 
-    The conditional update of ``emailed_at`` is the claim: a second caller
-    (a rerun, or a copy running at the same moment) finds it taken and sends
-    nothing. When no email at all goes out the claim is released, so the next run retries.
+
+def weekly_report_email(*, report: WeeklyReport) -> int:
+    """Queue ``report``'s emails once, then deliver them here; returns how many went out now.
+
+    The conditional update of ``queued_at`` is the claim: a second caller (a
+    rerun, or a copy running at the same moment) finds it taken and queues
+    nothing. Emails that fail now stay in the outbox, which retries them.
     """
-    claimed = WeeklyReport.objects.filter(pk=report.pk, emailed_at__isnull=True).update(
+    with transaction.atomic():
+        claimed = WeeklyReport.objects.filter(pk=report.pk, queued_at__isnull=True).update(
+            queued_at=timezone.now()
+        )
+        if not claimed:
+            return 0
+        messages = outbox_put_many(
+            messages=[
+                OutboxMessage(
+                    kind=WEEKLY_REPORT_EMAIL,
+                    key=f"weekly-report:{report.week}:{user.pk}",
+                    payload={"report_id": report.pk, "recipient_id": user.pk},
+                )
+                for user in report_recipients()
+            ],
+            kick=False,  # delivered right below, by this worker
+        )
+    result = outbox_deliver(ids=[m.pk for m in messages])
+    logger.info(
+        "weekly report %s: %s email(s) sent, %s left to the outbox's retries",
+        report.week,
+        result.sent,
+        result.retrying + result.failed,
+    )
+    return result.sent
+
+
+@outbox_handler(WEEKLY_REPORT_EMAIL)
+def weekly_report_email_send(message: OutboxMessage) -> None:
+    """Email one recipient's copy of a stored report (the outbox claims, retries and marks it)."""
+    report = WeeklyReport.objects.filter(pk=message.payload["report_id"]).first()
+    recipient = (
+        get_user_model()
+        .objects.filter(pk=message.payload["recipient_id"], is_active=True)
+        .exclude(email="")
+        .first()
+    )
+    if report is None or recipient is None:
+        raise NothingToDeliver("the report or an active recipient with an email address is gone")
+    outbox_email_send(message, weekly_report_email_message(report=report, recipient=recipient))
+    WeeklyReport.objects.filter(pk=report.pk, emailed_at__isnull=True).update(
         emailed_at=timezone.now()
     )
-    if not claimed:
-        return 0
-    messages = [
-        weekly_report_email_message(report=report, recipient=user) for user in report_recipients()
-    ]
-    sent = 0
-    try:
-        with get_connection() as mail_connection:
-            for message in messages:
-                message.connection = mail_connection
-                try:
-                    sent += message.send()
-                except Exception:
-                    # One bad address must not cost everyone else their report.
-                    logger.exception(
-                        "weekly report %s: email to %s failed", report.week, message.to
-                    )
-    except Exception:
-        logger.exception("weekly report %s: could not reach the mail server", report.week)
-    if messages and not sent:
-        WeeklyReport.objects.filter(pk=report.pk).update(emailed_at=None)
-        logger.error("weekly report %s: no email went out; the next run retries", report.week)
-    else:
-        logger.info("weekly report %s emailed to %s recipient(s)", report.week, sent)
-    return sent
 
 
 def weekly_report_send_last_week(*, now: dt.datetime | None = None) -> WeeklySendResult:

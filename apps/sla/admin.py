@@ -21,7 +21,6 @@ class NotificationAdmin(admin.ModelAdmin):
         "lead",
         "read_at",
         "emailed_at",
-        "email_attempts",
     ]
     list_filter = ["kind"]
     list_select_related = ["recipient", "lead"]

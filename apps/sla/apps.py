@@ -8,4 +8,4 @@ class SLAConfig(AppConfig):
     verbose_name = _("SLA and notifications")
 
     def ready(self):
-        from apps.sla import receivers  # noqa: F401  (connects the signal receivers)
+        from apps.sla import receivers  # noqa: F401  (connects receivers, registers outbox handlers)

@@ -70,8 +70,8 @@ class Notification(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    # Set when its email went out; the outbox (apps.outbox) holds the attempts and errors.
     emailed_at = models.DateTimeField(_("emailed"), null=True, blank=True)
-    email_attempts = models.PositiveSmallIntegerField(_("email attempts"), default=0)
 
     class Meta:
         verbose_name = _("notification")
@@ -87,11 +87,6 @@ class Notification(models.Model):
         ]
         indexes = [
             models.Index(fields=["recipient", "read_at"], name="notification_inbox_idx"),
-            models.Index(
-                fields=["created_at"],
-                name="notification_unsent_idx",
-                condition=Q(emailed_at__isnull=True),
-            ),
         ]
 
     def __str__(self):

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import F
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -26,12 +25,17 @@ from apps.accounts.emails import email_in_users_language
 from apps.criteria.models import SLAPolicy
 from apps.leads.models import Lead, Stage
 from apps.leads.services import LifecycleError, lead_transition
+from apps.outbox.models import OutboxMessage
+from apps.outbox.services import (
+    NothingToDeliver,
+    outbox_deliver_due,
+    outbox_email_send,
+    outbox_handler,
+    outbox_put_many,
+)
 from apps.sla.models import Notification, NotificationKind, SLAEvent, SLAEventKind
 
 logger = logging.getLogger(__name__)
-
-EMAIL_RETRY_AFTER = dt.timedelta(minutes=5)
-EMAIL_MAX_ATTEMPTS = 5
 
 
 @dataclass
@@ -146,16 +150,14 @@ def _notify_event(event: SLAEvent, *, lead: Lead, policy: SLAPolicy, result: Swe
         if policy.escalate_on_breach or lead.owner is None:
             for manager in sales_managers().exclude(pk=lead.owner_id):
                 recipients.append((manager, NotificationKind.ESCALATION))
-    notifications = Notification.objects.bulk_create(
-        [
+    notifications = notifications_create(
+        notifications=[
             Notification(recipient=user, kind=kind, lead=lead, event=event)
             for user, kind in recipients
             if user
         ]
     )
-    ids = [n.pk for n in notifications]
-    result.notifications += ids
-    transaction.on_commit(partial(_deliver_all, ids))
+    result.notifications += [n.pk for n in notifications]
 
 
 def _reassign_after_breach(lead: Lead, *, now: dt.datetime, result: SweepResult) -> None:
@@ -182,63 +184,64 @@ def sales_managers():
 
 # --- notifications -------------------------------------------------------------
 
+#: The outbox kind of a notification's email.
+NOTIFICATION_EMAIL = "sla.notification_email"
+
+
+def notifications_create(*, notifications: Sequence[Notification]) -> list[Notification]:
+    """Store in-app notifications and, in the same transaction, the outbox rows that email them.
+
+    ``notifications`` are unsaved rows (recipient, kind, lead, event); they are
+    inserted in one statement, and so are their emails, one outbox row each
+    for the recipients with an address. Call it inside the transaction that
+    causes them: a rollback takes the emails with it, a commit can't lose them.
+    """
+    created = Notification.objects.bulk_create(notifications)
+    outbox_put_many(
+        messages=[
+            OutboxMessage(
+                kind=NOTIFICATION_EMAIL,
+                key=f"notification:{n.pk}",
+                payload={"notification_id": n.pk},
+            )
+            for n in created
+            if n.recipient.email
+        ]
+    )
+    return created
+
 
 def notification_create(*, recipient, kind: str, lead: Lead) -> Notification:
-    """An in-app notification whose email goes out once the transaction commits."""
-    notification = Notification.objects.create(recipient=recipient, kind=kind, lead=lead)
-    transaction.on_commit(partial(_queue_email, notification.pk))
-    return notification
+    """One in-app notification and its email; see ``notifications_create``."""
+    return notifications_create(
+        notifications=[Notification(recipient=recipient, kind=kind, lead=lead)]
+    )[0]
 
 
-def _queue_email(notification_id: int) -> None:
-    from apps.sla.tasks import send_notification_email
+@outbox_handler(NOTIFICATION_EMAIL)
+def notification_email_send(message: OutboxMessage) -> None:
+    """Email the notification of an outbox row (the outbox claims, retries and marks it)."""
+    notification = (
+        Notification.objects.select_related("recipient", "lead", "event__owner")
+        .filter(pk=message.payload["notification_id"])
+        .first()
+    )
+    if notification is None or not notification.recipient.email:
+        raise NothingToDeliver("the notification or its recipient's email address is gone")
+    outbox_email_send(message, notification_email(notification))
+    Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
+        emailed_at=timezone.now()
+    )
 
-    send_notification_email.delay(notification_id)
 
+def notifications_retry_unsent(*, now: dt.datetime | None = None) -> int:
+    """Deliver, in this process, the notification emails that are due; returns how many went out.
 
-def _deliver_all(ids: list[int]) -> None:
-    for notification_id in ids:
-        notification_email_send(notification_id=notification_id)
-
-
-def notification_email_send(*, notification_id: int) -> bool:
-    """Email one notification, at most once: the conditional update is the claim.
-
-    A failed send releases the claim, so a later sweep retries it (up to
-    ``EMAIL_MAX_ATTEMPTS``). Returns True when an email went out.
+    Run at the end of every sweep, so ``sla_sweep`` sends its own notifications
+    and picks up any left behind. Delivery follows the real clock, whatever
+    moment (``now``) the sweep acts at.
     """
-    claimed = Notification.objects.filter(
-        pk=notification_id, emailed_at__isnull=True, email_attempts__lt=EMAIL_MAX_ATTEMPTS
-    ).update(emailed_at=timezone.now(), email_attempts=F("email_attempts") + 1)
-    if not claimed:
-        return False
-    notification = Notification.objects.select_related("recipient", "lead", "event").get(
-        pk=notification_id
-    )
-    if not notification.recipient.email:
-        return False
-    try:
-        notification_email(notification).send()
-    except Exception:
-        Notification.objects.filter(pk=notification_id).update(emailed_at=None)
-        logger.exception(
-            "email for notification %s failed; a later sweep retries it", notification_id
-        )
-        return False
-    return True
-
-
-def notifications_retry_unsent(*, now: dt.datetime) -> int:
-    """Retry emails whose earlier sends failed (or whose worker died)."""
-    ids = list(
-        Notification.objects.filter(
-            emailed_at__isnull=True,
-            email_attempts__gt=0,
-            email_attempts__lt=EMAIL_MAX_ATTEMPTS,
-            created_at__lte=now - EMAIL_RETRY_AFTER,
-        ).values_list("pk", flat=True)[:500]
-    )
-    return sum(notification_email_send(notification_id=pk) for pk in ids)
+    return outbox_deliver_due(kinds=[NOTIFICATION_EMAIL]).sent
 
 
 def lead_url(lead: Lead) -> str:

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from apps.sla.services import notification_email_send, sla_sweep
+from apps.sla.services import sla_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -24,9 +24,3 @@ def sla_sweep_task():
         "events": result.events,
         "reassigned": result.reassigned,
     }
-
-
-@shared_task(name="apps.sla.tasks.send_notification_email", ignore_result=True)
-def send_notification_email(notification_id: int):
-    """Email one notification; sending twice is prevented by the claim in the service."""
-    notification_email_send(notification_id=notification_id)

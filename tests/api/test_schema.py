@@ -6,6 +6,7 @@ import json
 import pytest
 import time_machine
 from django.contrib.staticfiles import finders
+from django.test import Client
 
 from apps.api import examples
 from apps.leads.forms import TRANSITION_FORMS
@@ -16,13 +17,20 @@ from tests.leads.helpers import walk_to
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def client(client, nobody):
+    """A signed-in browser: the schema and the docs are for signed-in users and token holders."""
+    client.force_login(nobody)
+    return client
+
+
 def the_schema(client) -> dict:
     response = client.get("/api/schema/", {"format": "json"})
     assert response.status_code == 200
     return json.loads(response.content)
 
 
-def test_the_schema_is_public_and_lists_every_endpoint(client):
+def test_the_schema_lists_every_endpoint(client):
     paths = the_schema(client)["paths"]
 
     assert {"/api/v1/leads/", "/api/v1/leads/{id}/", "/api/v1/engagements/"} <= set(paths)
@@ -47,6 +55,19 @@ def test_the_engagements_endpoint_is_documented_as_taking_one_or_a_list(client):
     body = the_schema(client)["paths"]["/api/v1/engagements/"]["post"]["requestBody"]
     one, many = body["content"]["application/json"]["schema"]["oneOf"]
     assert many["type"] == "array" and many["maxItems"] == 1000 and many["items"] == one
+
+
+def test_anonymous_callers_get_no_schema_and_are_sent_to_sign_in_for_the_docs():
+    anonymous = Client()
+    assert anonymous.get("/api/schema/", {"format": "json"}).status_code == 401
+    docs = anonymous.get("/api/docs/")
+    assert docs.status_code == 302 and docs["Location"] == "/accounts/login/?next=/api/docs/"
+
+
+def test_a_token_holder_reads_the_schema(api, marketer):
+    response = api(marketer).get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    assert "/api/v1/leads/" in json.loads(response.content)["paths"]
 
 
 def test_the_docs_page_loads_swagger_ui_from_our_own_static_files(client):

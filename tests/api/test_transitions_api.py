@@ -214,6 +214,24 @@ def test_the_slower_of_two_reps_accepting_one_pool_mql_gets_409_not_403(api, mar
     assert "another rep took it" in response.json()["detail"]
 
 
+def test_the_slower_rep_gets_409_even_without_naming_the_expected_stage(api, marketer, manager):
+    from apps.leads.services import lead_transition
+    from tests.factories import LeadFactory, UserFactory
+    from tests.leads.helpers import walk_to
+
+    pool_lead = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
+    ann, bob = (
+        UserFactory(username="ann", roles=["sales"]),
+        UserFactory(username="bob", roles=["sales"]),
+    )
+    lead_transition(lead=pool_lead.pk, name="accept", actor=ann)
+
+    response = api(bob).post(url(pool_lead, "accept"), {}, format="json")
+    assert response.status_code == 409
+    assert response.json()["stage"] == "accepted"
+    assert "another rep took it" in response.json()["detail"]
+
+
 def test_a_rep_accepting_another_reps_own_mql_still_gets_403(api, rep, other_rep, mql):
     assert mql.owner == rep
     response = api(other_rep).post(url(mql, "accept"), {"expected_stage": "mql"}, format="json")

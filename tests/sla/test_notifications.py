@@ -89,7 +89,8 @@ def test_emails_go_out_in_the_recipients_language(
             marketer=marketer,
             manager=manager,
         )
-        mail.outbox.clear()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
         sla_sweep(now=lead.mql_at + dt.timedelta(hours=25))
     to_rep = next(m for m in mail.outbox if m.to == [rep.email])
     to_manager = next(m for m in mail.outbox if m.to == [manager.email])

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -11,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.criteria.models import SLAPolicy
 from apps.leads.models import StageTransition
 from apps.leads.services import lead_transition
+from apps.outbox.models import OutboxMessage
 from apps.sla.models import Notification, SLAEvent
 from apps.sla.services import sla_sweep as run_sla_sweep
 from tests.factories import LeadFactory, UserFactory
@@ -167,7 +169,7 @@ def test_a_new_owner_is_told_about_a_new_mql(mql, rep):
 
 
 def test_the_sweep_costs_the_same_queries_however_many_leads_are_not_due(
-    mql, marketer, manager, sweep
+    mql, marketer, manager, sweep, django_capture_on_commit_callbacks
 ):
     def sweep_queries():
         Notification.objects.all().delete()
@@ -180,10 +182,11 @@ def test_the_sweep_costs_the_same_queries_however_many_leads_are_not_due(
 
     LeadFactory.create_batch(5)
     few = sweep_queries()
-    for _ in range(3):
-        walk_to(
-            LeadFactory(), "accepted", marketer=marketer, manager=manager
-        )  # clocks far in the future
+    with django_capture_on_commit_callbacks(execute=True):  # their new-MQL emails go out now
+        for _ in range(3):
+            walk_to(
+                LeadFactory(), "accepted", marketer=marketer, manager=manager
+            )  # clocks far in the future
     LeadFactory.create_batch(45)
     assert sweep_queries() == few
 
@@ -206,10 +209,15 @@ def test_a_failed_email_is_retried_by_a_later_sweep(mql, settings, rep, sweep):
     settings.EMAIL_BACKEND = "tests.sla.failing_email.Backend"
     sweep(now=mql.mql_at + 21 * H)
     notification = Notification.objects.get(kind="reminder")
-    assert notification.emailed_at is None and notification.email_attempts == 1
+    email = OutboxMessage.objects.get(key=f"notification:{notification.pk}")
+    assert notification.emailed_at is None
+    assert (email.status, email.attempts) == ("pending", 1)
+    assert "SMTP server unreachable" in email.last_error
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    Notification.objects.filter(pk=notification.pk).update(created_at=mql.mql_at)
     sweep(now=mql.mql_at + 22 * H)
+    assert mail.outbox == []  # not before its backoff has passed
+    with time_machine.travel(email.next_attempt_at + dt.timedelta(seconds=1)):
+        sweep(now=mql.mql_at + 22 * H)
     notification.refresh_from_db()
     assert notification.emailed_at is not None
     assert [m.to for m in mail.outbox] == [[rep.email]]
