@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "apps.sla",
     "apps.reports",
     "apps.api",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [

@@ -11,7 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from apps.leads.models import Lead
 from apps.leads.services import lead_transition
 from tests.factories import LeadFactory
-from tests.leads.helpers import walk_to
+from tests.leads.helpers import form_values, walk_to
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +105,12 @@ def people(rep, other_rep, marketer, manager, admin_user, nobody):
 def reps_mql(marketer, manager, rep):
     lead = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
     if lead.owner != rep:  # round-robin chose the other rep
-        lead_transition(lead=lead.pk, name="reassign", actor=manager, data={"owner": rep.username})
+        lead_transition(
+            lead=lead.pk,
+            name="reassign",
+            actor=manager,
+            values=form_values("reassign", {"owner": rep.username}),
+        )
         lead.refresh_from_db()
     return lead
 

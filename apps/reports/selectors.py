@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import translation
@@ -29,7 +28,6 @@ from apps.reports.weeks import IsoWeek
 
 MANUAL = "manual"  # by_criteria_version key of a marketer's hand promotion
 UNASSIGNED = "unassigned"  # by_owner key of an MQL nobody was assigned
-REPORT_RECIPIENT_GROUPS = ("marketing", "sales_manager")
 
 # The columns of the CSV export, one row per week (see ``report_csv_row``).
 CSV_COLUMNS = (
@@ -347,17 +345,6 @@ def stored_reports(weeks: list[IsoWeek]) -> dict[str, WeeklyReport]:
         report.week: report
         for report in WeeklyReport.objects.filter(week__in=[str(w) for w in weeks])
     }
-
-
-def report_recipients():
-    """Active marketers and sales managers with an email address, each once."""
-    return (
-        get_user_model()
-        .objects.filter(groups__name__in=REPORT_RECIPIENT_GROUPS, is_active=True)
-        .exclude(email="")
-        .distinct()
-        .order_by("pk")
-    )
 
 
 # --- exports ---------------------------------------------------------------------

@@ -8,8 +8,8 @@ import time_machine
 from django.contrib.staticfiles import finders
 
 from apps.api import examples
-from apps.leads.forms import TRANSITION_FORMS
 from apps.leads.models import Engagement, Lead
+from apps.leads.transitions import TRANSITIONS
 from tests.factories import LeadFactory
 from tests.leads.helpers import walk_to
 
@@ -26,7 +26,7 @@ def test_the_schema_is_public_and_lists_every_endpoint(client):
     paths = the_schema(client)["paths"]
 
     assert {"/api/v1/leads/", "/api/v1/leads/{id}/", "/api/v1/engagements/"} <= set(paths)
-    assert {f"/api/v1/leads/{{id}}/transitions/{name}/" for name in TRANSITION_FORMS} <= set(paths)
+    assert {f"/api/v1/leads/{{id}}/transitions/{name}/" for name in TRANSITIONS} <= set(paths)
     assert set(paths["/api/v1/leads/"]) == {"get", "post"}
 
 

@@ -8,7 +8,7 @@ from django.db import connection
 from apps.leads.models import Lead, StageTransition
 from apps.leads.services import EngagementInput, LifecycleError, engagements_record, lead_transition
 from tests.factories import LeadFactory, UserFactory
-from tests.leads.helpers import engage, walk_to
+from tests.leads.helpers import engage, form_values, walk_to
 
 pytestmark = [
     pytest.mark.postgres,
@@ -67,7 +67,12 @@ def test_accept_and_reject_at_once_leave_exactly_one_outcome_in_the_history():
 
     outcomes = run_at_once(
         lambda: lead_transition(lead=lead.pk, name="accept", actor=rep),
-        lambda: lead_transition(lead=lead.pk, name="reject", actor=rep, data={"reason": "no_need"}),
+        lambda: lead_transition(
+            lead=lead.pk,
+            name="reject",
+            actor=rep,
+            values=form_values("reject", {"reason": "no_need"}),
+        ),
     )
 
     history = list(StageTransition.objects.filter(lead=lead).exclude(transition="promote"))

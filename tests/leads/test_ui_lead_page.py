@@ -9,7 +9,7 @@ from django.utils import timezone
 from apps.leads.models import Lead, Qualification
 from apps.leads.services import lead_transition
 from tests.factories import LeadFactory
-from tests.leads.helpers import QUALIFYING_BANT, engage, walk_to
+from tests.leads.helpers import QUALIFYING_BANT, engage, form_values, walk_to
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,7 @@ def test_the_history_says_who_did_what_when_and_why(client, rep, marketer, manag
         lead=lead.pk,
         name="reject",
         actor=rep,
-        data={"reason": "no_budget", "note": "Student project"},
+        values=form_values("reject", {"reason": "no_budget", "note": "Student project"}),
     )
     client.force_login(marketer)
 
@@ -153,7 +153,12 @@ def test_bant_errors_name_every_failing_criterion_and_store_nothing(client, rep,
 
 def test_a_stale_lead_page_says_the_lead_changed(client, rep, marketer, manager):
     lead = owned_mql(rep, marketer=marketer, manager=manager)
-    lead_transition(lead=lead.pk, name="reject", actor=manager, data={"reason": "duplicate"})
+    lead_transition(
+        lead=lead.pk,
+        name="reject",
+        actor=manager,
+        values=form_values("reject", {"reason": "duplicate"}),
+    )
     client.force_login(rep)
 
     response = client.post(

@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.criteria.models import MQLCriteria
 from apps.leads.services import EngagementInput, engagements_record, lead_transition
 from tests.factories import LeadFactory, UserFactory
+from tests.leads.helpers import form_values
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 H = dt.timedelta(hours=1)
@@ -75,7 +76,7 @@ class History:
             lead=lead.pk,
             name="promote",
             actor=self.team["maya"],
-            data={"reason": "Asked for a demo at the booth"},
+            values=form_values("promote", {"reason": "Asked for a demo at the booth"}, at=at),
             at=at,
         )
 
@@ -102,7 +103,13 @@ class History:
                 "expected_close_date": (timezone.localdate(at) + dt.timedelta(days=60)).isoformat(),
                 **data,
             }
-        return lead_transition(lead=lead.pk, name=name, actor=self.team["mona"], data=data, at=at)
+        return lead_transition(
+            lead=lead.pk,
+            name=name,
+            actor=self.team["mona"],
+            values=form_values(name, data, at=at),
+            at=at,
+        )
 
     def recycle(self, lead, at):
         return lead_transition(lead=lead.pk, name="recycle", actor=self.team["maya"], at=at)

@@ -17,6 +17,7 @@ from apps.reports import tasks
 from apps.reports.models import WeeklyReport
 from apps.reports.weeks import IsoWeek
 from tests.factories import LeadFactory, UserFactory
+from tests.leads.helpers import form_values
 from tests.reports.conftest import bant_for, only_rep_taking_leads
 from tests.waiting import wait_for
 
@@ -41,7 +42,11 @@ def last_week():
         lead = LeadFactory()
         promoted = week.start + dt.timedelta(days=1, hours=9 + i)
         lead_transition(
-            lead=lead.pk, name="promote", actor=maya, data={"reason": "booth"}, at=promoted
+            lead=lead.pk,
+            name="promote",
+            actor=maya,
+            values=form_values("promote", {"reason": "booth"}, at=promoted),
+            at=promoted,
         )
         if i == 0:
             lead_transition(
@@ -49,7 +54,11 @@ def last_week():
             )
             qualified = promoted + dt.timedelta(hours=5)
             lead_transition(
-                lead=lead.pk, name="qualify", actor=mona, data=bant_for(qualified), at=qualified
+                lead=lead.pk,
+                name="qualify",
+                actor=mona,
+                values=form_values("qualify", bant_for(qualified), at=qualified),
+                at=qualified,
             )
     mail.outbox.clear()
     return week

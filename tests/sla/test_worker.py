@@ -17,6 +17,7 @@ from apps.leads.services import lead_transition
 from apps.sla import tasks
 from apps.sla.models import Notification, SLAEvent
 from tests.factories import LeadFactory, UserFactory
+from tests.leads.helpers import form_values
 from tests.waiting import wait_for
 
 pytestmark = [
@@ -46,7 +47,7 @@ def promoted_hours_ago(hours, team, **lead_fields):
         lead=lead.pk,
         name="promote",
         actor=team["maya"],
-        data={"reason": "booth visit"},
+        values=form_values("promote", {"reason": "booth visit"}, at=timezone.now() - hours * H),
         at=timezone.now() - hours * H,
     )
     lead.refresh_from_db()
