@@ -28,7 +28,7 @@ from apps.accounts.permissions import can_work_leads
 from apps.criteria import rules
 from apps.criteria.models import FitRule, MQLCriteria, ScoringSettings
 from apps.leads.models import Engagement, Lead, Stage, StageTransition
-from apps.leads.selectors import taken_from_the_pool
+from apps.leads.selectors import new_leads_meeting, taken_from_the_pool
 from apps.leads.transitions import LeadChanged as LeadChanged
 from apps.leads.transitions import LifecycleError as LifecycleError
 from apps.leads.transitions import Step, Transition, transition_named
@@ -167,6 +167,29 @@ def _announce(transition_id: int, *, replay: bool = False) -> None:
         row.to_stage,
     )
     stage_changed.send(sender=StageTransition, transition=row, replay=replay)
+
+
+def leads_promote_meeting(*, criteria: MQLCriteria) -> list[int]:
+    """Promote, as one batch, the new leads that meet ``criteria`` now; returns their ids.
+
+    For a newly published (looser) version, which promotes nobody by itself:
+    the admin is offered this batch. One transaction; each lead goes through
+    ``lead_transition`` as a system promotion naming ``criteria``, which checks
+    it again on the locked row, so a lead that moved on or changed meanwhile is
+    skipped rather than promoted.
+    """
+    promoted = []
+    with transaction.atomic():
+        candidates = list(
+            new_leads_meeting(criteria.as_rule()).order_by("pk").values_list("pk", flat=True)
+        )
+        for pk in candidates:
+            try:
+                lead_transition(lead=pk, name="promote", criteria=criteria)
+            except (TransitionNotAvailable, TransitionInvalid):
+                continue
+            promoted.append(pk)
+    return promoted
 
 
 # --- leads ---------------------------------------------------------------------
