@@ -212,6 +212,10 @@ def bant_failures(
         failures["need"] = _("The need must be stated.")
     if timeline is None:
         failures["timeline"] = _("The expected decision date is required.")
+    elif timeline < today:
+        failures["timeline"] = _(
+            "Decision expected %(date)s, which is in the past; enter the date it is expected now."
+        ) % {"date": timeline.isoformat()}
     elif timeline > add_months(today, rule.max_timeline_months):
         failures["timeline"] = _(
             "Decision expected %(date)s, later than %(months)s months from today."
