@@ -1,8 +1,11 @@
 """Leadflow settings: one module, every value read from the environment.
 
-Local defaults are safe for a laptop (SQLite under var/, console email, a
-filesystem Celery broker); production sets the environment and passes
-``manage.py check --deploy --fail-level WARNING``.
+Local defaults suit a laptop (SQLite under var/, console email, a filesystem
+Celery broker, plain HTTP). ``PRODUCTION=true`` turns the hardening on (HTTPS
+redirect, secure cookies, HSTS, hashed static files, a required ``SECRET_KEY``);
+with the rest of its environment set, production passes
+``manage.py check --deploy --fail-level WARNING``. Importing this module reads
+the environment and nothing else: no folder or file is made.
 """
 
 from pathlib import Path
@@ -16,9 +19,14 @@ env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
+# A deployment says so; everything else is a local run.
+PRODUCTION = env.bool("PRODUCTION", default=False)
 DEBUG = env.bool("DEBUG", default=False)
-# The fallback key only exists so a fresh checkout runs; `check --deploy` flags it.
-SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-leadflow-local-only-change-me")
+if PRODUCTION:
+    SECRET_KEY = env.str("SECRET_KEY")  # no fallback: a missing key stops the start
+else:
+    # Only so a fresh checkout runs; `check --deploy` flags it.
+    SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-leadflow-local-only-change-me")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -121,22 +129,18 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+# Production serves the hashed, compressed files `collectstatic` made when deploying; a local
+# run serves the source folders as they are. Decided by the environment, not by which files exist.
+COLLECTED_STATIC = env.bool("COLLECTED_STATIC", default=PRODUCTION)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        )
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if COLLECTED_STATIC
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# Serve straight from the finders when nobody ran collectstatic (local runs, tests).
-WHITENOISE_USE_FINDERS = env.bool(
-    "WHITENOISE_USE_FINDERS", default=not (STATIC_ROOT / "staticfiles.json").exists()
-)
-if WHITENOISE_USE_FINDERS:
-    STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+WHITENOISE_USE_FINDERS = not COLLECTED_STATIC
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -146,13 +150,13 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute address of the site, for links in emails.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
-# --- Celery (SLA issue) ------------------------------------------------------
+# --- Celery ------------------------------------------------------------------
 # Embedded default: kombu's filesystem transport, one folder for in and out, so a
-# laptop needs no broker server. Production: CELERY_BROKER_URL=redis://…
+# laptop needs no broker server (leadflow/celery.py makes the folder when Celery first
+# needs it). Production: CELERY_BROKER_URL=redis://…
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_FOLDER = Path(env.str("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "celery-broker")))
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    CELERY_BROKER_FOLDER.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_FOLDER),
         "data_folder_out": str(CELERY_BROKER_FOLDER),
@@ -176,7 +180,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
-# --- API (intake API issue) ----------------------------------------------------
+# --- API ---------------------------------------------------------------------
 # A request body over this many bytes gets 413 before anything reads it.
 LEADFLOW_API_MAX_BODY_BYTES = env.int("LEADFLOW_API_MAX_BODY_BYTES", default=5 * 1024 * 1024)
 # Django refuses to buffer bodies over DATA_UPLOAD_MAX_MEMORY_SIZE; keep it no lower than
@@ -226,14 +230,14 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# Production hardening: on whenever DEBUG is off, each overridable.
+# Production hardening: on with PRODUCTION, each overridable; a local run speaks plain HTTP.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=PRODUCTION)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

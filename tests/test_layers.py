@@ -1,4 +1,4 @@
-"""The apps' layers point one way (STYLE rule 12), read from the source of every module.
+"""The apps' layers point one way, read from the source of every module.
 
 api, reports, sla and demo use leads; leads uses criteria and accounts; nothing
 imports upwards, not even inside a function, where a cycle would otherwise hide.

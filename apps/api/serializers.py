@@ -17,6 +17,7 @@ from apps.criteria.models import EngagementKind
 from apps.leads.imports import active_source_codes, country_code_validator, unknown_source_message
 from apps.leads.models import Engagement, Lead, Stage, StageTransition
 from apps.leads.transitions import TRANSITIONS, Transition
+from apps.reports.alerts import ALERT_CODES
 
 #: Most engagements one request may carry.
 MAX_ENGAGEMENTS_PER_REQUEST = 1000
@@ -486,9 +487,7 @@ class SLARatesSerializer(serializers.Serializer):
 
 
 class ReportAlertSerializer(serializers.Serializer):
-    code = serializers.ChoiceField(
-        choices=["below_target", "criteria_too_loose", "criteria_too_strict", "dropped"]
-    )
+    code = serializers.ChoiceField(choices=list(ALERT_CODES))
     message = serializers.CharField()
 
 

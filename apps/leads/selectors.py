@@ -1,4 +1,4 @@
-"""Reads of leads, always scoped to what the user may see (STYLE rule 4)."""
+"""Reads of leads, always scoped to what the user may see."""
 
 from django.db.models import Count, F, Prefetch, Q, Sum
 from django.http import Http404

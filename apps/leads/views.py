@@ -1,8 +1,8 @@
 """The web UI of SPEC §7: sales inbox, lead page, marketing review queue and lead list.
 
 Views are thin: they find the lead through a selector scoped to the user (so
-another rep's lead is a 404), ask ``permissions`` whether the user may act, call
-``lead_transition`` and redirect. Accept, reject and the review actions post
+another rep's lead is a 404), validate the input with the transition's form,
+call ``lead_transition`` (which decides whether the user may) and redirect. Accept, reject and the review actions post
 plain forms; with JavaScript on, htmx posts the same forms, follows the same
 redirect and swaps in the refreshed part of the page.
 """
@@ -16,7 +16,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
@@ -31,6 +30,7 @@ from apps.accounts.permissions import (
     can_work_leads,
     has_role,
 )
+from apps.accounts.redirects import safe_next
 from apps.accounts.selectors import sales_people, sales_reps
 from apps.criteria import rules
 from apps.criteria.models import (
@@ -81,15 +81,6 @@ class PageMixin(RoleRequiredMixin):
 def lead_name(lead) -> str:
     name = lead.full_name or lead.email
     return f"{name} ({lead.company})" if lead.company else name
-
-
-def safe_next(request, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
 
 
 def deadline_state(deadline, now) -> str:
