@@ -6,9 +6,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from apps.criteria.admin import MQLCriteriaAdmin, SingletonAdmin
 from apps.criteria.models import MQLCriteria
@@ -108,7 +107,7 @@ class MQLCriteriaWhatIfAdmin(MQLCriteriaAdmin):
                     )
                     % {"n": waiting, "v": obj.version},
                     reverse("admin:criteria_mqlcriteria_promote", args=[obj.pk]),
-                    _gettext("Promote them to MQL…"),
+                    gettext("Promote them to MQL…"),
                 ),
             )
 
@@ -121,7 +120,7 @@ class MQLCriteriaWhatIfAdmin(MQLCriteriaAdmin):
         if not criteria.is_active:
             self.message_user(
                 request,
-                _gettext("Version %(v)s is no longer the active one; it promotes nobody.")
+                gettext("Version %(v)s is no longer the active one; it promotes nobody.")
                 % {"v": criteria.version},
                 messages.ERROR,
             )
@@ -147,7 +146,7 @@ class MQLCriteriaWhatIfAdmin(MQLCriteriaAdmin):
             "criteria": criteria,
             "count": waiting.count(),
             "sample": list(waiting[:PROMOTE_SAMPLE]),
-            "title": _gettext("Promote the leads that meet %(criteria)s") % {"criteria": criteria},
+            "title": gettext("Promote the leads that meet %(criteria)s") % {"criteria": criteria},
         }
         return TemplateResponse(request, "admin/reports/mqlcriteria_promote.html", context)
 
@@ -181,7 +180,8 @@ class MQLCriteriaWhatIfAdmin(MQLCriteriaAdmin):
             self.get_readonly_fields(request, obj),
             model_admin=self,
         )
-        title = _gettext("Add %s") if add else _gettext("Change %s")
+        # Django's own words, translated by its catalogue.
+        title = gettext("Add %s") if add else gettext("Change %s")
         context = {
             **self.admin_site.each_context(request),
             "title": title % self.opts.verbose_name,
