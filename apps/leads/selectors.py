@@ -6,6 +6,7 @@ from django.http import Http404
 from apps.accounts.permissions import can_work_any_lead, visible_leads_filter
 from apps.criteria import rules
 from apps.leads.models import Lead, Stage, StageTransition
+from apps.leads.transitions import HANDOVERS
 
 
 def leads_for_user(user):
@@ -129,9 +130,7 @@ def leads_matching(leads, text: str):
 def taken_from_the_pool(pk) -> bool:
     """Was lead ``pk`` handed to nobody (the MQL pool) and has it since moved on?"""
     last_handover = (
-        StageTransition.objects.filter(
-            lead_id=pk, transition__in=["promote", "resubmit", "reassign"]
-        )
+        StageTransition.objects.filter(lead_id=pk, transition__in=HANDOVERS)
         .order_by("-at", "-id")
         .first()
     )

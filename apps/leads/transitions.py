@@ -104,6 +104,7 @@ class Transition:
     summary: str  # the API operation's summary (the schema is in English)
     danger: bool = False  # its button warns
     note_only: bool = False  # its only input is an optional note: a bare button
+    hands_over: bool = False  # gives the lead to a rep (or the pool) who must now accept it
     api_help: Mapping[str, str] = field(default_factory=dict)  # API field help beyond the form's
 
     def may(self, user, lead) -> bool:
@@ -349,6 +350,7 @@ TRANSITIONS: dict[str, Transition] = {
             event=_("Promoted to MQL"),
             done=_("%(lead)s is now an MQL."),
             summary="Promote a new lead to MQL by hand (marketing; a reason is required)",
+            hands_over=True,
         ),
         Transition(
             name="resubmit",
@@ -365,6 +367,7 @@ TRANSITIONS: dict[str, Transition] = {
                 "owner": "Username of the sales rep to take the lead; blank keeps the previous "
                 "owner when they still take leads, else round-robin."
             },
+            hands_over=True,
         ),
         Transition(
             name="recycle",
@@ -405,9 +408,14 @@ TRANSITIONS: dict[str, Transition] = {
             done=_("%(lead)s now belongs to %(owner)s."),
             summary="Give the lead to another rep (managers)",
             api_help={"owner": "Username of the sales rep who takes the lead."},
+            hands_over=True,
         ),
     )
 }
+
+
+#: The transitions that hand a lead to someone who must accept it (or to the unassigned pool).
+HANDOVERS = frozenset(name for name, entry in TRANSITIONS.items() if entry.hands_over)
 
 
 def transition_named(name: str) -> Transition:

@@ -58,6 +58,7 @@ from apps.leads.selectors import (
 )
 from apps.leads.services import lead_transition
 from apps.leads.transitions import (
+    HANDOVERS,
     TRANSITIONS,
     LeadChanged,
     TransitionForbidden,
@@ -239,6 +240,7 @@ def lead_page_context(request, lead, *, bound=None) -> dict:
             else row.from_stage,
             "to": Stage(row.to_stage).label if row.to_stage in Stage.values else row.to_stage,
             "reason": reason_labels.get(row.transition, {}).get(row.reason, row.reason),
+            "handed_to": row.owner if row.transition in HANDOVERS else None,
         }
         for row in lead_history(lead)
     ]
@@ -338,17 +340,17 @@ class LeadTransitionView(PageMixin, View):
 
     @staticmethod
     def _invalid(request, lead, entry, form, back):
-        context = lead_page_context(request, lead, bound=(entry.name, form))
-        shown = context["bant"] if entry.name == "qualify" else None
-        shown = shown or next((a for a in context["actions"] if a["name"] == entry.name), None)
-        if shown is None or (request.htmx and request.POST.get("origin") != "page"):
-            # A card in a list has no room for a full form (and a page without this action
-            # has no form to show): say what was wrong above the list.
+        from_a_card = request.htmx and request.POST.get("origin") != "page"
+        shown = {e.name for e in available_transitions(request.user, lead)}
+        if from_a_card or entry.name not in shown:
+            # A card in a list has no room for a full form, and a page without this action
+            # has no form to show: say what was wrong above the list.
             problems = " ".join(" ".join(field_problems) for field_problems in form.errors.values())
             messages.error(
                 request, gettext("Nothing was changed. %(problems)s") % {"problems": problems}
             )
             return redirect(back)
+        context = lead_page_context(request, lead, bound=(entry.name, form))
         # htmx swaps only successful answers; a plain form post gets the honest 400.
         return render(
             request, "leads/lead_detail.html", context, status=200 if request.htmx else 400

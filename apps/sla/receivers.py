@@ -4,11 +4,9 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from apps.leads.services import stage_changed
+from apps.leads.transitions import HANDOVERS
 from apps.sla.models import NotificationKind
 from apps.sla.services import notification_create, replayed_breaches_record
-
-# Transitions that hand a lead to a rep who must now accept it.
-HANDOVERS = {"promote", "resubmit", "reassign"}
 
 
 @receiver(stage_changed)

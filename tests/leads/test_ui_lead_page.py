@@ -67,6 +67,26 @@ def test_the_history_says_who_did_what_when_and_why(client, rep, marketer, manag
     assert str(rep) in history and str(marketer) in history
 
 
+def test_the_history_says_whom_each_handover_gave_the_lead_to(
+    client, rep, other_rep, marketer, manager
+):
+    lead = owned_mql(rep, marketer=marketer, manager=manager)
+    lead_transition(
+        lead=lead.pk, name="reject", actor=rep, values=form_values("reject", {"reason": "no_need"})
+    )
+    resubmit = {"note": "They asked again", "owner": other_rep.username}
+    lead_transition(
+        lead=lead.pk, name="resubmit", actor=marketer, values=form_values("resubmit", resubmit)
+    )
+    client.force_login(marketer)
+
+    history = page(client, lead).content.decode().split('id="history-title"')[1]
+
+    assert f"to {rep}" in history.split("Rejected")[0]  # the promotion gave it to Rita
+    assert f"to {other_rep}" in history.split("Resubmitted")[1]  # the resubmission, to Oscar
+    assert history.count(" · to ") == 2  # the rejection handed it to nobody
+
+
 def test_an_owner_rep_gets_accept_and_reject_buttons_on_an_mql(client, rep, marketer, manager):
     lead = owned_mql(rep, marketer=marketer, manager=manager)
     client.force_login(rep)
