@@ -74,9 +74,9 @@ def test_the_lead_page_shows_every_failing_item_when_the_budget_is_blank(
     response = client.post(
         reverse("leads:transition", args=[lead.pk, "qualify"]),
         {
+            **QUALIFYING_BANT,
             "expected_stage": "accepted",
             "budget_amount": "",
-            "budget_currency": "USD",
             "authority": "user",
             "need": "",
             "timeline": days_from_today(-3),
