@@ -1,8 +1,11 @@
 """Leadflow settings: one module, every value read from the environment.
 
-Local defaults are safe for a laptop (SQLite under var/, console email, a
-filesystem Celery broker); production sets the environment and passes
-``manage.py check --deploy --fail-level WARNING``.
+Local defaults suit a laptop (SQLite under var/, console email, a filesystem
+Celery broker, plain HTTP). ``PRODUCTION=true`` turns the hardening on (HTTPS
+redirect, secure cookies, HSTS, hashed static files, a required ``SECRET_KEY``);
+with the rest of its environment set, production passes
+``manage.py check --deploy --fail-level WARNING``. Importing this module reads
+the environment and nothing else: no folder or file is made.
 """
 
 import datetime as dt
@@ -19,12 +22,15 @@ env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
+# A deployment says so; everything else is a local run.
+PRODUCTION = env.bool("PRODUCTION", default=False)
 DEBUG = env.bool("DEBUG", default=False)
-# A local run (DEBUG on, as `make run` sets it) may use the public fallback key; anything
-# else must bring its own, or sessions and password-reset links could be forged.
+# A local run with DEBUG on (as `make run` sets it) may use the public fallback key; anything
+# else (DEBUG off, or PRODUCTION) must bring its own, or sessions and password-reset links
+# could be forged.
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG:
+    if PRODUCTION or not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. With DEBUG off Leadflow refuses to start on a public key: "
             "set SECRET_KEY to a long random value (python -c 'import secrets; "
@@ -58,6 +64,7 @@ INSTALLED_APPS = [
     "apps.sla",
     "apps.reports",
     "apps.api",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
@@ -154,22 +161,18 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+# Production serves the hashed, compressed files `collectstatic` made when deploying; a local
+# run serves the source folders as they are. Decided by the environment, not by which files exist.
+COLLECTED_STATIC = env.bool("COLLECTED_STATIC", default=PRODUCTION)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        )
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if COLLECTED_STATIC
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# Serve straight from the finders when nobody ran collectstatic (local runs, tests).
-WHITENOISE_USE_FINDERS = env.bool(
-    "WHITENOISE_USE_FINDERS", default=not (STATIC_ROOT / "staticfiles.json").exists()
-)
-if WHITENOISE_USE_FINDERS:
-    STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+WHITENOISE_USE_FINDERS = not COLLECTED_STATIC
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -185,13 +188,13 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # permission, not merely access to the admin.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 
-# --- Celery (SLA issue) ------------------------------------------------------
+# --- Celery ------------------------------------------------------------------
 # Embedded default: kombu's filesystem transport, one folder for in and out, so a
-# laptop needs no broker server. Production: CELERY_BROKER_URL=redis://…
+# laptop needs no broker server (leadflow/celery.py makes the folder when Celery first
+# needs it). Production: CELERY_BROKER_URL=redis://…
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_FOLDER = Path(env.str("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "celery-broker")))
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    CELERY_BROKER_FOLDER.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_FOLDER),
         "data_folder_out": str(CELERY_BROKER_FOLDER),
@@ -217,7 +220,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
-# --- Outbox (trust issue) ------------------------------------------------------------
+# --- Outbox ------------------------------------------------------------------
 # Every email (and later webhook) is a row delivered at least once; see apps/outbox.
 # A claim lasts this long: longer than one delivery can take (EMAIL_TIMEOUT), after which
 # a row whose worker died is delivered again.
@@ -231,7 +234,7 @@ OUTBOX_MESSAGE_ID_DOMAIN = env.str(
     "OUTBOX_MESSAGE_ID_DOMAIN", default=urlsplit(SITE_URL).hostname or "leadflow.localhost"
 )
 
-# --- API (intake API issue) ----------------------------------------------------
+# --- API ---------------------------------------------------------------------
 # A request body over this many bytes gets 413 before anything reads it.
 LEADFLOW_API_MAX_BODY_BYTES = env.int("LEADFLOW_API_MAX_BODY_BYTES", default=5 * 1024 * 1024)
 # Django refuses to buffer bodies over DATA_UPLOAD_MAX_MEMORY_SIZE; keep it no lower than
@@ -283,14 +286,14 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# Production hardening: on whenever DEBUG is off, each overridable.
+# Production hardening: on with PRODUCTION, each overridable; a local run speaks plain HTTP.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=PRODUCTION)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

@@ -13,7 +13,6 @@ urlpatterns = [
     path("notifications/", include("apps.sla.urls")),
     path("reports/", include("apps.reports.urls")),
     path("api/", include("apps.api.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
 

@@ -76,6 +76,26 @@ def manager(db):
     return UserFactory(username="mona", roles=["sales_manager"])
 
 
+# The people of the stories the tests tell, by first name (a second rep, Oscar, for round-robin).
+TEAM = {
+    "maya": ("Maya", "Marsh", "marketing"),
+    "mona": ("Mona", "Meyer", "sales_manager"),
+    "rita": ("Rita", "Reyes", "sales"),
+    "oscar": ("Oscar", "Ortiz", "sales"),
+}
+
+
+@pytest.fixture
+def team(db):
+    """A user per role with a full name, by username and by role (``rep``, ``marketer``, ``manager``)."""
+    people = {
+        username: UserFactory(username=username, first_name=first, last_name=last, roles=[group])
+        for username, (first, last, group) in TEAM.items()
+    }
+    by_role = {"marketer": "maya", "manager": "mona", "rep": "rita", "other_rep": "oscar"}
+    return {**people, **{role: people[username] for role, username in by_role.items()}}
+
+
 @pytest.fixture
 def admin_user(db):
     return UserFactory(username="ada", is_staff=True, is_superuser=True)

@@ -1,23 +1,31 @@
 """Every access decision of Leadflow, as predicates on (user, lead).
 
-Views, the API, the admin actions and django-fsm's ``permission=`` hooks all
-ask these functions; nothing else inspects roles. Predicates are about *who*
-may act on *which* lead; whether the lead's stage allows a transition right now
-is django-fsm's business.
+Views, the API and the admin ask these functions; nothing else inspects
+permissions. Predicates are about *who* may act on *which* lead; whether the
+lead's stage allows a transition right now is django-fsm's business. Each
+transition declares its ``ActorRule`` in ``apps.leads.transitions``, and
+``may_make`` reads it.
 """
+
+from dataclasses import dataclass
 
 from django.db.models import Q
 
-# Transitions a sales rep makes on the leads they own; managers on any lead.
-SALES_TRANSITIONS = frozenset({"accept", "reject", "qualify", "convert", "win", "lose"})
-# Transitions marketing makes, and the permission each needs.
-MARKETING_TRANSITIONS = {
-    "promote": "leads.promote_lead",
-    "recycle": "leads.review_rejected_lead",
-    "resubmit": "leads.review_rejected_lead",
-    "disqualify": "leads.review_rejected_lead",
-}
-ALL_TRANSITIONS = SALES_TRANSITIONS | set(MARKETING_TRANSITIONS) | {"reassign"}
+
+@dataclass(frozen=True)
+class ActorRule:
+    """Who may make a transition.
+
+    ``permission`` lets a user make it on any lead they can see;
+    ``own_permission``, only on the leads they own (and, with ``unclaimed_mql``,
+    on an MQL nobody owns yet, which becomes theirs); ``system`` lets the
+    system make it with no user behind it.
+    """
+
+    permission: str
+    own_permission: str | None = None
+    unclaimed_mql: bool = False
+    system: bool = False
 
 
 def has_role(user) -> bool:
@@ -95,35 +103,19 @@ def visible_leads_filter(user) -> Q | None:
     return condition
 
 
-def can_transition(user, lead, name: str) -> bool:
-    """May ``user`` make transition ``name`` on ``lead`` (stage aside)?
+def may_make(user, lead, rule: ActorRule) -> bool:
+    """May ``user`` (None: the system) make a transition governed by ``rule`` on ``lead``, stage aside?
 
     Owner reps and managers make the sales transitions; a rep may also accept
-    an unclaimed MQL from the pool, which makes it theirs. Marketers promote by
-    hand and review rejected MQLs. Only managers reassign.
+    an unclaimed MQL from the pool. Marketers promote by hand and review
+    rejected MQLs. Only managers reassign.
     """
+    if user is None:
+        return rule.system
     if not has_role(user):
         return False
-    if name in SALES_TRANSITIONS:
-        if can_work_any_lead(user):
-            return True
-        if not user.has_perm("leads.work_own_leads"):
-            return False
-        if lead.owner_id == user.pk:
-            return True
-        return name == "accept" and is_unclaimed_mql(lead)
-    if name in MARKETING_TRANSITIONS:
-        return user.has_perm(MARKETING_TRANSITIONS[name])
-    if name == "reassign":
-        return can_reassign(user)
-    return False
-
-
-def transition_permission(name: str):
-    """The ``permission=`` callable django-fsm calls for transition ``name``."""
-
-    def check(lead, user) -> bool:
-        return can_transition(user, lead, name)
-
-    check.__name__ = f"can_{name}"
-    return check
+    if user.has_perm(rule.permission):
+        return True
+    if rule.own_permission is None or not user.has_perm(rule.own_permission):
+        return False
+    return lead.owner_id == user.pk or (rule.unclaimed_mql and is_unclaimed_mql(lead))

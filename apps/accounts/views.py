@@ -7,8 +7,9 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
+
+from apps.accounts.redirects import safe_next
 
 
 class LanguageView(View):
@@ -22,11 +23,7 @@ class LanguageView(View):
         language = request.POST.get("language", "")
         if language not in dict(settings.LANGUAGES):
             language = ""
-        target = request.POST.get("next", "")
-        if not url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            target = reverse("home")
+        target = safe_next(request, reverse("home"))
         if request.user.is_authenticated and request.user.language != language:
             request.user.language = language
             request.user.save(update_fields=["language"])

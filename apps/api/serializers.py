@@ -14,9 +14,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.criteria.models import EngagementKind
-from apps.leads.forms import TRANSITION_FORMS
 from apps.leads.imports import active_source_codes, country_code_validator, unknown_source_message
 from apps.leads.models import Engagement, Lead, Stage, StageTransition
+from apps.leads.transitions import TRANSITIONS, Transition
+from apps.reports.alerts import ALERT_CODES
 
 #: Most engagements one request may carry.
 MAX_ENGAGEMENTS_PER_REQUEST = 1000
@@ -424,32 +425,11 @@ _FORM_TO_API_FIELDS = [
     ),
 ]
 
-_FIELD_HELP = {
-    (
-        "reject",
-        "reason",
-    ): "A reject reason code (defaults: not_a_fit, no_budget, no_authority, no_need, "
-    "bad_timing, bad_contact_data, duplicate, competitor, existing_customer, other).",
-    (
-        "disqualify",
-        "reason",
-    ): "A disqualify reason code (defaults: spam, competitor, existing_customer, "
-    "bad_data, duplicate).",
-    (
-        "resubmit",
-        "owner",
-    ): "Username of the sales rep to take the lead; blank keeps the previous owner "
-    "when they still take leads, else round-robin.",
-    ("reassign", "owner"): "Username of the sales rep who takes the lead.",
-    ("qualify", "budget_currency"): "Three-letter currency code; blank means the account currency.",
-    ("convert", "currency"): "Three-letter currency code; blank means the account currency.",
-}
 
-
-def _api_field(transition: str, name: str, form_field: forms.Field) -> serializers.Field:
+def _api_field(entry: Transition, name: str, form_field: forms.Field) -> serializers.Field:
     kwargs = {
         "required": form_field.required,
-        "help_text": _FIELD_HELP.get((transition, name))
+        "help_text": entry.api_help.get(name)
         or str(form_field.help_text or form_field.label or ""),
     }
     if not form_field.required and not isinstance(form_field, forms.BooleanField):
@@ -460,28 +440,29 @@ def _api_field(transition: str, name: str, form_field: forms.Field) -> serialize
     return StringField(**kwargs)
 
 
-def transition_serializer(name: str) -> type[serializers.Serializer]:
-    """The body of transition ``name``: its form's fields, plus ``expected_stage``.
+def transition_serializer(entry: Transition) -> type[serializers.Serializer]:
+    """The body of a transition: its form's fields, plus ``expected_stage``.
 
-    The form (``apps.leads.forms.TRANSITION_FORMS``) stays the judge of the
-    values; this serializer checks the JSON types and names the fields the
-    schema documents.
+    The entry's form stays the judge of the values (``Transition.clean``); this
+    serializer checks the JSON types and names the fields the schema documents.
     """
-    form = TRANSITION_FORMS[name]()
     declared = {
-        field_name: _api_field(name, field_name, f) for field_name, f in form.fields.items()
+        field_name: _api_field(entry, field_name, f)
+        for field_name, f in entry.form.base_fields.items()
     }
     declared["expected_stage"] = serializers.ChoiceField(
         choices=Stage.choices,
         required=False,
         help_text="The stage the caller last saw; when the lead has moved on, 409 and nothing changes.",
     )
-    class_name = "".join(part.capitalize() for part in name.split("_")) + "TransitionSerializer"
-    declared["__doc__"] = f"The body of the {name} transition."
+    class_name = (
+        "".join(part.capitalize() for part in entry.name.split("_")) + "TransitionSerializer"
+    )
+    declared["__doc__"] = f"The body of the {entry.name} transition."
     return type(class_name, (RejectUnknownFieldsMixin, serializers.Serializer), declared)
 
 
-TRANSITION_SERIALIZERS = {name: transition_serializer(name) for name in TRANSITION_FORMS}
+TRANSITION_SERIALIZERS = {name: transition_serializer(entry) for name, entry in TRANSITIONS.items()}
 
 
 # --- weekly report (SPEC §6) ------------------------------------------------------------
@@ -506,9 +487,7 @@ class SLARatesSerializer(serializers.Serializer):
 
 
 class ReportAlertSerializer(serializers.Serializer):
-    code = serializers.ChoiceField(
-        choices=["below_target", "criteria_too_loose", "criteria_too_strict", "dropped"]
-    )
+    code = serializers.ChoiceField(choices=list(ALERT_CODES))
     message = serializers.CharField()
 
 

@@ -2,7 +2,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from apps.api import views
-from apps.leads.forms import TRANSITION_FORMS
+from apps.leads.transitions import TRANSITIONS
 
 app_name = "api"
 urlpatterns = [
@@ -16,7 +16,7 @@ urlpatterns = [
             views.transition_view(name).as_view(),
             name=f"lead-{name}",
         )
-        for name in TRANSITION_FORMS
+        for name in TRANSITIONS
     ],
     path(
         "v1/leads/<int:pk>/transitions/<str:name>/",

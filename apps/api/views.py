@@ -45,15 +45,15 @@ from apps.api.serializers import (
 from apps.leads.imports import lead_intake
 from apps.leads.models import Lead
 from apps.leads.selectors import lead_for_user, leads_for_user
-from apps.leads.services import (
-    EngagementInput,
+from apps.leads.services import EngagementInput, engagements_record, lead_transition
+from apps.leads.transitions import (
+    TRANSITIONS,
     LeadChanged,
     TransitionForbidden,
     TransitionInvalid,
     TransitionNotAvailable,
     UnknownTransition,
-    engagements_record,
-    lead_transition,
+    transition_named,
 )
 from apps.reports.services import ReportWeekError, weekly_report_document
 
@@ -287,16 +287,17 @@ class LeadTransitionView(LeadflowAPIView):
     def post(self, request, pk):
         if not Lead.objects.filter(pk=pk, archived_at__isnull=True).exists():
             raise exceptions.NotFound(_("No such lead."))
-        serializer = TRANSITION_SERIALIZERS[self.transition_name](data=request.data, partial=True)
+        entry = TRANSITIONS[self.transition_name]
+        serializer = TRANSITION_SERIALIZERS[entry.name](data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = {key: value for key, value in serializer.validated_data.items() if value is not None}
         expected_stage = data.pop("expected_stage", None)
         try:
             lead_transition(
                 lead=pk,
-                name=self.transition_name,
+                name=entry.name,
                 actor=request.user,
-                data=data,
+                values=entry.clean(data),
                 expected_stage=expected_stage,
             )
         except TransitionForbidden as exc:
@@ -311,21 +312,6 @@ class LeadTransitionView(LeadflowAPIView):
         return Response(LeadDetailSerializer(lead).data)
 
 
-TRANSITION_SUMMARIES = {
-    "promote": "Promote a new lead to MQL by hand (marketing; a reason is required)",
-    "accept": "Accept an MQL (its owner rep, a manager, or any rep for an unassigned MQL)",
-    "reject": "Reject an MQL or accepted lead with a reason (owner rep or manager)",
-    "qualify": "Qualify an accepted lead with BANT into an SQL (owner rep or manager)",
-    "convert": "Convert an SQL to an opportunity (owner rep or manager)",
-    "win": "Close an opportunity as won (owner rep or manager)",
-    "lose": "Close an opportunity as lost, with a reason (owner rep or manager)",
-    "recycle": "Send a rejected lead back to nurture (marketing)",
-    "resubmit": "Dispute a rejection: the lead becomes an MQL again (marketing; a note is required)",
-    "disqualify": "Disqualify a new or rejected lead with a reason (marketing)",
-    "reassign": "Give the lead to another rep (managers)",
-}
-
-
 def transition_view(name: str):
     """The view class for transition ``name``, with its own request body in the schema."""
 
@@ -334,7 +320,7 @@ def transition_view(name: str):
 
     post = extend_schema(
         operation_id=f"leads_transition_{name}",
-        summary=TRANSITION_SUMMARIES.get(name, name),
+        summary=TRANSITIONS[name].summary,
         description="200 answers the lead after the transition. 403: the caller's role may not make it "
         "on this lead. 409: the lead's stage does not allow it (or is no longer "
         "`expected_stage`); the body names the current stage. 400: a required field is "
@@ -360,14 +346,11 @@ def transition_view(name: str):
 @csrf_exempt
 def unknown_transition(request, pk, name):
     """Any other name under transitions/: JSON 404, as the rest of the API answers."""
-    return JsonResponse(
-        {
-            "detail": str(
-                UnknownTransition(_("There is no transition called '%(name)s'.") % {"name": name})
-            )
-        },
-        status=404,
-    )
+    try:
+        transition_named(name)
+    except UnknownTransition as exc:
+        return JsonResponse({"detail": str(exc)}, status=404)
+    return api_not_found(request)
 
 
 @csrf_exempt

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.criteria.models import (
@@ -29,9 +31,6 @@ class SingletonAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
-        from django.shortcuts import redirect
-        from django.urls import reverse
-
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         obj = self.model.load()
@@ -84,7 +83,11 @@ class MQLCriteriaForm(forms.ModelForm):
 
 @admin.register(MQLCriteria)
 class MQLCriteriaAdmin(admin.ModelAdmin):
-    """Saving never edits a version: it publishes the form as the next, active one."""
+    """Saving never edits a version: it publishes the form as the next, active one.
+
+    ``apps.reports.admin`` registers its subclass in this one's place, adding the
+    what-if preview and the offer to promote the leads a new version lets in.
+    """
 
     form = MQLCriteriaForm
     list_display = [
@@ -106,16 +109,8 @@ class MQLCriteriaAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        """The "Preview" button (the what-if of SPEC §3) re-renders the form with its effect, never saving."""
-        if request.method == "POST" and "_preview" in request.POST:
-            # The what-if belongs to the reports; imported here so the apps load in any order.
-            from apps.reports.admin import criteria_whatif_preview_view
-
-            return criteria_whatif_preview_view(self, request, object_id, form_url, extra_context)
-        return super().changeform_view(request, object_id, form_url, extra_context)
-
     def save_model(self, request, obj, form, change):
+        """Publish the form as the next version; ``obj`` becomes it."""
         values = {
             k: form.cleaned_data[k]
             for k in ("score_threshold", "min_engagements", "required_kinds", "fit_required")

@@ -7,7 +7,10 @@ it. The other rule sets are single rows (``SingletonModel``) or short lists.
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+import holidays
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models, transaction
@@ -15,6 +18,7 @@ from django.db.models import Max, Q
 from django.utils.translation import gettext_lazy as _
 
 from apps.criteria import rules
+from apps.criteria.clock import SLADeadlines, WorkingCalendar, sla_deadlines
 
 
 class EngagementKind(models.TextChoices):
@@ -180,13 +184,17 @@ class ScoringSettings(SingletonModel):
 
 class FitRule(SingletonModel):
     employees_min = models.PositiveIntegerField(
-        _("minimum employees"), null=True, blank=True, default=50, help_text=_("Blank: no minimum.")
+        _("minimum employees"),
+        null=True,
+        blank=True,
+        default=rules.FitRuleValues.employees_min,
+        help_text=_("Blank: no minimum."),
     )
     employees_max = models.PositiveIntegerField(
         _("maximum employees"),
         null=True,
         blank=True,
-        default=500,
+        default=rules.FitRuleValues.employees_max,
         help_text=_("Blank: no maximum."),
     )
     allowed_industries = models.TextField(
@@ -239,7 +247,7 @@ class FitRule(SingletonModel):
 
 
 def default_required_kinds():
-    return [EngagementKind.PRICING_PAGE_VIEW.value]
+    return sorted(rules.MQLRule.required_kinds)
 
 
 class MQLCriteria(models.Model):
@@ -248,10 +256,14 @@ class MQLCriteria(models.Model):
     version = models.PositiveIntegerField(_("version"), unique=True, editable=False)
     is_active = models.BooleanField(_("active"), default=False, editable=False)
     score_threshold = models.PositiveIntegerField(
-        _("score threshold"), default=10, help_text=_("A lead qualifies at this score or more.")
+        _("score threshold"),
+        default=rules.MQLRule.score_threshold,
+        help_text=_("A lead qualifies at this score or more."),
     )
     min_engagements = models.PositiveIntegerField(
-        _("minimum engagements"), default=3, help_text=_("Engagements the lead must have recorded.")
+        _("minimum engagements"),
+        default=rules.MQLRule.min_engagements,
+        help_text=_("Engagements the lead must have recorded."),
     )
     required_kinds = models.JSONField(
         _("required engagement kinds"),
@@ -260,7 +272,9 @@ class MQLCriteria(models.Model):
         help_text=_("The lead must have done each of these at least once."),
     )
     fit_required = models.BooleanField(
-        _("fit required"), default=True, help_text=_("Only leads whose fit is 'pass' qualify.")
+        _("fit required"),
+        default=rules.MQLRule.fit_required,
+        help_text=_("Only leads whose fit is 'pass' qualify."),
     )
     note = models.CharField(_("why this version"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -332,16 +346,19 @@ class SQLCriteria(SingletonModel):
         _("minimum budget"),
         max_digits=14,
         decimal_places=2,
-        default=Decimal("10000"),
+        default=rules.BANTRule.min_budget,
         validators=[MinValueValidator(Decimal("0"))],
         help_text=_("In the account currency."),
     )
     account_currency = models.CharField(
-        _("account currency"), max_length=3, default="USD", validators=[currency_validator]
+        _("account currency"),
+        max_length=3,
+        default=rules.BANTRule.account_currency,
+        validators=[currency_validator],
     )
     max_timeline_months = models.PositiveSmallIntegerField(
         _("maximum timeline (months)"),
-        default=6,
+        default=rules.BANTRule.max_timeline_months,
         validators=[MinValueValidator(1)],
         help_text=_("The decision must be expected within this many months."),
     )
@@ -350,7 +367,9 @@ class SQLCriteria(SingletonModel):
         default=rules.default_authorities,
         help_text=_("Contacts with one of these authority levels qualify."),
     )
-    need_required = models.BooleanField(_("need must be stated"), default=True)
+    need_required = models.BooleanField(
+        _("need must be stated"), default=rules.BANTRule.need_required
+    )
 
     class Meta:
         verbose_name = _("SQL (BANT) criteria")
@@ -407,17 +426,6 @@ class CurrencyRate(models.Model):
 
 def default_working_days():
     return [0, 1, 2, 3, 4]
-
-
-WEEKDAYS = [
-    (0, _("Monday")),
-    (1, _("Tuesday")),
-    (2, _("Wednesday")),
-    (3, _("Thursday")),
-    (4, _("Friday")),
-    (5, _("Saturday")),
-    (6, _("Sunday")),
-]
 
 
 class SLAPolicy(SingletonModel):
@@ -502,8 +510,6 @@ class SLAPolicy(SingletonModel):
             if self.workday_start and self.workday_end and self.workday_start >= self.workday_end:
                 errors["workday_end"] = _("The working day must end after it starts.")
         if self.holiday_country:
-            import holidays
-
             self.holiday_country = self.holiday_country.upper()
             if self.holiday_country not in holidays.list_supported_countries():
                 errors["holiday_country"] = _("No holiday calendar for '%(code)s'.") % {
@@ -516,13 +522,6 @@ class SLAPolicy(SingletonModel):
         """The working calendar of the clocks, or None for wall-clock time."""
         if not self.business_hours:
             return None
-        from zoneinfo import ZoneInfo
-
-        import holidays
-        from django.conf import settings
-
-        from apps.sla.clock import WorkingCalendar
-
         return WorkingCalendar(
             tz=ZoneInfo(settings.TIME_ZONE),
             working_days=frozenset(self.working_days or []),
@@ -533,9 +532,8 @@ class SLAPolicy(SingletonModel):
             else frozenset(),
         )
 
-    def deadlines(self, start):
-        from apps.sla.clock import sla_deadlines
-
+    def deadlines(self, start: dt.datetime) -> SLADeadlines:
+        """The deadlines and reminder times of an MQL whose clocks start at ``start``."""
         return sla_deadlines(
             start,
             accept_hours=self.accept_within_hours,

@@ -2,6 +2,8 @@
 
 No ORM here: the functions take plain values, so the hot path, the nightly
 recompute and the criteria what-if all share them, and tests need no database.
+The defaults of the rule values are SPEC §3's defaults; the admin-edited models
+in ``apps.criteria.models`` take their field defaults from them.
 """
 
 from __future__ import annotations
@@ -13,10 +15,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils.translation import gettext as _
 
 FIT_PASS, FIT_FAIL, FIT_UNKNOWN = "pass", "fail", "unknown"
-
-
-def default_authorities():
-    return ["decision_maker", "influencer"]
 
 
 # --- scoring -----------------------------------------------------------------
@@ -154,9 +152,14 @@ class BANTRule:
     min_budget: Decimal = Decimal("10000")
     account_currency: str = "USD"
     max_timeline_months: int = 6
-    accepted_authorities: frozenset[str] = frozenset(default_authorities())
+    accepted_authorities: frozenset[str] = frozenset({"decision_maker", "influencer"})
     need_required: bool = True
     rates: dict[str, Decimal] = field(default_factory=dict)
+
+
+def default_authorities() -> list[str]:
+    """``SQLCriteria.accepted_authorities``' default, as the JSON list it stores."""
+    return sorted(BANTRule.accepted_authorities)
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -209,6 +212,10 @@ def bant_failures(
         failures["need"] = _("The need must be stated.")
     if timeline is None:
         failures["timeline"] = _("The expected decision date is required.")
+    elif timeline < today:
+        failures["timeline"] = _(
+            "Decision expected %(date)s, which is in the past; enter the date it is expected now."
+        ) % {"date": timeline.isoformat()}
     elif timeline > add_months(today, rule.max_timeline_months):
         failures["timeline"] = _(
             "Decision expected %(date)s, later than %(months)s months from today."

@@ -7,10 +7,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.criteria.models import FitRule
-from apps.leads.forms import TRANSITION_FORMS
 from apps.leads.models import Engagement, Lead, Qualification, StageTransition
 from apps.leads.resources import LeadImportAdminMixin
-from apps.leads.services import LifecycleError, TransitionInvalid, fit_of, lead_transition
+from apps.leads.services import fit_of, lead_transition
+from apps.leads.transitions import (
+    TRANSITIONS,
+    LifecycleError,
+    TransitionInvalid,
+    available_transitions,
+)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -64,26 +69,29 @@ class QualificationInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-def _transition_action(name):
+def _transition_action(entry):
+    """An admin action making ``entry`` (one whose only input is an optional note) on each selected lead."""
+
     def action(modeladmin, request, queryset):
+        values = entry.clean({})
         done, refused = 0, []
         for lead in queryset:
             try:
-                lead_transition(lead=lead.pk, name=name, actor=request.user, data={})
+                lead_transition(lead=lead.pk, name=entry.name, actor=request.user, values=values)
                 done += 1
             except LifecycleError as exc:
                 refused.append(f"{lead.email}: {exc}")
         if done:
             modeladmin.message_user(
                 request,
-                _("%(n)s lead(s): %(name)s done.") % {"n": done, "name": name},
+                _("%(n)s lead(s): %(name)s done.") % {"n": done, "name": entry.label},
                 messages.SUCCESS,
             )
         for line in refused:
             modeladmin.message_user(request, line, messages.WARNING)
 
-    action.__name__ = f"transition_{name}"
-    action.short_description = _("Transition selected leads: %(name)s") % {"name": name}
+    action.__name__ = f"transition_{entry.name}"
+    action.short_description = _("Transition selected leads: %(name)s") % {"name": entry.label}
     # Offered to, and run for, only those who may change leads (the service then checks the role).
     action.allowed_permissions = ("change",)
     return action
@@ -195,7 +203,9 @@ class LeadAdmin(LeadImportAdminMixin, admin.ModelAdmin):
         ),
     ]
     inlines = [StageTransitionInline, QualificationInline, EngagementInline]
-    actions = [_transition_action(name) for name in ("accept", "win", "recycle")] + ["archive"]
+    actions = [_transition_action(entry) for entry in TRANSITIONS.values() if entry.note_only] + [
+        "archive"
+    ]
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -226,9 +236,7 @@ class LeadAdmin(LeadImportAdminMixin, admin.ModelAdmin):
         lead = self.get_object(request, object_id)
         extra_context = extra_context or {}
         if lead is not None:
-            extra_context["available_transitions"] = [
-                t.name for t in lead.get_available_user_stage_transitions(request.user)
-            ]
+            extra_context["available_transitions"] = available_transitions(request.user, lead)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def transition_view(self, request, pk, name):
@@ -236,17 +244,17 @@ class LeadAdmin(LeadImportAdminMixin, admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         lead = get_object_or_404(Lead, pk=pk)
-        form_class = TRANSITION_FORMS.get(name)
-        if form_class is None:
+        entry = TRANSITIONS.get(name)
+        if entry is None:
             return redirect(reverse("admin:leads_lead_change", args=[pk]))
-        form = form_class(data=request.POST or None)
-        if request.method == "POST":
+        form = entry.form(data=request.POST or None)
+        if request.method == "POST" and form.is_valid():
             try:
                 lead_transition(
                     lead=pk,
                     name=name,
                     actor=request.user,
-                    data=request.POST,
+                    values=form.cleaned_data,
                     expected_stage=request.POST.get("expected_stage") or None,
                 )
             except TransitionInvalid as exc:
@@ -256,7 +264,9 @@ class LeadAdmin(LeadImportAdminMixin, admin.ModelAdmin):
                 self.message_user(request, str(exc), messages.ERROR)
                 return redirect(reverse("admin:leads_lead_change", args=[pk]))
             else:
-                self.message_user(request, _("%(name)s done.") % {"name": name}, messages.SUCCESS)
+                self.message_user(
+                    request, _("%(name)s done.") % {"name": entry.label}, messages.SUCCESS
+                )
                 return redirect(reverse("admin:leads_lead_change", args=[pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -264,8 +274,8 @@ class LeadAdmin(LeadImportAdminMixin, admin.ModelAdmin):
             "original": lead,
             "lead": lead,
             "form": form,
-            "name": name,
-            "title": _("%(name)s: %(lead)s") % {"name": name, "lead": lead},
+            "entry": entry,
+            "title": _("%(name)s: %(lead)s") % {"name": entry.label, "lead": lead},
         }
         return TemplateResponse(request, "admin/leads/lead/transition.html", context)
 

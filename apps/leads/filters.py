@@ -8,12 +8,12 @@ import datetime as dt
 
 import django_filters
 from django import forms
-from django.contrib.auth import get_user_model
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.selectors import sales_people
 from apps.criteria.models import LeadSource, RejectReason
 from apps.leads.models import Stage
 from apps.leads.selectors import leads_matching
@@ -68,25 +68,6 @@ class PersonChoiceField(django_filters.fields.ModelChoiceField):
 
 class PersonFilter(django_filters.ModelChoiceFilter):
     field_class = PersonChoiceField
-
-
-def sales_people():
-    """Everyone who may own a lead: active reps and managers."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=["sales", "sales_manager"])
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
-
-
-def sales_reps():
-    """The reps a lead can be given to (reassign, resubmit): active members of ``sales``."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name="sales")
-        .order_by("first_name", "last_name", "username")
-    )
 
 
 class LeadFilter(django_filters.FilterSet):

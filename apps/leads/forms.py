@@ -1,15 +1,21 @@
-"""Input of each transition, shared by the web UI, the API and the admin actions.
+"""Input of each transition, shared by the web UI, the API and the admin.
 
-``lead_transition`` validates its data with the form named in
-``TRANSITION_FORMS`` so every door gives the same messages for the same mistake.
+Each entry of ``apps.leads.transitions`` names its form; every door (page,
+API, admin, commands) validates with it before calling ``lead_transition``, so
+the same mistake gets the same message everywhere.
 """
 
+import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from django import forms
-from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.selectors import sales_reps
+from apps.criteria import rules
 from apps.criteria.models import (
     Authority,
     DisqualifyReason,
@@ -32,7 +38,19 @@ class CurrencyField(forms.CharField):
         return super().clean(value) or SQLCriteria.load().account_currency
 
 
-class NoteForm(forms.Form):
+class TransitionForm(forms.Form):
+    """A transition's input; ``at`` is when it happens (BANT judges the timeline from that day)."""
+
+    def __init__(self, *args, at: dt.datetime | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.at = at
+
+    @property
+    def today(self) -> dt.date:
+        return timezone.localdate(self.at) if self.at else timezone.localdate()
+
+
+class NoteForm(TransitionForm):
     note = forms.CharField(
         label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -69,7 +87,7 @@ class RejectForm(NoteForm):
     )
 
 
-class ResubmitForm(forms.Form):
+class ResubmitForm(TransitionForm):
     note = forms.CharField(
         label=_("Why this lead deserves another look"),
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -79,7 +97,7 @@ class ResubmitForm(forms.Form):
         label=_("Owner"),
         required=False,
         to_field_name="username",
-        queryset=get_user_model().objects.filter(is_active=True, groups__name="sales"),
+        queryset=sales_reps(),
         help_text=_("Blank keeps the previous owner when they still take leads, else round-robin."),
         error_messages={"invalid_choice": _("'%(value)s' is not an active sales rep.")},
     )
@@ -93,7 +111,22 @@ class DisqualifyForm(NoteForm):
     )
 
 
-class QualifyForm(forms.Form):
+def bant_failures(values: Mapping[str, Any], *, today: dt.date) -> dict[str, str]:
+    """The BANT items of ``values`` that miss the SQL criteria, keyed by field (see ``rules``)."""
+    return rules.bant_failures(
+        SQLCriteria.load().as_rule(),
+        budget_amount=values.get("budget_amount"),
+        budget_currency=values.get("budget_currency") or "",
+        authority=values.get("authority") or "",
+        need=values.get("need") or "",
+        timeline=values.get("timeline"),
+        today=today,
+    )
+
+
+class QualifyForm(TransitionForm):
+    """A BANT qualification; it validates only when it meets the SQL criteria."""
+
     budget_amount = forms.DecimalField(
         label=_("Budget"), max_digits=14, decimal_places=2, min_value=Decimal("0")
     )
@@ -110,6 +143,18 @@ class QualifyForm(forms.Form):
     notes = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+    def clean(self):
+        """Every failing item at once: a blank or malformed field keeps its own message, and the
+        criteria judge the others (a budget in a currency that is itself wrong is not judged)."""
+        cleaned = super().clean()
+        judged_elsewhere = set(self.errors)
+        if "budget_currency" in judged_elsewhere:
+            judged_elsewhere.add("budget_amount")
+        for field, message in bant_failures(cleaned, today=self.today).items():
+            if field not in judged_elsewhere:
+                self.add_error(field, message)
+        return cleaned
 
 
 class ConvertForm(NoteForm):
@@ -134,25 +179,10 @@ class ReassignForm(NoteForm):
     owner = forms.ModelChoiceField(
         label=_("New owner"),
         to_field_name="username",
-        queryset=get_user_model().objects.filter(is_active=True, groups__name="sales"),
+        queryset=sales_reps(),
         error_messages={
             "required": _("Choose the sales rep who takes the lead."),
             "invalid_choice": _("'%(value)s' is not an active sales rep."),
         },
     )
     reason = forms.CharField(label=_("Reason"), max_length=255, required=False)
-
-
-TRANSITION_FORMS = {
-    "promote": PromoteForm,
-    "accept": NoteForm,
-    "reject": RejectForm,
-    "qualify": QualifyForm,
-    "convert": ConvertForm,
-    "win": NoteForm,
-    "lose": LoseForm,
-    "recycle": NoteForm,
-    "resubmit": ResubmitForm,
-    "disqualify": DisqualifyForm,
-    "reassign": ReassignForm,
-}

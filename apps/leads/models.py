@@ -2,8 +2,9 @@
 
 The lifecycle graph of SPEC §2 lives here as django-fsm transitions: they
 check the stage and stamp fields, and do no I/O. ``services.lead_transition``
-is the only caller: it locks the row, checks the user, saves, writes the
-``StageTransition`` row and queues side effects.
+is the only caller: it locks the row, checks the user (the rule each entry of
+``apps.leads.transitions`` declares), saves, writes the ``StageTransition``
+row and queues side effects.
 """
 
 from django.core.exceptions import ValidationError
@@ -12,7 +13,6 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from apps.accounts.permissions import transition_permission
 from apps.criteria.models import EngagementKind
 from apps.criteria.rules import FIT_FAIL, FIT_PASS, FIT_UNKNOWN
 
@@ -34,21 +34,6 @@ class Fit(models.TextChoices):
     FAIL = FIT_FAIL, _("Fail")
     UNKNOWN = FIT_UNKNOWN, _("Unknown")
 
-
-# Transition names as verbs, for messages ("You may not accept this lead").
-TRANSITION_VERBS = {
-    "promote": _("promote"),
-    "accept": _("accept"),
-    "reject": _("reject"),
-    "qualify": _("qualify"),
-    "convert": _("convert"),
-    "win": _("win"),
-    "lose": _("lose"),
-    "recycle": _("recycle"),
-    "resubmit": _("resubmit"),
-    "disqualify": _("disqualify"),
-    "reassign": _("reassign"),
-}
 
 # Stages in which a lead has an owner working it; a manager may reassign these.
 OWNED_STAGES = [Stage.MQL, Stage.ACCEPTED, Stage.SQL, Stage.OPPORTUNITY]
@@ -225,84 +210,47 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     # --- lifecycle (SPEC §2) --------------------------------------------------
     # Each method stamps what the transition means; inputs arrive validated.
 
-    @transition(
-        field=stage, source=Stage.NEW, target=Stage.MQL, permission=transition_permission("promote")
-    )
+    @transition(field=stage, source=Stage.NEW, target=Stage.MQL)
     def promote(self, *, at, owner, criteria, deadlines):
         self.mql_at = at
         self.mql_criteria = criteria
         self._start_mql_episode(at=at, owner=owner, deadlines=deadlines)
 
-    @transition(
-        field=stage,
-        source=Stage.MQL,
-        target=Stage.ACCEPTED,
-        permission=transition_permission("accept"),
-    )
+    @transition(field=stage, source=Stage.MQL, target=Stage.ACCEPTED)
     def accept(self, *, at, owner):
         self.accepted_at = at
         self.owner = owner
         # The accept clock is met; the process clock keeps running until qualify or reject.
         self.sla_next_check_at = self._next_check(at, [self.process_remind_at, self.process_due_at])
 
-    @transition(
-        field=stage,
-        source=[Stage.MQL, Stage.ACCEPTED],
-        target=Stage.REJECTED,
-        permission=transition_permission("reject"),
-    )
+    @transition(field=stage, source=[Stage.MQL, Stage.ACCEPTED], target=Stage.REJECTED)
     def reject(self, *, at, reason):
         self.rejected_at = at
         self.last_reject_reason = reason
         self.sla_next_check_at = None
 
-    @transition(
-        field=stage,
-        source=Stage.ACCEPTED,
-        target=Stage.SQL,
-        permission=transition_permission("qualify"),
-    )
+    @transition(field=stage, source=Stage.ACCEPTED, target=Stage.SQL)
     def qualify(self, *, at):
         self.sql_at = at
         self.sla_next_check_at = None
 
-    @transition(
-        field=stage,
-        source=Stage.SQL,
-        target=Stage.OPPORTUNITY,
-        permission=transition_permission("convert"),
-    )
+    @transition(field=stage, source=Stage.SQL, target=Stage.OPPORTUNITY)
     def convert(self, *, at, amount, currency, expected_close_date):
         self.opportunity_at = at
         self.opportunity_amount = amount
         self.opportunity_currency = currency
         self.expected_close_date = expected_close_date
 
-    @transition(
-        field=stage,
-        source=Stage.OPPORTUNITY,
-        target=Stage.WON,
-        permission=transition_permission("win"),
-    )
+    @transition(field=stage, source=Stage.OPPORTUNITY, target=Stage.WON)
     def win(self, *, at):
         self.closed_at = at
 
-    @transition(
-        field=stage,
-        source=Stage.OPPORTUNITY,
-        target=Stage.LOST,
-        permission=transition_permission("lose"),
-    )
+    @transition(field=stage, source=Stage.OPPORTUNITY, target=Stage.LOST)
     def lose(self, *, at, reason):
         self.closed_at = at
         self.close_reason = reason
 
-    @transition(
-        field=stage,
-        source=Stage.REJECTED,
-        target=Stage.NEW,
-        permission=transition_permission("recycle"),
-    )
+    @transition(field=stage, source=Stage.REJECTED, target=Stage.NEW)
     def recycle(self, *, at):
         # Back to nurture: the engagements stay in the history, but the score and
         # counts start afresh so only new engagement can make it an MQL again;
@@ -314,30 +262,18 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         self.assigned_at = self.accept_due_at = self.process_due_at = None
         self.accept_remind_at = self.process_remind_at = self.sla_next_check_at = None
 
-    @transition(
-        field=stage,
-        source=Stage.REJECTED,
-        target=Stage.MQL,
-        permission=transition_permission("resubmit"),
-    )
+    @transition(field=stage, source=Stage.REJECTED, target=Stage.MQL)
     def resubmit(self, *, at, owner, deadlines):
         self.mql_at = at
         self._start_mql_episode(at=at, owner=owner, deadlines=deadlines)
 
-    @transition(
-        field=stage,
-        source=[Stage.NEW, Stage.REJECTED],
-        target=Stage.DISQUALIFIED,
-        permission=transition_permission("disqualify"),
-    )
+    @transition(field=stage, source=[Stage.NEW, Stage.REJECTED], target=Stage.DISQUALIFIED)
     def disqualify(self, *, at, reason):
         self.disqualified_at = at
         self.disqualify_reason = reason
         self.sla_next_check_at = None
 
-    @transition(
-        field=stage, source=OWNED_STAGES, target=None, permission=transition_permission("reassign")
-    )
+    @transition(field=stage, source=OWNED_STAGES, target=None)
     def reassign(self, *, at, owner, deadlines=None):
         """Hand the lead to ``owner``; ``deadlines`` restarts the clocks (breach reassignment)."""
         self.owner = owner

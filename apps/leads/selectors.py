@@ -1,10 +1,12 @@
-"""Reads of leads, always scoped to what the user may see (STYLE rule 4)."""
+"""Reads of leads, always scoped to what the user may see."""
 
 from django.db.models import Count, F, Prefetch, Q, Sum
 from django.http import Http404
 
 from apps.accounts.permissions import can_work_any_lead, visible_leads_filter
+from apps.criteria import rules
 from apps.leads.models import Lead, Stage, StageTransition
+from apps.leads.transitions import HANDOVERS
 
 
 def leads_for_user(user):
@@ -128,9 +130,7 @@ def leads_matching(leads, text: str):
 def taken_from_the_pool(pk) -> bool:
     """Was lead ``pk`` handed to nobody (the MQL pool) and has it since moved on?"""
     last_handover = (
-        StageTransition.objects.filter(
-            lead_id=pk, transition__in=["promote", "resubmit", "reassign"]
-        )
+        StageTransition.objects.filter(lead_id=pk, transition__in=HANDOVERS)
         .order_by("-at", "-id")
         .first()
     )
@@ -139,3 +139,21 @@ def taken_from_the_pool(pk) -> bool:
         and last_handover.owner_id is None
         and Lead.objects.filter(pk=pk).exclude(stage=Stage.MQL).exists()
     )
+
+
+def new_leads_meeting(rule: rules.MQLRule):
+    """The unarchived ``new`` leads that meet ``rule`` with the score, counts and fit they have now.
+
+    The same test as ``rules.mql_unmet``, made in SQL so it can count a whole table.
+    """
+    leads = Lead.objects.filter(
+        stage=Stage.NEW,
+        archived_at__isnull=True,
+        score__gte=rule.score_threshold,
+        engagement_count__gte=rule.min_engagements,
+    )
+    if rule.required_kinds:
+        leads = leads.filter(kind_counts__has_keys=sorted(rule.required_kinds))
+    if rule.fit_required:
+        leads = leads.filter(fit=rules.FIT_PASS)
+    return leads

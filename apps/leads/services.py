@@ -1,6 +1,7 @@
 """Every write to leads: the lifecycle door, lead intake, engagements and scoring.
 
-``lead_transition`` is the only code that changes ``Lead.stage`` (STYLE rule 1).
+``lead_transition`` is the only code that changes ``Lead.stage``; what each
+transition is and does is declared in ``apps.leads.transitions``.
 """
 
 from __future__ import annotations
@@ -8,115 +9,62 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Least
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import ConcurrentTransition, can_proceed
+from django_fsm import ConcurrentTransition
 
-from apps.accounts.permissions import ALL_TRANSITIONS, can_transition, can_work_leads
+from apps.accounts.permissions import can_work_leads
 from apps.criteria import rules
-from apps.criteria.models import FitRule, MQLCriteria, ScoringSettings, SLAPolicy, SQLCriteria
-from apps.leads.forms import TRANSITION_FORMS
-from apps.leads.models import (
-    TRANSITION_VERBS,
-    Engagement,
-    Lead,
-    Qualification,
-    Stage,
-    StageTransition,
-)
-from apps.leads.selectors import taken_from_the_pool
+from apps.criteria.models import FitRule, MQLCriteria, ScoringSettings
+from apps.leads.models import Engagement, Lead, Stage, StageTransition
+from apps.leads.selectors import new_leads_meeting, taken_from_the_pool
+from apps.leads.transitions import LeadChanged as LeadChanged
+from apps.leads.transitions import LifecycleError as LifecycleError
+from apps.leads.transitions import Step, Transition, transition_named
+from apps.leads.transitions import TransitionForbidden as TransitionForbidden
+from apps.leads.transitions import TransitionInvalid as TransitionInvalid
+from apps.leads.transitions import TransitionNotAvailable as TransitionNotAvailable
+from apps.leads.transitions import UnknownTransition as UnknownTransition
 
 logger = logging.getLogger(__name__)
 
-#: Sent after the transaction that made a transition commits (``transition`` is the history row).
+#: Sent after the transaction that made a transition commits: ``transition`` is the
+#: history row; ``replay`` is True when it replayed the past (demo data), which is news to nobody.
 stage_changed = Signal()
-#: Sent inside that transaction, right after the history row is written: receivers write what
-#: must commit (or roll back) with the change, such as the outbox rows of its emails.
+#: Sent inside that transaction, right after the history row is written (with the same
+#: ``replay``): receivers write what must commit or roll back with the change, such as the
+#: outbox rows of its emails.
 transition_recorded = Signal()
 
-# Transitions the system itself makes, with no user behind them.
-SYSTEM_TRANSITIONS = frozenset({"promote", "reassign"})
-
-
-class LifecycleError(Exception):
-    """A transition that did not happen; the message is fit to show a user."""
-
-
-class UnknownTransition(LifecycleError):
-    pass
-
-
-class TransitionForbidden(LifecycleError):
-    pass
-
-
-class TransitionNotAvailable(LifecycleError):
-    def __init__(self, message: str, *, stage: str):
-        super().__init__(message)
-        self.stage = stage
-
-
-class LeadChanged(TransitionNotAvailable):
-    """Someone else changed the lead between the user's read and this write."""
-
-
-class TransitionInvalid(LifecycleError):
-    def __init__(self, errors: Mapping[str, list[str]]):
-        self.errors = {key: [str(m) for m in messages] for key, messages in errors.items()}
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in self.errors.items()))
-
-
-# --- assignment ----------------------------------------------------------------
-
-
-def next_sales_rep(*, exclude_ids: Sequence[int] = ()):
-    """The active sales rep least recently assigned a lead, stamped as assigned now.
-
-    Every candidate row is locked (in id order, so concurrent callers cannot
-    deadlock) and the choice made on the rows as they are once locked: under
-    READ COMMITTED a locked row comes back with its newest values, while an
-    ORDER BY … LIMIT 1 would have been sorted on the stale ones. Returns None
-    when no rep takes leads: the MQL then waits in the unassigned pool.
-    """
-    User = get_user_model()
-    candidates = (
-        User.objects.filter(groups__name="sales", is_active=True, accepts_new_leads=True)
-        .exclude(pk__in=exclude_ids)
-        .order_by("pk")
-    )
-    if connection.features.has_select_for_update_of:
-        candidates = candidates.select_for_update(of=("self",))
-    else:
-        candidates = candidates.select_for_update()
-    reps = list(candidates)
-    if not reps:
-        return None
-    rep = min(reps, key=lambda u: (u.last_assigned_at is not None, u.last_assigned_at or 0, u.pk))
-    rep.last_assigned_at = timezone.now()
-    User.objects.filter(pk=rep.pk).update(last_assigned_at=rep.last_assigned_at)
-    return rep
-
-
-def _takes_leads(user) -> bool:
-    return bool(
-        user
-        and user.is_active
-        and user.accepts_new_leads
-        and user.groups.filter(name="sales").exists()
-    )
+_replaying: ContextVar[bool] = ContextVar("replaying_history", default=False)
 
 
 # --- the lifecycle door --------------------------------------------------------
+
+
+@contextmanager
+def history_replay() -> Iterator[None]:
+    """Every transition made inside, in this thread, replays the past (``replay=True``).
+
+    For a caller replaying history through other services (``seed_demo`` records
+    engagements, and the scoring promotes): those transitions are replays too.
+    """
+    token = _replaying.set(True)
+    try:
+        yield
+    finally:
+        _replaying.reset(token)
 
 
 def lead_transition(
@@ -124,70 +72,36 @@ def lead_transition(
     lead: Lead | int,
     name: str,
     actor=None,
-    data: Mapping[str, Any] | None = None,
+    values: Mapping[str, Any] | None = None,
     expected_stage: str | None = None,
-    criteria: MQLCriteria | None = None,
     at: dt.datetime | None = None,
+    criteria: MQLCriteria | None = None,
+    replay: bool | None = None,
 ) -> StageTransition:
     """Make transition ``name`` on ``lead`` for ``actor`` (None: the system).
 
-    In one transaction: lock the lead, check the actor may, check the stage
-    allows it (and still is ``expected_stage`` when the caller showed one),
-    validate ``data`` with the transition's form, apply it, save, append the
-    history row, send ``transition_recorded`` (in the transaction) and queue
-    ``stage_changed`` for after commit. Raises a
-    ``LifecycleError`` subclass, with nothing written, when any step refuses.
+    ``values`` are already validated (``Transition.clean`` or the entry's form;
+    the system passes typed values); ``criteria`` names the version behind a
+    system promotion. In one transaction: lock the lead, check the actor may,
+    check the stage allows it (and still is ``expected_stage`` when the caller
+    showed one), apply it, save, append the history row, send
+    ``transition_recorded`` (inside the transaction) and queue ``stage_changed``
+    for after commit. ``replay`` (default: inside
+    ``history_replay()``) marks the past being replayed, so nobody is told.
+    Raises a ``LifecycleError`` subclass, with nothing written, when any step
+    refuses.
     """
-    if name not in ALL_TRANSITIONS:
-        raise UnknownTransition(_("There is no transition called '%(name)s'.") % {"name": name})
+    entry = transition_named(name)
+    values = {**(values or {}), **({"criteria": criteria} if criteria is not None else {})}
+    replay = _replaying.get() if replay is None else replay
     pk = lead.pk if isinstance(lead, Lead) else lead
     with transaction.atomic():
         locked = Lead.objects.select_for_update().get(pk=pk)
         # Stamped once the lock is held, so the history's order is the order the changes happened.
         at = at or timezone.now()
-        if actor is None:
-            if name not in SYSTEM_TRANSITIONS:
-                raise TransitionForbidden(
-                    _("Only a person can %(name)s a lead.") % {"name": TRANSITION_VERBS[name]}
-                )
-        elif not can_transition(actor, locked, name):
-            if name == "accept" and can_work_leads(actor) and taken_from_the_pool(locked.pk):
-                # Two reps accepting one pool MQL: the slower one lost a race, not a permission,
-                # whether or not its request named the stage it saw (expected_stage).
-                raise LeadChanged(
-                    _("This lead has changed: another rep took it from the pool."),
-                    stage=locked.stage,
-                )
-            raise TransitionForbidden(
-                _("You may not %(name)s this lead.") % {"name": TRANSITION_VERBS[name]}
-            )
-        if expected_stage is not None and locked.stage != expected_stage:
-            raise LeadChanged(
-                _("This lead has changed: it is now %(stage)s. Reload to see what happened.")
-                % {"stage": locked.get_stage_display()},
-                stage=locked.stage,
-            )
-        if not can_proceed(getattr(locked, name)):
-            raise TransitionNotAvailable(
-                _("Cannot %(name)s a lead that is %(stage)s.")
-                % {"name": TRANSITION_VERBS[name], "stage": locked.get_stage_display()},
-                stage=locked.stage,
-            )
-        form = TRANSITION_FORMS[name](data=data or {})
-        if actor is not None and not form.is_valid():
-            raise TransitionInvalid(form.errors)
-        cleaned = (
-            form.cleaned_data if actor is not None else {k: v for k, v in (data or {}).items()}
-        )
-
+        _check(entry, locked, actor=actor, expected_stage=expected_stage)
         from_stage = locked.stage
-        clocks_before = (locked.accept_due_at, locked.process_due_at)
-        record = {"reason": "", "note": cleaned.get("note", "") or ""}
-        _apply(locked, name, actor=actor, cleaned=cleaned, criteria=criteria, at=at, record=record)
-        clocks_started = (locked.accept_due_at, locked.process_due_at) != clocks_before or name in (
-            "promote",
-            "resubmit",
-        )
+        applied = entry.apply(locked, Step(actor=actor, values=values, at=at))
         try:
             locked.save()
         except ConcurrentTransition as exc:
@@ -202,120 +116,82 @@ def lead_transition(
             to_stage=locked.stage,
             actor=actor,
             at=at,
-            reason=str(record["reason"])[:255],
-            note=record["note"],
+            reason=str(applied.reason)[:255],
+            note=applied.note,
             owner=locked.owner,
-            criteria=locked.mql_criteria if name == "promote" else None,
-            accept_due_at=locked.accept_due_at if clocks_started else None,
-            process_due_at=locked.process_due_at if clocks_started else None,
+            criteria=applied.criteria,
+            accept_due_at=locked.accept_due_at if applied.clocks_started else None,
+            process_due_at=locked.process_due_at if applied.clocks_started else None,
         )
-        transition_recorded.send(sender=StageTransition, transition=row)
-        transaction.on_commit(partial(_announce, row.pk))
+        transition_recorded.send(sender=StageTransition, transition=row, replay=replay)
+        transaction.on_commit(partial(_announce, row.pk, replay=replay))
     if isinstance(lead, Lead):
         lead.refresh_from_db()
     return row
 
 
-def _announce(transition_id: int) -> None:
+def _check(entry: Transition, lead: Lead, *, actor, expected_stage: str | None) -> None:
+    """The one check of who may act and whether the (locked) lead's stage allows it."""
+    if not entry.may(actor, lead):
+        if actor is None:
+            raise TransitionForbidden(
+                _("Only a person can %(verb)s a lead.") % {"verb": entry.verb}
+            )
+        if entry.who.unclaimed_mql and can_work_leads(actor) and taken_from_the_pool(lead.pk):
+            # Two reps accepting one pool MQL: the slower one lost a race, not a permission,
+            # whether or not its request named the stage it saw (expected_stage).
+            raise LeadChanged(
+                _("This lead has changed: another rep took it from the pool."), stage=lead.stage
+            )
+        raise TransitionForbidden(_("You may not %(verb)s this lead.") % {"verb": entry.verb})
+    if expected_stage is not None and lead.stage != expected_stage:
+        raise LeadChanged(
+            _("This lead has changed: it is now %(stage)s. Reload to see what happened.")
+            % {"stage": lead.get_stage_display()},
+            stage=lead.stage,
+        )
+    if not entry.is_possible(lead):
+        raise TransitionNotAvailable(
+            _("Cannot %(verb)s a lead that is %(stage)s.")
+            % {"verb": entry.verb, "stage": lead.get_stage_display()},
+            stage=lead.stage,
+        )
+
+
+def _announce(transition_id: int, *, replay: bool = False) -> None:
     row = StageTransition.objects.select_related("lead").get(pk=transition_id)
-    logger.info("lead %s: %s (%s -> %s)", row.lead_id, row.transition, row.from_stage, row.to_stage)
-    stage_changed.send(sender=StageTransition, transition=row)
+    logger.log(
+        logging.DEBUG if replay else logging.INFO,
+        "lead %s: %s (%s -> %s)",
+        row.lead_id,
+        row.transition,
+        row.from_stage,
+        row.to_stage,
+    )
+    stage_changed.send(sender=StageTransition, transition=row, replay=replay)
 
 
-def _apply(lead: Lead, name: str, *, actor, cleaned: dict, criteria, at, record: dict) -> None:
-    """Turn validated input into the django-fsm call for ``name``."""
-    if name == "promote":
-        if actor is None and criteria is None:
-            raise TransitionInvalid(
-                {"criteria": [_("A system promotion names the criteria that made it.")]}
-            )
-        record["reason"] = (
-            cleaned.get("reason", "")
-            if actor is not None
-            else _("MQL criteria v%(v)s met") % {"v": criteria.version}
+def leads_promote_meeting(*, criteria: MQLCriteria) -> list[int]:
+    """Promote, as one batch, the new leads that meet ``criteria`` now; returns their ids.
+
+    For a newly published (looser) version, which promotes nobody by itself:
+    the admin is offered this batch. One transaction; each lead goes through
+    ``lead_transition`` as a system promotion naming ``criteria``, which checks
+    it again on the locked row, so a lead that moved on or changed meanwhile is
+    skipped rather than promoted.
+    """
+    promoted = []
+    with transaction.atomic():
+        candidates = list(
+            new_leads_meeting(criteria.as_rule()).order_by("pk").values_list("pk", flat=True)
         )
-        lead.promote(
-            at=at,
-            owner=next_sales_rep(),
-            criteria=criteria if actor is None else None,
-            deadlines=SLAPolicy.load().deadlines(at),
-        )
-    elif name == "accept":
-        lead.accept(at=at, owner=lead.owner or actor)
-    elif name == "reject":
-        reason = cleaned["reason"]
-        record["reason"] = reason.code
-        lead.reject(at=at, reason=reason)
-    elif name == "qualify":
-        failures = rules.bant_failures(
-            SQLCriteria.load().as_rule(),
-            budget_amount=cleaned["budget_amount"],
-            budget_currency=cleaned["budget_currency"],
-            authority=cleaned["authority"],
-            need=cleaned["need"],
-            timeline=cleaned["timeline"],
-            today=timezone.localdate(at),
-        )
-        if failures:
-            raise TransitionInvalid({key: [message] for key, message in failures.items()})
-        Qualification.objects.create(
-            lead=lead,
-            qualified_by=actor,
-            qualified_at=at,
-            **{
-                k: cleaned[k]
-                for k in (
-                    "budget_amount",
-                    "budget_currency",
-                    "authority",
-                    "need",
-                    "timeline",
-                    "notes",
-                )
-            },
-        )
-        record["note"] = cleaned.get("notes", "")
-        lead.qualify(at=at)
-    elif name == "convert":
-        lead.convert(
-            at=at,
-            amount=cleaned["amount"],
-            currency=cleaned["currency"],
-            expected_close_date=cleaned["expected_close_date"],
-        )
-    elif name == "win":
-        lead.win(at=at)
-    elif name == "lose":
-        record["reason"] = cleaned["reason"]
-        lead.lose(at=at, reason=cleaned["reason"])
-    elif name == "recycle":
-        lead.recycle(at=at)
-    elif name == "resubmit":
-        owner = cleaned.get("owner")
-        if owner is None:
-            owner = lead.owner if _takes_leads(lead.owner) else next_sales_rep()
-        lead.resubmit(at=at, owner=owner, deadlines=SLAPolicy.load().deadlines(at))
-    elif name == "disqualify":
-        reason = cleaned["reason"]
-        record["reason"] = reason.code
-        lead.disqualify(at=at, reason=reason)
-    elif name == "reassign":
-        owner = cleaned.get("owner")
-        if owner is None:
-            # The system's breach reassignment: next in the round-robin, never the rep who missed it.
-            previous = [lead.owner_id] if lead.owner_id else []
-            owner = next_sales_rep(exclude_ids=previous)
-            if owner is None:
-                raise TransitionInvalid({"owner": [_("No other sales rep takes leads right now.")]})
-        elif owner.pk == lead.owner_id:
-            raise TransitionInvalid(
-                {"owner": [_("The lead already belongs to %(user)s.") % {"user": owner}]}
-            )
-        record["reason"] = cleaned.get("reason", "")
-        restart = cleaned.get("restart_clocks", False)
-        lead.reassign(
-            at=at, owner=owner, deadlines=SLAPolicy.load().deadlines(at) if restart else None
-        )
+        for pk in candidates:
+            try:
+                lead_transition(lead=pk, name="promote", criteria=criteria)
+            except (TransitionNotAvailable, TransitionInvalid):
+                continue
+            promoted.append(pk)
+    return promoted
 
 
 # --- leads ---------------------------------------------------------------------
@@ -468,17 +344,6 @@ def engagements_record(
                     )
                     promoted.append(lead.pk)
     return EngagementResult(created=created, duplicates=duplicates, promoted_lead_ids=promoted)
-
-
-def engagement_record(
-    *, lead: Lead, kind: str, occurred_at: dt.datetime, **extra
-) -> EngagementResult:
-    """Record one engagement (see ``engagements_record``)."""
-    result = engagements_record(
-        items=[EngagementInput(lead_id=lead.pk, kind=kind, occurred_at=occurred_at, **extra)]
-    )
-    lead.refresh_from_db()
-    return result
 
 
 def _insert_engagements(rows: list[Engagement]) -> tuple[list[Engagement], list[Engagement]]:

@@ -1,8 +1,8 @@
 """The web UI of SPEC §7: sales inbox, lead page, marketing review queue and lead list.
 
 Views are thin: they find the lead through a selector scoped to the user (so
-another rep's lead is a 404), ask ``permissions`` whether the user may act, call
-``lead_transition`` and redirect. Accept, reject and the review actions post
+another rep's lead is a 404), validate the input with the transition's form,
+call ``lead_transition`` (which decides whether the user may) and redirect. Accept, reject and the review actions post
 plain forms; with JavaScript on, htmx posts the same forms, follows the same
 redirect and swaps in the refreshed part of the page.
 """
@@ -15,7 +15,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
@@ -26,11 +26,12 @@ from apps.accounts.permissions import (
     can_reassign,
     can_review_rejected_leads,
     can_see_all_leads,
-    can_transition,
     can_work_any_lead,
     can_work_leads,
     has_role,
 )
+from apps.accounts.redirects import safe_next
+from apps.accounts.selectors import sales_people, sales_reps
 from apps.criteria import rules
 from apps.criteria.models import (
     DisqualifyReason,
@@ -39,8 +40,7 @@ from apps.criteria.models import (
     RejectReason,
     SQLCriteria,
 )
-from apps.leads.filters import DUE_SOON, LeadFilter, ReviewFilter, sales_people, sales_reps
-from apps.leads.forms import TRANSITION_FORMS
+from apps.leads.filters import DUE_SOON, LeadFilter, ReviewFilter
 from apps.leads.labels import translated_label
 from apps.leads.models import Stage
 from apps.leads.selectors import (
@@ -56,63 +56,21 @@ from apps.leads.selectors import (
     rejection_counts,
     taken_from_the_pool,
 )
-from apps.leads.services import (
+from apps.leads.services import lead_transition
+from apps.leads.transitions import (
+    HANDOVERS,
+    TRANSITIONS,
     LeadChanged,
     TransitionForbidden,
     TransitionInvalid,
     TransitionNotAvailable,
-    lead_transition,
+    available_transitions,
+    can_transition,
 )
 
 NO_ROLE = "Your account has no Leadflow role yet; ask an admin."
 PAGE_SIZE = 50
 POOL_SIZE = 20
-
-# What each transition's button says, in the order the lead page shows them.
-TRANSITION_LABELS = {
-    "accept": _("Accept"),
-    "qualify": _("Qualify"),
-    "convert": _("Convert to opportunity"),
-    "win": _("Close as won"),
-    "lose": _("Close as lost"),
-    "reject": _("Reject"),
-    "promote": _("Promote to MQL"),
-    "resubmit": _("Resubmit"),
-    "recycle": _("Recycle"),
-    "disqualify": _("Disqualify"),
-    "reassign": _("Reassign"),
-}
-# The history's name for each transition, as a past event.
-TRANSITION_EVENTS = {
-    "promote": _("Promoted to MQL"),
-    "accept": _("Accepted"),
-    "reject": _("Rejected"),
-    "qualify": _("Qualified (BANT)"),
-    "convert": _("Converted to opportunity"),
-    "win": _("Won"),
-    "lose": _("Lost"),
-    "recycle": _("Recycled to nurture"),
-    "resubmit": _("Resubmitted"),
-    "disqualify": _("Disqualified"),
-    "reassign": _("Reassigned"),
-}
-DONE_MESSAGES = {
-    "accept": _("You accepted %(lead)s."),
-    "reject": _("You rejected %(lead)s: %(reason)s."),
-    "qualify": _("%(lead)s is now an SQL."),
-    "convert": _("%(lead)s is now an opportunity."),
-    "win": _("%(lead)s is closed as won."),
-    "lose": _("%(lead)s is closed as lost."),
-    "promote": _("%(lead)s is now an MQL."),
-    "resubmit": _("%(lead)s is back in sales' inbox as an MQL."),
-    "recycle": _("%(lead)s is back in nurture."),
-    "disqualify": _("%(lead)s is disqualified: %(reason)s."),
-    "reassign": _("%(lead)s now belongs to %(owner)s."),
-}
-# Transitions whose only input is an optional note get a bare button.
-NOTE_ONLY = {"accept", "win", "recycle"}
-DANGER = {"reject", "lose", "disqualify"}
-
 
 # --- who may open which page ---------------------------------------------------
 
@@ -124,15 +82,6 @@ class PageMixin(RoleRequiredMixin):
 def lead_name(lead) -> str:
     name = lead.full_name or lead.email
     return f"{name} ({lead.company})" if lead.company else name
-
-
-def safe_next(request, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
 
 
 def deadline_state(deadline, now) -> str:
@@ -175,11 +124,14 @@ def home(request):
 
 
 def _error_page(request, template, status, exception):
-    message = ""
-    if exception is not None and exception.args and isinstance(exception.args[0], str):
-        message = translated_label(exception.args[0])
-    context = {"message": message}
-    return render(request, template, context, status=status)
+    said = exception.args[0] if exception is not None and exception.args else None
+    if isinstance(said, Promise):
+        message = str(said)  # a lazy translation: translated now, in the reader's language
+    elif isinstance(said, str):
+        message = translated_label(said)  # raised untranslated (see ``labels``)
+    else:
+        message = ""
+    return render(request, template, {"message": message}, status=status)
 
 
 def permission_denied(request, exception=None):
@@ -273,38 +225,36 @@ def lead_page_context(request, lead, *, bound=None) -> dict:
     ]
     engagements, engagement_total = lead_timeline(lead)
     reason_labels = {
-        "reject": {r.code: translated_label(r.label) for r in RejectReason.objects.all()},
-        "disqualify": {r.code: translated_label(r.label) for r in DisqualifyReason.objects.all()},
+        entry.name: {r.code: translated_label(r.label) for r in entry.reason_model.objects.all()}
+        for entry in TRANSITIONS.values()
+        if entry.reason_model is not None
     }
     history = [
         {
             "row": row,
-            "event": TRANSITION_EVENTS.get(row.transition, row.transition),
+            "event": TRANSITIONS[row.transition].event
+            if row.transition in TRANSITIONS
+            else row.transition,
             "from": Stage(row.from_stage).label
             if row.from_stage in Stage.values
             else row.from_stage,
             "to": Stage(row.to_stage).label if row.to_stage in Stage.values else row.to_stage,
             "reason": reason_labels.get(row.transition, {}).get(row.reason, row.reason),
+            "handed_to": row.owner if row.transition in HANDOVERS else None,
         }
         for row in lead_history(lead)
     ]
-    available = {t.name for t in lead.get_available_user_stage_transitions(user)}
     actions = []
-    for name in TRANSITION_LABELS:
-        if name not in available:
-            continue
-        if bound is not None and bound[0] == name:
-            form = bound[1]
-        else:
-            form = localize_choices(TRANSITION_FORMS[name](auto_id=f"id_{name}_%s"))
+    for entry in available_transitions(user, lead):
+        is_bound = bound is not None and bound[0] == entry.name
         actions.append(
             {
-                "name": name,
-                "label": TRANSITION_LABELS[name],
-                "form": form,
-                "simple": name in NOTE_ONLY,
-                "danger": name in DANGER,
-                "open": bound is not None and bound[0] == name,
+                "name": entry.name,
+                "label": entry.label,
+                "form": bound[1] if is_bound else transition_form(entry),
+                "simple": entry.note_only,
+                "danger": entry.danger,
+                "open": is_bound,
             }
         )
     bant = next((a for a in actions if a["name"] == "qualify"), None)
@@ -342,14 +292,15 @@ class LeadDetailView(PageMixin, View):
 
 
 class LeadTransitionView(PageMixin, View):
-    """POST a transition's form: through ``lead_transition``, then back where the user was.
+    """POST a transition's form: validated by it, through ``lead_transition``, then back where the user was.
 
     A stale page (someone else moved the lead) gets a message and the refreshed
     page; bad input re-renders the lead page with the errors by their fields.
     """
 
     def post(self, request, pk, name):
-        if name not in TRANSITION_FORMS:
+        entry = TRANSITIONS.get(name)
+        if entry is None:
             raise Http404("No such transition.")
         expected = request.POST.get("expected_stage") or None
         try:
@@ -362,14 +313,17 @@ class LeadTransitionView(PageMixin, View):
                 )
                 return redirect(safe_next(request, reverse("leads:inbox")))
             raise
-        if not can_transition(request.user, lead, name):
-            raise PermissionDenied(
-                _("You may not %(action)s this lead.") % {"action": TRANSITION_LABELS[name]}
-            )
         back = safe_next(request, reverse("leads:detail", args=[lead.pk]))
+        form = transition_form(entry, data=request.POST)
+        if not form.is_valid():
+            return self._invalid(request, lead, entry, form, back)
         try:
-            row = lead_transition(
-                lead=lead, name=name, actor=request.user, data=request.POST, expected_stage=expected
+            lead_transition(
+                lead=lead,
+                name=name,
+                actor=request.user,
+                values=form.cleaned_data,
+                expected_stage=expected,
             )
         except TransitionForbidden as exc:
             raise PermissionDenied(str(exc)) from exc
@@ -377,51 +331,45 @@ class LeadTransitionView(PageMixin, View):
             messages.warning(request, str(exc))
             return redirect(back)
         except TransitionInvalid as exc:
-            return self._invalid(request, lead, name, exc, back)
-        messages.success(request, self._done_message(name, lead, row))
+            for field, problems in exc.errors.items():
+                for problem in problems:
+                    form.add_error(field if field in form.fields else None, problem)
+            return self._invalid(request, lead, entry, form, back)
+        messages.success(request, done_message(entry, lead, form.cleaned_data))
         return redirect(back)
 
     @staticmethod
-    def _done_message(name, lead, row) -> str:
-        reason = row.reason
-        if name == "reject":
-            reason = translated_label(
-                RejectReason.objects.filter(code=row.reason).values_list("label", flat=True).first()
-                or reason
-            )
-        elif name == "disqualify":
-            reason = translated_label(
-                DisqualifyReason.objects.filter(code=row.reason)
-                .values_list("label", flat=True)
-                .first()
-                or reason
-            )
-        return DONE_MESSAGES[name] % {
-            "lead": lead_name(lead),
-            "reason": reason,
-            "owner": lead.owner or "—",
-        }
-
-    @staticmethod
-    def _invalid(request, lead, name, exc, back):
-        if request.htmx and request.POST.get("origin") != "page":
-            # A card in a list has no room for a full form: say what was wrong above the list.
-            problems = " ".join(" ".join(messages_) for messages_ in exc.errors.values())
+    def _invalid(request, lead, entry, form, back):
+        from_a_card = request.htmx and request.POST.get("origin") != "page"
+        shown = {e.name for e in available_transitions(request.user, lead)}
+        if from_a_card or entry.name not in shown:
+            # A card in a list has no room for a full form, and a page without this action
+            # has no form to show: say what was wrong above the list.
+            problems = " ".join(" ".join(field_problems) for field_problems in form.errors.values())
             messages.error(
                 request, gettext("Nothing was changed. %(problems)s") % {"problems": problems}
             )
             return redirect(back)
-        form = localize_choices(TRANSITION_FORMS[name](data=request.POST, auto_id=f"id_{name}_%s"))
-        form.is_valid()
-        for field, problems in exc.errors.items():
-            for problem in problems:
-                if problem not in form.errors.get(field if field in form.fields else "__all__", []):
-                    form.add_error(field if field in form.fields else None, problem)
-        context = lead_page_context(request, lead, bound=(name, form))
+        context = lead_page_context(request, lead, bound=(entry.name, form))
         # htmx swaps only successful answers; a plain form post gets the honest 400.
         return render(
             request, "leads/lead_detail.html", context, status=200 if request.htmx else 400
         )
+
+
+def transition_form(entry, *, data=None):
+    """The entry's form as the pages show it: ids of its own, reasons and people by label."""
+    return localize_choices(entry.form(data=data, auto_id=f"id_{entry.name}_%s"))
+
+
+def done_message(entry, lead, values) -> str:
+    """What the user is told once ``entry`` is done on ``lead`` (refreshed), in their language."""
+    reason = values.get("reason") or ""
+    return entry.done % {
+        "lead": lead_name(lead),
+        "reason": translated_label(reason.label) if hasattr(reason, "label") else reason,
+        "owner": lead.owner or "—",
+    }
 
 
 # --- marketing review queue ----------------------------------------------------------

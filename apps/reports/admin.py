@@ -1,15 +1,24 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from apps.criteria.admin import SingletonAdmin
+from apps.criteria.admin import MQLCriteriaAdmin, SingletonAdmin
+from apps.criteria.models import MQLCriteria
 from apps.leads.admin import AppendOnlyAdmin
+from apps.leads.selectors import new_leads_meeting
+from apps.leads.services import leads_promote_meeting
 from apps.reports.models import ReportSettings, WeeklyReport
 from apps.reports.whatif import criteria_whatif, preview_weeks
+
+# Leads the promotion page lists by name before the admin confirms (it counts them all).
+PROMOTE_SAMPLE = 20
 
 
 @admin.register(ReportSettings)
@@ -64,60 +73,141 @@ class WeeklyReportAdmin(AppendOnlyAdmin):
         return ", ".join(alert["code"] for alert in obj.document.get("alerts", [])) or "—"
 
 
-def criteria_whatif_preview_view(model_admin, request, object_id, form_url="", extra_context=None):
-    """The MQL-criteria form posted with "Preview": validate, replay, re-render; never save.
+admin.site.unregister(MQLCriteria)
 
-    Called by ``MQLCriteriaAdmin.changeform_view``; renders the same change
-    form (with its errors, or with the what-if table beside it).
+
+@admin.register(MQLCriteria)
+class MQLCriteriaWhatIfAdmin(MQLCriteriaAdmin):
+    """The criteria admin with the reports' tools: the what-if and the promotion offer (SPEC §3).
+
+    "Preview" re-renders the form with the what-if beside it and saves nothing.
+    Publishing a version promotes nobody; when new leads meet it, the admin is
+    offered to promote them as one batch.
     """
-    add = object_id is None
-    obj = None
-    if add:
-        if not model_admin.has_add_permission(request):
-            raise PermissionDenied
-    else:
-        obj = model_admin.get_object(request, unquote(object_id))
-        if obj is None:
-            return model_admin._get_obj_does_not_exist_redirect(
-                request, model_admin.opts, object_id
+
+    change_form_template = "admin/reports/mqlcriteria_change_form.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/promote/",
+                self.admin_site.admin_view(self.promote_view),
+                name="criteria_mqlcriteria_promote",
+            ),
+        ] + super().get_urls()
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST" and "_preview" in request.POST:
+            return self.preview_view(request, object_id, form_url, extra_context)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        waiting = new_leads_meeting(obj.as_rule()).count()
+        if waiting:
+            messages.warning(
+                request,
+                format_html(
+                    '{} <a href="{}">{}</a>',
+                    ngettext(
+                        "%(n)s new lead meets version %(v)s now; publishing promoted nobody.",
+                        "%(n)s new leads meet version %(v)s now; publishing promoted nobody.",
+                        waiting,
+                    )
+                    % {"n": waiting, "v": obj.version},
+                    reverse("admin:criteria_mqlcriteria_promote", args=[obj.pk]),
+                    gettext("Promote them to MQL…"),
+                ),
             )
-        if not model_admin.has_change_permission(request, obj):
+
+    def promote_view(self, request, pk):
+        """Confirm (GET), then promote as one batch (POST) the new leads the active version lets in."""
+        if not self.has_add_permission(request):
             raise PermissionDenied
-    fieldsets = model_admin.get_fieldsets(request, obj)
-    form_class = model_admin.get_form(
-        request, obj, change=not add, fields=flatten_fieldsets(fieldsets)
-    )
-    form = form_class(request.POST, request.FILES, instance=obj)
-    weeks = preview_weeks(request.POST.get("preview_weeks", request.GET.get("weeks")))
-    whatif = None
-    if form.is_valid():
-        # is_valid() copied the proposed values onto the (unsaved) instance.
-        whatif = criteria_whatif(proposed=form.instance.as_rule(), weeks=weeks)
-    admin_form = helpers.AdminForm(
-        form,
-        list(fieldsets),
-        model_admin.get_prepopulated_fields(request, obj),
-        model_admin.get_readonly_fields(request, obj),
-        model_admin=model_admin,
-    )
-    title = _gettext("Add %s") if add else _gettext("Change %s")
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "title": title % model_admin.opts.verbose_name,
-        "subtitle": str(obj) if obj else None,
-        "adminform": admin_form,
-        "object_id": object_id,
-        "original": obj,
-        "is_popup": False,
-        "to_field": None,
-        "media": model_admin.media + admin_form.media,
-        "inline_admin_formsets": [],
-        "errors": helpers.AdminErrorList(form, []),
-        "preserved_filters": model_admin.get_preserved_filters(request),
-        "whatif": whatif,
-        "preview_weeks": weeks,
-        **(extra_context or {}),
-    }
-    return model_admin.render_change_form(
-        request, context, add=add, change=not add, obj=obj, form_url=form_url
-    )
+        criteria = get_object_or_404(MQLCriteria, pk=pk)
+        back = reverse("admin:criteria_mqlcriteria_change", args=[criteria.pk])
+        if not criteria.is_active:
+            self.message_user(
+                request,
+                gettext("Version %(v)s is no longer the active one; it promotes nobody.")
+                % {"v": criteria.version},
+                messages.ERROR,
+            )
+            return redirect(back)
+        if request.method == "POST":
+            promoted = leads_promote_meeting(criteria=criteria)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)s lead promoted to MQL by version %(v)s.",
+                    "%(n)s leads promoted to MQL by version %(v)s.",
+                    len(promoted),
+                )
+                % {"n": len(promoted), "v": criteria.version},
+                messages.SUCCESS,
+            )
+            return redirect(back)
+        waiting = new_leads_meeting(criteria.as_rule()).order_by("-score", "pk")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": criteria,
+            "criteria": criteria,
+            "count": waiting.count(),
+            "sample": list(waiting[:PROMOTE_SAMPLE]),
+            "title": gettext("Promote the leads that meet %(criteria)s") % {"criteria": criteria},
+        }
+        return TemplateResponse(request, "admin/reports/mqlcriteria_promote.html", context)
+
+    def preview_view(self, request, object_id, form_url="", extra_context=None):
+        """The form posted with "Preview": validate, replay, re-render; never save."""
+        add = object_id is None
+        obj = None
+        if add:
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+        else:
+            obj = self.get_object(request, unquote(object_id))
+            if obj is None:
+                return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            if not self.has_change_permission(request, obj):
+                raise PermissionDenied
+        fieldsets = self.get_fieldsets(request, obj)
+        form_class = self.get_form(
+            request, obj, change=not add, fields=flatten_fieldsets(fieldsets)
+        )
+        form = form_class(request.POST, request.FILES, instance=obj)
+        weeks = preview_weeks(request.POST.get("preview_weeks", request.GET.get("weeks")))
+        whatif = None
+        if form.is_valid():
+            # is_valid() copied the proposed values onto the (unsaved) instance.
+            whatif = criteria_whatif(proposed=form.instance.as_rule(), weeks=weeks)
+        admin_form = helpers.AdminForm(
+            form,
+            list(fieldsets),
+            self.get_prepopulated_fields(request, obj),
+            self.get_readonly_fields(request, obj),
+            model_admin=self,
+        )
+        # Django's own words, translated by its catalogue.
+        title = gettext("Add %s") if add else gettext("Change %s")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title % self.opts.verbose_name,
+            "subtitle": str(obj) if obj else None,
+            "adminform": admin_form,
+            "object_id": object_id,
+            "original": obj,
+            "is_popup": False,
+            "to_field": None,
+            "media": self.media + admin_form.media,
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+            "whatif": whatif,
+            "preview_weeks": weeks,
+            **(extra_context or {}),
+        }
+        return self.render_change_form(
+            request, context, add=add, change=not add, obj=obj, form_url=form_url
+        )

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import translation
@@ -29,7 +28,6 @@ from apps.reports.weeks import IsoWeek
 
 MANUAL = "manual"  # by_criteria_version key of a marketer's hand promotion
 UNASSIGNED = "unassigned"  # by_owner key of an MQL nobody was assigned
-REPORT_RECIPIENT_GROUPS = ("marketing", "sales_manager")
 
 # The columns of the CSV export, one row per week (see ``report_csv_row``).
 CSV_COLUMNS = (
@@ -75,9 +73,10 @@ def _in_week(rows: QuerySet, week: IsoWeek, as_of: dt.datetime) -> QuerySet:
 def mql_cohort(week: IsoWeek, as_of: dt.datetime) -> QuerySet:
     """One row per MQL of ``week``: its first promote row in the week, annotated with what followed.
 
-    ``accepted_at`` / ``processed_at``: the first accept / qualify-or-reject at
-    or after the promotion and up to ``as_of``; ``reached_sql``: a qualify up
-    to ``as_of``.
+    ``accepted_at`` / ``answered_at`` / ``processed_at``: the first accept /
+    accept-or-reject / qualify-or-reject at or after the promotion and up to
+    ``as_of``; ``reached_sql``: a qualify up to ``as_of``. An MQL rejected
+    before its accept deadline was answered in time (SPEC §6).
     """
     promotions = _in_week(StageTransition.objects.filter(transition="promote"), week, as_of)
     first_in_week = promotions.filter(lead=OuterRef("lead")).order_by("at", "id").values("id")[:1]
@@ -89,6 +88,11 @@ def mql_cohort(week: IsoWeek, as_of: dt.datetime) -> QuerySet:
         .annotate(
             accepted_at=Subquery(
                 after.filter(transition="accept").order_by("at", "id").values("at")[:1]
+            ),
+            answered_at=Subquery(
+                after.filter(transition__in=("accept", "reject"))
+                .order_by("at", "id")
+                .values("at")[:1]
             ),
             processed_at=Subquery(
                 after.filter(transition__in=("qualify", "reject"))
@@ -111,8 +115,8 @@ COHORT_GROUPS_SQL = """
 SELECT source, owner_name, version,
        COUNT(*),
        SUM(CASE WHEN reached_sql THEN 1 ELSE 0 END),
-       SUM(CASE WHEN accepted_at <= accept_due_at THEN 1 ELSE 0 END),
-       SUM(CASE WHEN accepted_at IS NOT NULL OR accept_due_at <= %s THEN 1 ELSE 0 END),
+       SUM(CASE WHEN answered_at <= accept_due_at THEN 1 ELSE 0 END),
+       SUM(CASE WHEN answered_at IS NOT NULL OR accept_due_at <= %s THEN 1 ELSE 0 END),
        SUM(CASE WHEN processed_at <= process_due_at THEN 1 ELSE 0 END),
        SUM(CASE WHEN processed_at IS NOT NULL OR process_due_at <= %s THEN 1 ELSE 0 END)
 FROM ({cohort}) cohort
@@ -121,7 +125,7 @@ GROUP BY source, owner_name, version
 GROUP_COUNTS = (
     "mqls",
     "sqls",
-    "accepted_in_time",
+    "answered_in_time",
     "accept_measured",
     "processed_in_time",
     "process_measured",
@@ -153,6 +157,7 @@ def _cohort_columns(week: IsoWeek, as_of: dt.datetime) -> tuple[str, tuple]:
             "accept_due_at",
             "process_due_at",
             "accepted_at",
+            "answered_at",
             "processed_at",
             "reached_sql",
         )
@@ -312,7 +317,7 @@ def weekly_report_compute(
         "response_time_hours": {"median": as_json_number(median), "p90": as_json_number(p90)},
         "sla": {
             "accepted_in_time_rate": as_json_number(
-                rounded_rate(totals["accepted_in_time"], totals["accept_measured"])
+                rounded_rate(totals["answered_in_time"], totals["accept_measured"])
             ),
             "processed_in_time_rate": as_json_number(
                 rounded_rate(totals["processed_in_time"], totals["process_measured"])
@@ -347,17 +352,6 @@ def stored_reports(weeks: list[IsoWeek]) -> dict[str, WeeklyReport]:
         report.week: report
         for report in WeeklyReport.objects.filter(week__in=[str(w) for w in weeks])
     }
-
-
-def report_recipients():
-    """Active marketers and sales managers with an email address, each once."""
-    return (
-        get_user_model()
-        .objects.filter(groups__name__in=REPORT_RECIPIENT_GROUPS, is_active=True)
-        .exclude(email="")
-        .distinct()
-        .order_by("pk")
-    )
 
 
 # --- exports ---------------------------------------------------------------------

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.emails import email_in_users_language
+from apps.accounts.selectors import report_recipients
 from apps.outbox.models import OutboxMessage
 from apps.outbox.services import (
     NothingToDeliver,
@@ -32,12 +33,7 @@ from apps.outbox.services import (
     outbox_put_many,
 )
 from apps.reports.models import WeeklyReport
-from apps.reports.selectors import (
-    localized_alerts,
-    report_recipients,
-    stored_reports,
-    weekly_report_compute,
-)
+from apps.reports.selectors import localized_alerts, stored_reports, weekly_report_compute
 from apps.reports.weeks import IsoWeek
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers that call a service (STYLE rule 5)."""
+"""Celery tasks: thin wrappers that call a service."""
 
 import logging
 

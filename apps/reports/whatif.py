@@ -29,6 +29,7 @@ from django.utils import timezone
 from apps.criteria import rules
 from apps.criteria.models import FitRule, MQLCriteria, ScoringSettings
 from apps.leads.models import Engagement, Lead, StageTransition
+from apps.leads.selectors import new_leads_meeting
 from apps.reports.alerts import rounded_rate
 from apps.reports.weeks import IsoWeek
 
@@ -128,6 +129,8 @@ class WhatIfResult:
     engagements_replayed: int = 0
     seconds: float = 0.0
     totals: WeekCounts | None = field(default=None)
+    # New leads that meet the proposed criteria today: publishing offers to promote them.
+    meeting_now: int = 0
 
 
 def current_mql_rule() -> rules.MQLRule:
@@ -206,5 +209,6 @@ def criteria_whatif(
         proposed_mqls=sum(w.proposed_mqls for w in counts),
         proposed_sqls=sum(w.proposed_sqls for w in counts),
     )
+    result.meeting_now = new_leads_meeting(proposed).count()
     result.seconds = time.perf_counter() - started
     return result

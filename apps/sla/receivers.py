@@ -1,29 +1,27 @@
-from contextlib import contextmanager
+"""What the SLA app does when a lead changes stage."""
 
 from django.dispatch import receiver
+from django.utils import timezone
 
-from apps.leads.services import transition_recorded
+from apps.leads.services import stage_changed, transition_recorded
+from apps.leads.transitions import HANDOVERS
 from apps.sla.models import NotificationKind
-from apps.sla.services import notification_create
-
-# Transitions that hand a lead to a rep who must now accept it.
-HANDOVERS = {"promote", "resubmit", "reassign"}
+from apps.sla.services import notification_create, replayed_breaches_record
 
 
 @receiver(transition_recorded)
-def tell_the_new_owner(sender, transition, **kwargs):
+def tell_the_new_owner(sender, transition, replay=False, **kwargs):
     """In the transition's own transaction, so the notification and its email commit with it."""
+    # A lead handed over in replayed history (demo data) is no news to anyone.
+    if replay:
+        return
     if transition.transition in HANDOVERS and transition.owner_id and transition.to_stage == "mql":
         notification_create(
             recipient=transition.owner, kind=NotificationKind.NEW_MQL, lead=transition.lead
         )
 
 
-@contextmanager
-def new_mql_notifications_muted():
-    """For replaying history (seed_demo): a lead handed over weeks ago is no news to anyone."""
-    transition_recorded.disconnect(tell_the_new_owner)
-    try:
-        yield
-    finally:
-        transition_recorded.connect(tell_the_new_owner)
+@receiver(stage_changed)
+def settle_the_replayed_past(sender, transition, replay=False, **kwargs):
+    if replay:
+        replayed_breaches_record(lead_id=transition.lead_id, now=timezone.now())

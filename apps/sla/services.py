@@ -15,13 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from apps.accounts.emails import email_in_users_language
+from apps.accounts.selectors import sales_managers
 from apps.criteria.models import SLAPolicy
 from apps.leads.models import Lead, Stage
 from apps.leads.services import LifecycleError, lead_transition
@@ -167,7 +167,7 @@ def _reassign_after_breach(lead: Lead, *, now: dt.datetime, result: SweepResult)
             name="reassign",
             actor=None,
             at=now,
-            data={"restart_clocks": True, "reason": "accept_sla_missed"},
+            values={"restart_clocks": True, "reason": "accept_sla_missed"},
         )
     except LifecycleError as exc:
         # No other rep takes leads: the escalation already went to the managers.
@@ -176,10 +176,27 @@ def _reassign_after_breach(lead: Lead, *, now: dt.datetime, result: SweepResult)
         result.reassigned += 1
 
 
-def sales_managers():
-    return (
-        get_user_model().objects.filter(groups__name="sales_manager", is_active=True).order_by("pk")
-    )
+def replayed_breaches_record(*, lead_id: int, now: dt.datetime) -> int:
+    """Record, telling nobody, the breaches of ``lead_id`` already past at ``now``: history replay.
+
+    A replayed lead (demo data) missed its deadlines in a past nobody lived
+    through; claiming those breaches here keeps the next sweep from announcing
+    them (and from reassigning the lead). A reminder whose deadline is still
+    ahead stays due: it is news. Returns the number of breaches recorded.
+    """
+    breaches = (SLAEventKind.ACCEPT_BREACH, SLAEventKind.PROCESS_BREACH)
+    recorded = 0
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
+        if lead is None:
+            return 0
+        for kind, deadline in _due_events(lead, now):
+            if kind in breaches:
+                _event, created = SLAEvent.objects.get_or_create(
+                    lead=lead, kind=kind, deadline=deadline, defaults={"owner": lead.owner}
+                )
+                recorded += created
+    return recorded
 
 
 # --- notifications -------------------------------------------------------------

@@ -1,11 +1,13 @@
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import ListView
 
 from apps.accounts.mixins import RoleRequiredMixin
+from apps.accounts.redirects import safe_next
 from apps.sla.services import notification_message
 
 
@@ -36,7 +38,7 @@ class NotificationReadView(RoleRequiredMixin, View):
         if notification.read_at is None:
             notification.read_at = timezone.now()
             notification.save(update_fields=["read_at"])
-        return redirect(request.POST.get("next") or "sla:list")
+        return redirect(safe_next(request, reverse("sla:list")))
 
 
 class NotificationReadAllView(RoleRequiredMixin, View):

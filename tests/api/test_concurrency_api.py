@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from apps.leads.models import Engagement, Lead
 from tests.api.conftest import client_for
-from tests.api.test_limits import burst
 from tests.factories import LeadFactory, UserFactory
+from tests.threads import burst
 
 pytestmark = [
     pytest.mark.postgres,

@@ -3,17 +3,16 @@
 import datetime as dt
 import io
 import json
-import threading
 
 import pytest
 import time_machine
-from django.db import connection
 
 from apps.api.models import RateLimitWindow
 from apps.api.throttling import RedisCounter, rate_limit_hit
 from apps.leads.models import Engagement, Lead
 from tests.api.conftest import client_for
 from tests.factories import LeadFactory, UserFactory
+from tests.threads import burst
 
 LEADS = "/api/v1/leads/"
 ENGAGEMENTS = "/api/v1/engagements/"
@@ -204,26 +203,6 @@ def test_when_redis_is_down_the_api_keeps_serving(api, marketer, settings, caplo
 
     assert statuses == [200, 200]
     assert "rate limit not enforced" in caplog.text
-
-
-def burst(call, n):
-    """Run ``call`` ``n`` times at once on ``n`` threads; returns the results."""
-    barrier = threading.Barrier(n)
-    results = [None] * n
-
-    def worker(i):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.mark.redis

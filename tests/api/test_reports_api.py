@@ -9,6 +9,7 @@ from django.utils import timezone
 from apps.leads.services import lead_transition
 from apps.reports.models import WeeklyReport
 from tests.factories import LeadFactory
+from tests.leads.helpers import form_values
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +42,9 @@ def promoted_last_week(marketer, rep):
         lead=lead.pk,
         name="promote",
         actor=marketer,
-        data={"reason": "booth"},
+        values=form_values(
+            "promote", {"reason": "booth"}, at=timezone.now() - dt.timedelta(days=7)
+        ),
         at=timezone.now() - dt.timedelta(days=7),
     )
     return lead

@@ -9,8 +9,8 @@ from django.contrib.staticfiles import finders
 from django.test import Client
 
 from apps.api import examples
-from apps.leads.forms import TRANSITION_FORMS
 from apps.leads.models import Engagement, Lead
+from apps.leads.transitions import TRANSITIONS
 from tests.factories import LeadFactory
 from tests.leads.helpers import walk_to
 
@@ -34,7 +34,7 @@ def test_the_schema_lists_every_endpoint(client):
     paths = the_schema(client)["paths"]
 
     assert {"/api/v1/leads/", "/api/v1/leads/{id}/", "/api/v1/engagements/"} <= set(paths)
-    assert {f"/api/v1/leads/{{id}}/transitions/{name}/" for name in TRANSITION_FORMS} <= set(paths)
+    assert {f"/api/v1/leads/{{id}}/transitions/{name}/" for name in TRANSITIONS} <= set(paths)
     assert set(paths["/api/v1/leads/"]) == {"get", "post"}
 
 

@@ -138,6 +138,19 @@ def test_a_bant_that_misses_the_criteria_gets_400_naming_every_failing_item(
     assert {"budget_amount", "authority"} <= set(response.json()["errors"])
 
 
+def test_the_api_names_every_failing_item_when_the_budget_is_missing(api, rep, marketer, manager):
+    lead = walk_to(LeadFactory(), "accepted", marketer=marketer, manager=manager)
+    body = {**QUALIFYING_BANT, "authority": "user", "timeline": "0001-01-01"}
+    del body["budget_amount"]
+
+    response = api(rep).post(f"/api/v1/leads/{lead.pk}/transitions/qualify/", body, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"budget_amount", "authority", "timeline"}
+    lead.refresh_from_db()
+    assert lead.stage == "accepted"
+
+
 @pytest.mark.parametrize(
     "body, field",
     [

@@ -10,28 +10,27 @@ from apps.accounts.roles import ROLE_GROUPS
 from apps.criteria.models import RejectReason
 from apps.leads.models import Lead
 from tests.browser.conftest import log_in
-from tests.factories import LeadFactory, UserFactory
+from tests.factories import LeadFactory
 from tests.leads.helpers import walk_to
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-@pytest.fixture
-def team():
+@pytest.fixture(autouse=True)
+def migrated_rows_are_back():
     # The live server's database is flushed between tests; the migrations' rows come back with it.
     assert set(Group.objects.filter(name__in=ROLE_GROUPS).values_list("name", flat=True)) == set(
         ROLE_GROUPS
     )
     assert RejectReason.objects.filter(code="no_budget", is_active=True).exists()
-    return {
-        "rep": UserFactory(username="rita", first_name="Rita", last_name="Reyes", roles=["sales"]),
-        "marketer": UserFactory(
-            username="maya", first_name="Maya", last_name="Marsh", roles=["marketing"]
-        ),
-        "manager": UserFactory(
-            username="mona", first_name="Mona", last_name="Meyer", roles=["sales_manager"]
-        ),
-    }
+
+
+@pytest.fixture
+def team(team):
+    """Oscar is away, taking no new leads: every MQL of these stories goes to Rita."""
+    team["oscar"].accepts_new_leads = False
+    team["oscar"].save(update_fields=["accepts_new_leads"])
+    return team
 
 
 def mql(team, **profile):

@@ -3,6 +3,7 @@
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -159,6 +160,17 @@ def test_bant_names_every_failing_item():
         },
     )
     assert set(failures) == {"budget_amount", "authority", "need", "timeline"}
+
+
+@pytest.mark.parametrize("timeline", [dt.date(1, 1, 1), TODAY - dt.timedelta(days=1)])
+def test_a_decision_date_in_the_past_fails(timeline):
+    failures = bant_failures(BANTRule(), **{**GOOD, "timeline": timeline})
+    assert set(failures) == {"timeline"}
+    assert "in the past" in failures["timeline"]
+
+
+def test_a_decision_expected_today_passes():
+    assert bant_failures(BANTRule(), **{**GOOD, "timeline": TODAY}) == {}
 
 
 def test_bant_converts_foreign_budgets_at_the_admin_rate_or_refuses_clearly():

@@ -5,6 +5,7 @@ import datetime as dt
 from django.utils import timezone
 
 from apps.leads.services import EngagementInput, engagements_record, lead_transition
+from apps.leads.transitions import TRANSITIONS
 
 QUALIFYING_BANT = {
     "budget_amount": "25000",
@@ -35,6 +36,11 @@ PATH = {
 }
 
 
+def form_values(name, data=None, *, at=None):
+    """What transition ``name``'s form makes of ``data``: the values ``lead_transition`` takes."""
+    return TRANSITIONS[name].clean(data, at=at)
+
+
 def walk_to(lead, stage, *, marketer, manager):
     """Move a ``new`` lead to ``stage`` through real transitions; returns it refreshed."""
     steps = {
@@ -59,7 +65,7 @@ def walk_to(lead, stage, *, marketer, manager):
     steps["lost"] = steps["opportunity"] + [("lose", "manager", {"reason": "Chose a competitor"})]
     actors = {"marketer": marketer, "manager": manager}
     for name, role, data in steps[stage]:
-        lead_transition(lead=lead.pk, name=name, actor=actors[role], data=data)
+        lead_transition(lead=lead.pk, name=name, actor=actors[role], values=form_values(name, data))
     lead.refresh_from_db()
     assert lead.stage == stage
     return lead

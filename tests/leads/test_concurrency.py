@@ -1,41 +1,17 @@
 """Two people acting on one lead at the same moment, on PostgreSQL with two real connections."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from apps.leads.models import Lead, StageTransition
 from apps.leads.services import EngagementInput, LifecycleError, engagements_record, lead_transition
 from tests.factories import LeadFactory, UserFactory
-from tests.leads.helpers import engage, walk_to
+from tests.leads.helpers import engage, form_values, walk_to
+from tests.threads import run_at_once
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def run_at_once(*calls):
-    """Run each callable in its own thread (so its own connection), released together."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def worker(i, call):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[i] = ("ok", call())
-        except Exception as exc:  # the outcome is what the test inspects
-            outcomes[i] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return outcomes
 
 
 def test_two_people_accepting_one_lead_at_once_one_wins_and_one_is_told():
@@ -67,7 +43,12 @@ def test_accept_and_reject_at_once_leave_exactly_one_outcome_in_the_history():
 
     outcomes = run_at_once(
         lambda: lead_transition(lead=lead.pk, name="accept", actor=rep),
-        lambda: lead_transition(lead=lead.pk, name="reject", actor=rep, data={"reason": "no_need"}),
+        lambda: lead_transition(
+            lead=lead.pk,
+            name="reject",
+            actor=rep,
+            values=form_values("reject", {"reason": "no_need"}),
+        ),
     )
 
     history = list(StageTransition.objects.filter(lead=lead).exclude(transition="promote"))

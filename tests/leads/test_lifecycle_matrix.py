@@ -22,7 +22,7 @@ from apps.leads.services import (
     stage_changed,
 )
 from tests.factories import LeadFactory
-from tests.leads.helpers import QUALIFYING_BANT, walk_to
+from tests.leads.helpers import QUALIFYING_BANT, form_values, walk_to
 
 STAGES = ["new", "mql", "accepted", "rejected", "sql", "opportunity", "won", "lost", "disqualified"]
 TRANSITIONS = [
@@ -159,12 +159,12 @@ def test_each_transition_moves_the_lead_as_the_spec_says_or_is_refused_for_its_s
 
     if target is None:
         with pytest.raises(TransitionNotAvailable) as refused:
-            lead_transition(lead=lead, name=name, actor=actor, data=data)
+            lead_transition(lead=lead, name=name, actor=actor, values=form_values(name, data))
         assert refused.value.stage == stage
         assert_refused_and_nothing_stored(lead, before=before, history_before=history_before)
         return
 
-    returned = lead_transition(lead=lead, name=name, actor=actor, data=data)
+    returned = lead_transition(lead=lead, name=name, actor=actor, values=form_values(name, data))
 
     lead.refresh_from_db()
     assert lead.stage == target
@@ -204,11 +204,11 @@ def test_each_role_makes_exactly_the_transitions_the_spec_gives_it(
 
     if name not in ALLOWED_BY_ROLE[role]:
         with pytest.raises(TransitionForbidden):
-            lead_transition(lead=lead, name=name, actor=user, data=data)
+            lead_transition(lead=lead, name=name, actor=user, values=form_values(name, data))
         assert_refused_and_nothing_stored(lead, before=before, history_before=history_before)
         return
 
-    lead_transition(lead=lead, name=name, actor=user, data=data)
+    lead_transition(lead=lead, name=name, actor=user, values=form_values(name, data))
 
     lead.refresh_from_db()
     assert lead.stage == LIFECYCLE[(name, stage)]
@@ -226,7 +226,7 @@ def pool_mql(rep, other_rep, marketer, manager):
 
 
 def test_rep_may_accept_an_unassigned_mql_from_the_pool_and_it_becomes_theirs(pool_mql, rep):
-    lead_transition(lead=pool_mql, name="accept", actor=rep, data={})
+    lead_transition(lead=pool_mql, name="accept", actor=rep, values=form_values("accept", {}))
 
     pool_mql.refresh_from_db()
     assert (pool_mql.stage, pool_mql.owner) == ("accepted", rep)
@@ -238,7 +238,12 @@ def test_rep_cannot_reject_an_unassigned_mql_from_the_pool(pool_mql, rep):
     before, history_before = stored(pool_mql), history_of(pool_mql)
 
     with pytest.raises(TransitionForbidden):
-        lead_transition(lead=pool_mql, name="reject", actor=rep, data=VALID_DATA["reject"])
+        lead_transition(
+            lead=pool_mql,
+            name="reject",
+            actor=rep,
+            values=form_values("reject", VALID_DATA["reject"]),
+        )
 
     assert_refused_and_nothing_stored(pool_mql, before=before, history_before=history_before)
 
@@ -248,7 +253,7 @@ def test_rep_cannot_accept_another_reps_mql_once_it_is_assigned(walk_as_ritas_le
     before, history_before = stored(lead), history_of(lead)
 
     with pytest.raises(TransitionForbidden):
-        lead_transition(lead=lead, name="accept", actor=other_rep, data={})
+        lead_transition(lead=lead, name="accept", actor=other_rep, values=form_values("accept", {}))
 
     assert_refused_and_nothing_stored(lead, before=before, history_before=history_before)
 
@@ -283,7 +288,7 @@ def test_a_transition_missing_a_required_field_names_it_and_stores_nothing(
     before, history_before = stored(lead), history_of(lead)
 
     with pytest.raises(TransitionInvalid) as invalid:
-        lead_transition(lead=lead, name=name, actor=actor, data=data)
+        lead_transition(lead=lead, name=name, actor=actor, values=form_values(name, data))
 
     assert missing in invalid.value.errors
     assert_refused_and_nothing_stored(lead, before=before, history_before=history_before)
@@ -309,7 +314,9 @@ def test_qualify_names_every_failing_bant_item_at_once_and_stores_nothing(accept
     )
 
     with pytest.raises(TransitionInvalid) as invalid:
-        lead_transition(lead=accepted_lead, name="qualify", actor=manager, data=data)
+        lead_transition(
+            lead=accepted_lead, name="qualify", actor=manager, values=form_values("qualify", data)
+        )
 
     assert set(invalid.value.errors) == {"budget_amount", "authority", "need", "timeline"}
     assert not Qualification.objects.filter(lead=accepted_lead).exists()
@@ -324,7 +331,7 @@ def test_qualify_refuses_a_budget_in_a_currency_without_an_exchange_rate(accepte
             lead=accepted_lead,
             name="qualify",
             actor=manager,
-            data=bant(budget_amount="50000", budget_currency="EUR"),
+            values=form_values("qualify", bant(budget_amount="50000", budget_currency="EUR")),
         )
 
     assert set(invalid.value.errors) == {"budget_currency"}
@@ -340,7 +347,7 @@ def test_qualify_converts_a_foreign_budget_at_the_admin_rate(accepted_lead, mana
         lead=accepted_lead,
         name="qualify",
         actor=manager,
-        data=bant(budget_amount="10000", budget_currency="EUR"),
+        values=form_values("qualify", bant(budget_amount="10000", budget_currency="EUR")),
     )
 
     accepted_lead.refresh_from_db()
@@ -360,7 +367,11 @@ def test_acting_on_a_lead_someone_else_just_moved_says_the_lead_has_changed(mark
 
     with pytest.raises(LeadChanged) as changed:
         lead_transition(
-            lead=lead, name="reject", actor=manager, data=VALID_DATA["reject"], expected_stage="mql"
+            lead=lead,
+            name="reject",
+            actor=manager,
+            values=form_values("reject", VALID_DATA["reject"]),
+            expected_stage="mql",
         )
 
     assert "this lead has changed" in str(changed.value).lower()
@@ -390,7 +401,9 @@ def test_a_transition_is_announced_once_and_only_after_it_commits(
     lead = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        row = lead_transition(lead=lead, name="accept", actor=manager, data={})
+        row = lead_transition(
+            lead=lead, name="accept", actor=manager, values=form_values("accept", {})
+        )
         assert announcements == []
 
     assert len(callbacks) == 1
@@ -423,7 +436,7 @@ def test_a_refused_transition_announces_nothing(
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(error):
-            lead_transition(lead=lead, name=name, actor=actor, data=data)
+            lead_transition(lead=lead, name=name, actor=actor, values=form_values(name, data))
 
     assert callbacks == []
     assert announcements == []
@@ -479,14 +492,19 @@ def test_a_lead_cannot_be_deleted(lead_with_history):
 def test_currencies_may_be_left_blank_or_typed_in_lower_case(marketer, manager):
     lead = walk_to(LeadFactory(), "accepted", marketer=marketer, manager=manager)
     lead_transition(
-        lead=lead.pk, name="qualify", actor=manager, data={**QUALIFYING_BANT, "budget_currency": ""}
+        lead=lead.pk,
+        name="qualify",
+        actor=manager,
+        values=form_values("qualify", {**QUALIFYING_BANT, "budget_currency": ""}),
     )
     assert Qualification.objects.get(lead=lead).budget_currency == "USD"
     lead_transition(
         lead=lead.pk,
         name="convert",
         actor=manager,
-        data={"amount": "5000", "currency": "eur", "expected_close_date": "2027-01-31"},
+        values=form_values(
+            "convert", {"amount": "5000", "currency": "eur", "expected_close_date": "2027-01-31"}
+        ),
     )
     lead.refresh_from_db()
     assert lead.opportunity_currency == "EUR"

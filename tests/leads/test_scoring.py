@@ -9,7 +9,7 @@ from apps.criteria.models import MQLCriteria, ScoringSettings, SLAPolicy
 from apps.leads.models import Engagement, Lead, StageTransition
 from apps.leads.services import EngagementInput, engagements_record, lead_upsert
 from tests.factories import LeadFactory, UserFactory
-from tests.leads.helpers import engage
+from tests.leads.helpers import engage, form_values
 
 pytestmark = pytest.mark.django_db
 
@@ -234,7 +234,12 @@ def test_a_recycled_lead_goes_back_to_nurture_and_needs_new_engagement_to_return
     from apps.leads.services import lead_transition, scores_recompute
 
     engage(fit_lead, "inquiry", "document_request", "quote_request", "pricing_page_view")
-    lead_transition(lead=fit_lead.pk, name="reject", actor=rep, data={"reason": "bad_timing"})
+    lead_transition(
+        lead=fit_lead.pk,
+        name="reject",
+        actor=rep,
+        values=form_values("reject", {"reason": "bad_timing"}),
+    )
     lead_transition(lead=fit_lead.pk, name="recycle", actor=marketer)
     fit_lead.refresh_from_db()
     assert (fit_lead.stage, fit_lead.score, fit_lead.owner, fit_lead.recycle_count) == (

@@ -9,7 +9,7 @@ from django.utils import timezone
 from apps.leads.models import Lead, StageTransition
 from apps.leads.services import lead_transition
 from tests.factories import LeadFactory
-from tests.leads.helpers import walk_to
+from tests.leads.helpers import form_values, walk_to
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,10 @@ def mql_owned_by(owner, *, marketer, manager, **profile):
     lead = walk_to(LeadFactory(**profile), "mql", marketer=marketer, manager=manager)
     if lead.owner_id != owner.pk:
         lead_transition(
-            lead=lead.pk, name="reassign", actor=manager, data={"owner": owner.username}
+            lead=lead.pk,
+            name="reassign",
+            actor=manager,
+            values=form_values("reassign", {"owner": owner.username}),
         )
         lead.refresh_from_db()
     return lead

@@ -9,7 +9,7 @@ from django.utils import timezone
 from apps.leads.models import Lead, Qualification
 from apps.leads.services import lead_transition
 from tests.factories import LeadFactory
-from tests.leads.helpers import QUALIFYING_BANT, engage, walk_to
+from tests.leads.helpers import QUALIFYING_BANT, engage, form_values, walk_to
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,7 @@ def test_the_history_says_who_did_what_when_and_why(client, rep, marketer, manag
         lead=lead.pk,
         name="reject",
         actor=rep,
-        data={"reason": "no_budget", "note": "Student project"},
+        values=form_values("reject", {"reason": "no_budget", "note": "Student project"}),
     )
     client.force_login(marketer)
 
@@ -65,6 +65,26 @@ def test_the_history_says_who_did_what_when_and_why(client, rep, marketer, manag
     assert "Promoted to MQL" in history and "Asked for a call at the booth" in history
     assert "Rejected" in history and "No budget" in history and "Student project" in history
     assert str(rep) in history and str(marketer) in history
+
+
+def test_the_history_says_whom_each_handover_gave_the_lead_to(
+    client, rep, other_rep, marketer, manager
+):
+    lead = owned_mql(rep, marketer=marketer, manager=manager)
+    lead_transition(
+        lead=lead.pk, name="reject", actor=rep, values=form_values("reject", {"reason": "no_need"})
+    )
+    resubmit = {"note": "They asked again", "owner": other_rep.username}
+    lead_transition(
+        lead=lead.pk, name="resubmit", actor=marketer, values=form_values("resubmit", resubmit)
+    )
+    client.force_login(marketer)
+
+    history = page(client, lead).content.decode().split('id="history-title"')[1]
+
+    assert f"to {rep}" in history.split("Rejected")[0]  # the promotion gave it to Rita
+    assert f"to {other_rep}" in history.split("Resubmitted")[1]  # the resubmission, to Oscar
+    assert history.count(" · to ") == 2  # the rejection handed it to nobody
 
 
 def test_an_owner_rep_gets_accept_and_reject_buttons_on_an_mql(client, rep, marketer, manager):
@@ -153,7 +173,12 @@ def test_bant_errors_name_every_failing_criterion_and_store_nothing(client, rep,
 
 def test_a_stale_lead_page_says_the_lead_changed(client, rep, marketer, manager):
     lead = owned_mql(rep, marketer=marketer, manager=manager)
-    lead_transition(lead=lead.pk, name="reject", actor=manager, data={"reason": "duplicate"})
+    lead_transition(
+        lead=lead.pk,
+        name="reject",
+        actor=manager,
+        values=form_values("reject", {"reason": "duplicate"}),
+    )
     client.force_login(rep)
 
     response = client.post(

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from apps.leads.services import lead_transition
 from tests.factories import LeadFactory
-from tests.leads.helpers import engage, walk_to
+from tests.leads.helpers import engage, form_values, walk_to
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,10 @@ def make_rejected(n, *, marketer, manager):
     leads = make_mqls(n, marketer=marketer, manager=manager)
     for lead in leads:
         lead_transition(
-            lead=lead.pk, name="reject", actor=manager, data={"reason": "no_need", "note": "x"}
+            lead=lead.pk,
+            name="reject",
+            actor=manager,
+            values=form_values("reject", {"reason": "no_need", "note": "x"}),
         )
     return leads
 
@@ -94,7 +97,17 @@ def test_the_lead_page_costs_the_same_for_5_and_50_engagements_and_transitions(
 
     engage(lead, *["page_view"] * 45)
     for _ in range(12):  # reject / resubmit rounds: 24 more history rows
-        lead_transition(lead=lead.pk, name="reject", actor=manager, data={"reason": "bad_timing"})
-        lead_transition(lead=lead.pk, name="resubmit", actor=marketer, data={"note": "Try again"})
+        lead_transition(
+            lead=lead.pk,
+            name="reject",
+            actor=manager,
+            values=form_values("reject", {"reason": "bad_timing"}),
+        )
+        lead_transition(
+            lead=lead.pk,
+            name="resubmit",
+            actor=marketer,
+            values=form_values("resubmit", {"note": "Try again"}),
+        )
     many = queries_for(client, url)
     assert few == many

@@ -8,7 +8,7 @@ from django.urls import reverse
 from apps.leads.models import Lead, StageTransition
 from apps.leads.services import lead_transition
 from tests.factories import LeadFactory
-from tests.leads.helpers import walk_to
+from tests.leads.helpers import form_values, walk_to
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ def rejected(*, rep, marketer, manager, reason="no_budget", **profile):
         lead=lead.pk,
         name="reject",
         actor=lead.owner or manager,
-        data={"reason": reason, "note": f"{reason}!"},
+        values=form_values("reject", {"reason": reason, "note": f"{reason}!"}),
     )
     lead.refresh_from_db()
     return lead

@@ -1,4 +1,4 @@
-"""The pages of this issue: login, the role landing, the plain lead list, scoped per role."""
+"""Login, the role landing, the lead list and the error pages, scoped per role."""
 
 import pytest
 from django.urls import reverse
@@ -86,3 +86,36 @@ def test_the_list_page_costs_the_same_queries_for_5_and_50_leads(
     with CaptureQueriesContext(connection) as fifty:
         assert client.get("/leads/").status_code == 200
     assert len(five) == len(fifty)
+
+
+@pytest.mark.parametrize(
+    "who, url, english, japanese",
+    [
+        (
+            "marketer",
+            "/leads/inbox/",
+            "The inbox is for sales reps and managers.",
+            "受信箱は営業担当者とマネージャー用です。",
+        ),
+        (
+            "rep",
+            "/leads/review/",
+            "The review queue is for marketing.",
+            "レビューキューはマーケティング用です。",
+        ),
+    ],
+    ids=["marketer_at_the_inbox", "rep_at_the_review_queue"],
+)
+def test_a_page_for_another_role_says_who_it_is_for_in_the_readers_language(
+    client, request, who, url, english, japanese
+):
+    user = request.getfixturevalue(who)
+    client.force_login(user)
+
+    response = client.get(url)
+    assert response.status_code == 403
+    assert english in response.content.decode()
+
+    user.language = "ja"
+    user.save(update_fields=["language"])
+    assert japanese in client.get(url).content.decode()

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from apps.criteria.models import MQLCriteria
 from apps.leads.services import EngagementInput, engagements_record, lead_transition
-from tests.factories import LeadFactory, UserFactory
+from tests.factories import LeadFactory
+from tests.leads.helpers import form_values
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 H = dt.timedelta(hours=1)
@@ -26,15 +27,11 @@ def tokyo(settings):
 
 
 @pytest.fixture
-def team(db):
-    return {
-        "maya": UserFactory(username="maya", first_name="Maya", roles=["marketing"]),
-        "mona": UserFactory(
-            username="mona", first_name="Mona", roles=["sales_manager"], language="ja"
-        ),
-        "rita": UserFactory(username="rita", first_name="Rita", roles=["sales"]),
-        "oscar": UserFactory(username="oscar", first_name="Oscar", roles=["sales"]),
-    }
+def team(team):
+    """The team, with Mona reading in Japanese: reports reach each reader in their language."""
+    team["mona"].language = "ja"
+    team["mona"].save(update_fields=["language"])
+    return team
 
 
 def jst(year, month, day, hour=0, minute=0):
@@ -75,7 +72,7 @@ class History:
             lead=lead.pk,
             name="promote",
             actor=self.team["maya"],
-            data={"reason": "Asked for a demo at the booth"},
+            values=form_values("promote", {"reason": "Asked for a demo at the booth"}, at=at),
             at=at,
         )
 
@@ -102,7 +99,13 @@ class History:
                 "expected_close_date": (timezone.localdate(at) + dt.timedelta(days=60)).isoformat(),
                 **data,
             }
-        return lead_transition(lead=lead.pk, name=name, actor=self.team["mona"], data=data, at=at)
+        return lead_transition(
+            lead=lead.pk,
+            name=name,
+            actor=self.team["mona"],
+            values=form_values(name, data, at=at),
+            at=at,
+        )
 
     def recycle(self, lead, at):
         return lead_transition(lead=lead.pk, name="recycle", actor=self.team["maya"], at=at)

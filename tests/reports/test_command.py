@@ -74,7 +74,8 @@ def test_csv_prints_the_dashboard_columns_for_the_week(week20):
             "accepted_in_time_rate",
             "processed_in_time_rate",
         ],
-        ["2026-W20", "4", "1", "0.25", "0", "0.0", "3.0", "3.0", "0.25", "0.5"],
+        # Answered in time: the one accepted and the one rejected (6 h after promotion).
+        ["2026-W20", "4", "1", "0.25", "0", "0.0", "3.0", "3.0", "0.5", "0.5"],
     ]
 
 

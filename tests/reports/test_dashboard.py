@@ -180,7 +180,8 @@ def test_the_csv_has_a_header_and_one_row_per_week(client, team, week20):
         "processed_in_time_rate",
     ]
     assert [row[0] for row in rows[1:]] == [f"2026-W{n:02d}" for n in range(10, 22)]
-    assert rows[11] == ["2026-W20", "7", "1", "0.143", "0", "0.0", "2.0", "2.0", "0.143", "0.286"]
+    # Answered in time: the one accepted (2 h) and the one rejected (18 h): 2 of 7.
+    assert rows[11] == ["2026-W20", "7", "1", "0.143", "0", "0.0", "2.0", "2.0", "0.286", "0.286"]
     assert rows[1] == ["2026-W10", "0", "0", "", "0", "", "", "", "", ""]
 
 

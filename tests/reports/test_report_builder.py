@@ -165,9 +165,9 @@ def test_response_time_median_and_p90_interpolate_between_the_accept_waits(week2
 def test_sla_rates_leave_out_mqls_whose_window_is_still_open(week20):
     doc = weekly_report_compute(week=W20, as_of=AS_OF).document
 
-    # Accept: in time L1, L3, L4, L7, L8; late L2; never accepted, deadline passed L5.
-    # L6's deadline (18 May 20:00) is still ahead: not counted.
-    assert doc["sla"]["accepted_in_time_rate"] == 0.714  # 5 / 7
+    # Answered (accepted or rejected) in time: L1, L3, L4, L7, L8 and L5 (rejected after 8 h,
+    # never accepted); late L2. L6's deadline (18 May 20:00) is still ahead: not counted.
+    assert doc["sla"]["accepted_in_time_rate"] == 0.857  # 6 / 7
     # Process: in time L1, L3 (rejected), L5 (rejected), L7; late L2; deadline passed L4.
     # L6 and L8 (due 18 May 09:00) are still inside their window.
     assert doc["sla"]["processed_in_time_rate"] == 0.667  # 4 / 6
@@ -217,9 +217,9 @@ def test_conversions_after_the_report_count_when_it_is_rebuilt_later(week20):
     assert later["mql_to_sql_rate"] == 0.5  # 4 / 8
     assert (later["opportunities"], later["sql_to_opportunity_rate"]) == (3, 0.75)
     assert later["sla"] == {
-        "accepted_in_time_rate": 0.75,
+        "accepted_in_time_rate": 0.875,
         "processed_in_time_rate": 0.5,
-    }  # 6/8, 4/8
+    }  # 7/8 (only L2 answered late), 4/8
     assert later["by_owner"]["oscar"] == {"mqls": 4, "sqls": 2, "mql_to_sql_rate": 0.5}
 
 
@@ -252,6 +252,22 @@ def test_an_mql_promoted_with_no_rep_taking_leads_counts_as_unassigned(tokyo, te
     assert doc["by_owner"] == {"unassigned": {"mqls": 1, "sqls": 0, "mql_to_sql_rate": 0.0}}
     # Nobody could accept it: its accept deadline passed unmet.
     assert doc["sla"]["accepted_in_time_rate"] == 0.0
+
+
+def test_an_mql_rejected_before_its_accept_deadline_was_answered_in_time_and_one_after_was_not(
+    tokyo, team, history
+):
+    in_time, late = history.lead(), history.lead()
+    history.promote_by_hand(in_time, jst(2026, 5, 12, 9), owner=team["rita"])
+    history.step(in_time, "reject", jst(2026, 5, 13, 8), reason="no_need")  # 23 h
+    history.promote_by_hand(late, jst(2026, 5, 12, 9), owner=team["rita"])
+    history.step(late, "reject", jst(2026, 5, 13, 10), reason="no_need")  # 25 h
+
+    doc = weekly_report_compute(week=W20, as_of=AS_OF).document
+
+    assert doc["sla"]["accepted_in_time_rate"] == 0.5
+    # Nobody accepted either: there is no response time to measure.
+    assert doc["response_time_hours"] == {"median": None, "p90": None}
 
 
 def test_one_mql_has_its_wait_as_both_median_and_p90(tokyo, team, history):

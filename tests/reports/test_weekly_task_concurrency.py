@@ -5,19 +5,19 @@ then through a real Redis broker and a real Celery worker of four threads.
 """
 
 import datetime as dt
-import threading
 import time
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
 from apps.reports import tasks
 from apps.reports.models import WeeklyReport
 from apps.reports.weeks import IsoWeek
 from tests.factories import LeadFactory, UserFactory
+from tests.leads.helpers import form_values
 from tests.reports.conftest import bant_for, only_rep_taking_leads
+from tests.threads import run_at_once
 from tests.waiting import wait_for
 
 pytestmark = [
@@ -41,7 +41,11 @@ def last_week():
         lead = LeadFactory()
         promoted = week.start + dt.timedelta(days=1, hours=9 + i)
         lead_transition(
-            lead=lead.pk, name="promote", actor=maya, data={"reason": "booth"}, at=promoted
+            lead=lead.pk,
+            name="promote",
+            actor=maya,
+            values=form_values("promote", {"reason": "booth"}, at=promoted),
+            at=promoted,
         )
         if i == 0:
             lead_transition(
@@ -49,31 +53,14 @@ def last_week():
             )
             qualified = promoted + dt.timedelta(hours=5)
             lead_transition(
-                lead=lead.pk, name="qualify", actor=mona, data=bant_for(qualified), at=qualified
+                lead=lead.pk,
+                name="qualify",
+                actor=mona,
+                values=form_values("qualify", bant_for(qualified), at=qualified),
+                at=qualified,
             )
     mail.outbox.clear()
     return week
-
-
-def run_at_once(call, copies):
-    barrier = threading.Barrier(copies)
-    errors = []
-
-    def worker():
-        try:
-            barrier.wait(timeout=10)
-            call()
-        except Exception as exc:  # the test reports what went wrong
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(copies)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return errors
 
 
 def recipients():
@@ -84,10 +71,10 @@ def recipients():
 def test_four_copies_of_the_job_at_once_then_a_rerun_store_one_report_and_send_one_email_each(
     last_week,
 ):
-    errors = run_at_once(tasks.weekly_report_task, copies=4)
+    outcomes = run_at_once(*[tasks.weekly_report_task] * 4)
     tasks.weekly_report_task()
 
-    assert errors == []
+    assert [kind for kind, _value in outcomes] == ["ok"] * 4
     report = WeeklyReport.objects.get()
     assert report.week == str(last_week)
     assert (report.document["mqls"], report.document["mql_to_sql_rate"]) == (3, 0.333)

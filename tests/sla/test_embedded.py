@@ -30,7 +30,7 @@ rep.groups.add(Group.objects.get(name="sales"))
 maya = User.objects.create_user("maya", email="maya@example.com", password="x")
 maya.groups.add(Group.objects.get(name="marketing"))
 lead, _ = lead_upsert(email="aiko@kumo.example", values={"source": "event", "employees": 120, "first_name": "Aiko"})
-lead_transition(lead=lead.pk, name="promote", actor=maya, data={"reason": "booth"},
+lead_transition(lead=lead.pk, name="promote", actor=maya, values={"reason": "booth"},
                 at=timezone.now() - dt.timedelta(hours=21))
 every_minute, _ = IntervalSchedule.objects.get_or_create(every=1, period="minutes")
 sweep = PeriodicTask.objects.get(task="apps.sla.tasks.sla_sweep_task")

@@ -50,6 +50,30 @@ def test_marking_one_as_read_lowers_the_count(client, rep, reminded):
     assert '<span class="badge">1</span>' in client.get("/notifications/").content.decode()
 
 
+@pytest.mark.parametrize(
+    "target, lands_on",
+    [
+        ("/leads/{pk}/", "/leads/{pk}/"),
+        ("https://evil.example/phish", "/notifications/"),
+        ("//evil.example/phish", "/notifications/"),
+        ("javascript:alert(1)", "/notifications/"),
+    ],
+    ids=["own_page", "other_site", "scheme_relative", "script"],
+)
+def test_marking_read_goes_back_only_to_a_page_of_this_site(
+    client, rep, reminded, target, lands_on
+):
+    client.force_login(rep)
+    notification = Notification.objects.filter(recipient=rep, kind="reminder").get()
+
+    response = client.post(
+        f"/notifications/{notification.pk}/read/", {"next": target.format(pk=reminded.pk)}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == lands_on.format(pk=reminded.pk)
+
+
 def test_mark_all_as_read(client, rep, reminded):
     client.force_login(rep)
     client.post("/notifications/read-all/")

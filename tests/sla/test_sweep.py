@@ -16,7 +16,7 @@ from apps.outbox.models import OutboxMessage
 from apps.sla.models import Notification, SLAEvent
 from apps.sla.services import sla_sweep as run_sla_sweep
 from tests.factories import LeadFactory, UserFactory
-from tests.leads.helpers import walk_to
+from tests.leads.helpers import form_values, walk_to
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +116,11 @@ def test_a_sweep_that_was_down_sends_the_breaches_not_the_stale_reminders(mql, s
 
 def test_a_rejected_lead_has_no_clocks(mql, rep, sweep):
     lead_transition(
-        lead=mql.pk, name="reject", actor=rep, data={"reason": "no_need"}, at=mql.mql_at + H
+        lead=mql.pk,
+        name="reject",
+        actor=rep,
+        values=form_values("reject", {"reason": "no_need"}, at=mql.mql_at + H),
+        at=mql.mql_at + H,
     )
     sweep(now=mql.mql_at + 60 * H)
     assert events(mql) == [] and mail.outbox == []

@@ -17,6 +17,7 @@ from apps.leads.services import lead_transition
 from apps.sla import tasks
 from apps.sla.models import Notification, SLAEvent
 from tests.factories import LeadFactory, UserFactory
+from tests.leads.helpers import form_values
 from tests.waiting import wait_for
 
 pytestmark = [
@@ -28,16 +29,12 @@ H = dt.timedelta(hours=1)
 
 
 @pytest.fixture
-def team():
-    users = {
-        "maya": UserFactory(username="maya", roles=["marketing"]),
-        "rita": UserFactory(username="rita", roles=["sales"]),
-        "oscar": UserFactory(username="oscar", roles=["sales"]),
-        "mona": UserFactory(username="mona", roles=["sales_manager"]),
-        "mike": UserFactory(username="mike", roles=["sales_manager"]),
-    }
-    # Rita was assigned most recently by nobody: she gets the first lead, Oscar the next.
-    return users
+def team(team):
+    """The team and a second manager, Mike: escalations go to every manager.
+
+    Nobody has been assigned a lead yet: Rita gets the first, Oscar the next.
+    """
+    return {**team, "mike": UserFactory(username="mike", roles=["sales_manager"])}
 
 
 def promoted_hours_ago(hours, team, **lead_fields):
@@ -46,7 +43,7 @@ def promoted_hours_ago(hours, team, **lead_fields):
         lead=lead.pk,
         name="promote",
         actor=team["maya"],
-        data={"reason": "booth visit"},
+        values=form_values("promote", {"reason": "booth visit"}, at=timezone.now() - hours * H),
         at=timezone.now() - hours * H,
     )
     lead.refresh_from_db()

@@ -1,9 +1,7 @@
 import datetime as dt
-import logging
 import random
 import sys
 import unicodedata
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -31,10 +29,11 @@ from apps.leads.models import Lead, Stage
 from apps.leads.services import (
     EngagementInput,
     engagements_record,
+    history_replay,
     lead_transition,
     lead_upsert,
 )
-from apps.sla.receivers import new_mql_notifications_muted
+from apps.leads.transitions import TRANSITIONS
 
 HISTORY = dt.timedelta(weeks=8)
 SESSION_SPACING = dt.timedelta(minutes=4)  # between a visitor's clicks in one session
@@ -796,9 +795,9 @@ class Command(BaseCommand):
         present = set(Lead.objects.filter(email__in=emails).values_list("email", flat=True))
         todo = [plan for plan in plans if plan.email not in present]
         actors = {user.pk: user for user in users.values()}
+        # Replayed history: nobody is told of weeks-old handovers, nor of deadlines missed then.
         with (
-            quiet_transition_log(),
-            new_mql_notifications_muted(),
+            history_replay(),
             tqdm(
                 total=len(todo),
                 desc="Seeding demo leads",
@@ -840,7 +839,9 @@ class Command(BaseCommand):
                     lead=lead,
                     name="promote",
                     actor=users[MARKETER],
-                    data={"reason": plan.hand_promote_reason},
+                    values=TRANSITIONS["promote"].clean(
+                        {"reason": plan.hand_promote_reason}, at=plan.hand_promote_at
+                    ),
                     at=plan.hand_promote_at,
                 )
             for step in plan.steps:
@@ -852,7 +853,8 @@ class Command(BaseCommand):
                     if lead.owner_id not in actors:  # a rep who is not a demo user
                         actors[lead.owner_id] = get_user_model().objects.get(pk=lead.owner_id)
                     actor = actors[lead.owner_id]
-                lead_transition(lead=lead, name=step.name, actor=actor, data=step.data, at=step.at)
+                values = TRANSITIONS[step.name].clean(step.data, at=step.at)
+                lead_transition(lead=lead, name=step.name, actor=actor, values=values, at=step.at)
 
     @staticmethod
     def _metadata(kind: str, variant: int) -> dict:
@@ -861,15 +863,3 @@ class Command(BaseCommand):
         if kind == "pricing_page_view":
             return {"path": "/pricing"}
         return {}
-
-
-@contextmanager
-def quiet_transition_log():
-    """Replaying history logs an INFO line per transition; keep the progress bar readable."""
-    logger = logging.getLogger("apps.leads.services")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from apps.sla.clock import WorkingCalendar, add_working_time, sla_deadlines
+from apps.criteria.clock import WorkingCalendar, add_working_time, sla_deadlines
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -1,0 +1,92 @@
+"""Qualify names every failing BANT item in one answer, whatever else is wrong with the form."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.leads.models import Qualification
+from apps.leads.services import TransitionInvalid
+from apps.leads.transitions import TRANSITIONS
+from tests.factories import LeadFactory
+from tests.leads.helpers import QUALIFYING_BANT, walk_to
+
+pytestmark = pytest.mark.django_db
+
+
+def errors_of(data, *, at=None):
+    with pytest.raises(TransitionInvalid) as invalid:
+        TRANSITIONS["qualify"].clean({**QUALIFYING_BANT, **data}, at=at)
+    return invalid.value.errors
+
+
+def days_from_today(n):
+    return (timezone.localdate() + dt.timedelta(days=n)).isoformat()
+
+
+def test_a_blank_budget_does_not_hide_the_other_failures():
+    errors = errors_of({"budget_amount": "", "authority": "user", "need": "", "timeline": ""})
+
+    assert set(errors) == {"budget_amount", "authority", "need", "timeline"}
+    assert "Authority 'user' is not one of: decision_maker, influencer." in errors["authority"]
+    assert "The need must be stated." in errors["need"]
+
+
+def test_malformed_fields_keep_their_own_message_and_the_rest_are_judged():
+    errors = errors_of({"budget_amount": "lots", "timeline": "soon", "authority": "user"})
+
+    assert set(errors) == {"budget_amount", "timeline", "authority"}
+    assert errors["budget_amount"] == ["Enter a number."]
+    assert errors["timeline"] == ["Enter a valid date."]
+
+
+def test_a_budget_in_a_malformed_currency_is_not_also_judged_in_the_account_currency():
+    errors = errors_of({"budget_currency": "EURO", "budget_amount": "500", "need": ""})
+
+    assert set(errors) == {"budget_currency", "need"}
+
+
+@pytest.mark.parametrize("timeline", ["0001-01-01", "yesterday"])
+def test_a_decision_date_in_the_past_is_refused(timeline):
+    value = days_from_today(-1) if timeline == "yesterday" else timeline
+
+    errors = errors_of({"timeline": value})
+
+    assert set(errors) == {"timeline"}
+    assert "in the past" in errors["timeline"][0]
+
+
+def test_the_timeline_is_judged_from_the_day_of_the_transition():
+    a_year_ago = timezone.now() - dt.timedelta(days=365)
+    then = (timezone.localdate(a_year_ago) + dt.timedelta(days=30)).isoformat()
+
+    assert TRANSITIONS["qualify"].clean({**QUALIFYING_BANT, "timeline": then}, at=a_year_ago)
+    assert "timeline" in errors_of({"timeline": then})
+
+
+def test_the_lead_page_shows_every_failing_item_when_the_budget_is_blank(
+    client, rep, marketer, manager
+):
+    lead = walk_to(LeadFactory(), "accepted", marketer=marketer, manager=manager)
+    client.force_login(manager)
+
+    response = client.post(
+        reverse("leads:transition", args=[lead.pk, "qualify"]),
+        {
+            **QUALIFYING_BANT,
+            "expected_stage": "accepted",
+            "budget_amount": "",
+            "authority": "user",
+            "need": "",
+            "timeline": days_from_today(-3),
+        },
+    )
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "This field is required." in body
+    assert "Authority &#x27;user&#x27; is not one of: decision_maker, influencer." in body
+    assert "The need must be stated." in body
+    assert "in the past" in body
+    assert not Qualification.objects.filter(lead=lead).exists()
