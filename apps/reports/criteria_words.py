@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from apps.criteria import rules
 from apps.criteria.models import EngagementKind
@@ -52,7 +53,8 @@ def criteria_text(rule: rules.MQLRule, fit: rules.FitRuleValues) -> str:
     """The whole of a criteria version, e.g. 'score ≥ 10; ≥ 3 engagements; …'."""
     parts = [
         _("score ≥ %(n)s") % {"n": rule.score_threshold},
-        _("≥ %(n)s engagements") % {"n": rule.min_engagements},
+        ngettext("≥ %(n)s engagement", "≥ %(n)s engagements", rule.min_engagements)
+        % {"n": rule.min_engagements},
     ]
     parts += [
         _("at least one %(kind)s") % {"kind": kind_name(k)} for k in sorted(rule.required_kinds)
@@ -83,7 +85,11 @@ def criteria_changes(
         )
     if rule.min_engagements != active.min_engagements:
         changes.append(
-            _("at least %(new)s engagements (was %(old)s)")
+            ngettext(
+                "at least %(new)s engagement (was %(old)s)",
+                "at least %(new)s engagements (was %(old)s)",
+                rule.min_engagements,
+            )
             % {"new": rule.min_engagements, "old": active.min_engagements}
         )
     for kind in sorted(rule.required_kinds - active.required_kinds):

@@ -42,6 +42,14 @@ Z_95 = 1.959964
 # Buckets: (lowest value, label). Edges sit where the default criteria do: 3 engagements,
 # a score of 10, and the default fit rule's 50–500 employees.
 ENGAGEMENT_BUCKETS = ((0, "0"), (1, "1"), (2, "2"), (3, "3–4"), (5, "5–9"), (10, "10+"))
+ENGAGEMENT_LABELS = {
+    "0": gettext_lazy("no engagements"),
+    "1": gettext_lazy("1 engagement"),
+    "2": gettext_lazy("2 engagements"),
+    "3–4": gettext_lazy("3–4 engagements"),
+    "5–9": gettext_lazy("5–9 engagements"),
+    "10+": gettext_lazy("10 or more engagements"),
+}
 SCORE_BUCKETS = (
     (0, "0–4"),
     (5, "5–9"),
@@ -197,11 +205,13 @@ class _Counter:
                 int(sqls[rest].sum()),
             )
 
-    def add_buckets(self, family: str, values: np.ndarray, buckets, label: str) -> None:
+    def add_buckets(self, family: str, values: np.ndarray, buckets, label) -> None:
+        """``label``: a template with %(range)s, or a mapping from each bucket's text to its label."""
         edges = np.array([low for low, _text in buckets])
         index = np.searchsorted(edges, values, side="right") - 1
         for position, (_low, text) in enumerate(buckets):
-            self.add(family, f"{family}:{text}", label % {"range": text}, index == position)
+            words = str(label[text]) if isinstance(label, dict) else label % {"range": text}
+            self.add(family, f"{family}:{text}", words, index == position)
 
     def _row(self, family, key, label, mqls, sqls) -> None:
         rate = sqls / mqls
@@ -252,9 +262,7 @@ def drivers_from_signals(signals: CohortSignals, *, fit: np.ndarray) -> list[Dri
         counter.add(
             "kind", f"kind:{kind}:2plus", _("%(kind)s: twice or more") % {"kind": name}, counts >= 2
         )
-    counter.add_buckets(
-        "engagements", signals.engagements, ENGAGEMENT_BUCKETS, _("%(range)s engagements")
-    )
+    counter.add_buckets("engagements", signals.engagements, ENGAGEMENT_BUCKETS, ENGAGEMENT_LABELS)
     counter.add_buckets("score", signals.score, SCORE_BUCKETS, _("score %(range)s"))
     employees = signals.profiles.employees
     counter.add("employees", "employees:unknown", _("employees not given"), employees == UNKNOWN)

@@ -26,6 +26,7 @@ from apps.reports.models import ReportSettings
 from apps.reports.selectors import CSV_COLUMNS, report_csv_row
 from apps.reports.services import weekly_reports_recent
 from apps.reports.suggest import (
+    DEFAULT_BAND,
     MIN_CANDIDATE_MQLS,
     MIN_HISTORY_MQLS,
     MIN_HISTORY_SQLS,
@@ -91,6 +92,10 @@ def _window_defaults(now) -> dict:
     return {"from": str(window.first), "to": str(window.last)}
 
 
+def _band_defaults() -> dict:
+    return {"low": f"{DEFAULT_BAND[0] * 100:g}", "high": f"{DEFAULT_BAND[1] * 100:g}"}
+
+
 class DriversView(ReportsAccessMixin, View):
     """Which signals the window's MQLs that reached SQL share (GET ?from=YYYY-Www&to=YYYY-Www)."""
 
@@ -115,7 +120,9 @@ class SuggestionsView(ReportsAccessMixin, View):
 
     def get(self, request):
         now = timezone.now()
-        form = _bound(SuggestionsForm, request, defaults=_window_defaults(now), now=now)
+        form = _bound(
+            SuggestionsForm, request, defaults=_window_defaults(now) | _band_defaults(), now=now
+        )
         context = {
             "form": form,
             "can_draft": can_draft_mql_criteria(request.user),

@@ -135,12 +135,12 @@ def build_funnel(
         )
 
 
-def worked_example(history) -> list[Spec]:
-    """The worked example's twelve weeks of history; returns its lead specs."""
+def worked_example(history, *, window: WeekWindow = WINDOW) -> list[Spec]:
+    """The worked example's twelve weeks of history (in ``window``); returns its lead specs."""
     FitRule.objects.update_or_create(pk=1, defaults={"employees_min": 10, "employees_max": 5000})
     history.publish_criteria(**LOOSE)
     specs = worked_example_specs()
-    build_funnel(history, specs, nurture=30)
+    build_funnel(history, specs, window=window, nurture=30)
     return specs
 
 
