@@ -79,18 +79,23 @@ def criteria_changes(
     """
     changes = []
     if rule.score_threshold != active.score_threshold:
+        values = {"new": rule.score_threshold, "old": active.score_threshold}
         changes.append(
-            _("score ≥ %(new)s (was %(old)s)")
-            % {"new": rule.score_threshold, "old": active.score_threshold}
+            _("no score threshold (was %(old)s)") % values
+            if rule.score_threshold == 0
+            else _("score ≥ %(new)s (was %(old)s)") % values
         )
     if rule.min_engagements != active.min_engagements:
+        values = {"new": rule.min_engagements, "old": active.min_engagements}
         changes.append(
-            ngettext(
+            _("no minimum of engagements (was %(old)s)") % values
+            if rule.min_engagements == 0
+            else ngettext(
                 "at least %(new)s engagement (was %(old)s)",
                 "at least %(new)s engagements (was %(old)s)",
                 rule.min_engagements,
             )
-            % {"new": rule.min_engagements, "old": active.min_engagements}
+            % values
         )
     for kind in sorted(rule.required_kinds - active.required_kinds):
         changes.append(_("require at least one %(kind)s") % {"kind": kind_name(kind)})

@@ -367,8 +367,9 @@ def _fit_classes(
         for bit, allowed in enumerate(lists, start=1):
             membership |= np.isin(codes, vocabulary.codes_of(allowed)).astype(np.int64) << bit
         keys.append(np.where(codes == UNKNOWN, 0, membership))
-    stacked = np.stack(keys, axis=1)
-    _classes, first, inverse = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
+    _bins, industry_classes, country_classes = (int(key.max(initial=0)) + 1 for key in keys)
+    combined = (keys[0] * industry_classes + keys[1]) * country_classes + keys[2]
+    _classes, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
     representatives = Profiles(
         employees=np.where(known[first], edges[np.maximum(employee_bin[first] - 1, 0)], UNKNOWN),
         industry=profiles.industry[first],
@@ -413,17 +414,28 @@ def evaluate(space: SearchSpace, population: Population, vocabularies) -> Grid:
         * n_engagements
         + level(space.engagement_levels, population.engagements_before)
     )
-    sql = population.reached_sql
+    # Leads alike in everything the grid looks at count together: a few thousand rows with
+    # weights instead of every lead (their signature packs five numbers into one int64).
+    bins = n_classes * cells
+    kind_masks = 1 << len(KINDS)
+    kinds, kinds_before = population.kinds, population.kinds_before
+    sql, weight = population.reached_sql.astype(np.int64), np.ones(len(at_end), dtype=np.int64)
+    if bins * bins * kind_masks * kind_masks * 2 < 2**63:
+        signature = ((at_end * bins + before) * kind_masks + kinds) * kind_masks + kinds_before
+        alike, weight = np.unique(signature * 2 + sql, return_counts=True)
+        alike, sql = np.divmod(alike, 2)
+        alike, kinds_before = np.divmod(alike, kind_masks)
+        alike, kinds = np.divmod(alike, kind_masks)
+        at_end, before = np.divmod(alike, bins)
     shape = (len(space.kind_sets), len(space.fit_options), n_scores, n_engagements)
     mqls, sqls = np.zeros(shape), np.zeros(shape)
-    bins = n_classes * cells
     for k, kind_set in enumerate(space.kind_sets):
         bits = sum(1 << KINDS.index(kind) for kind in kind_set)
-        met_end = (population.kinds & bits) == bits
-        met_before = (population.kinds_before & bits) == bits
+        met_end = np.where((kinds & bits) == bits, weight, 0)
+        met_before = np.where((kinds_before & bits) == bits, weight, 0)
         for target, weights_end, weights_before in (
             (mqls, met_end, met_before),
-            (sqls, met_end & sql, met_before & sql),
+            (sqls, met_end * sql, met_before * sql),
         ):
             counts = np.bincount(at_end, weights=weights_end, minlength=bins) - np.bincount(
                 before, weights=weights_before, minlength=bins
@@ -487,8 +499,9 @@ def _complexity(
 
 def _front(mqls, sqls, conditions, changes, scores, engagements, *, tolerance_sqls) -> list[int]:
     """Indices (into the flat in-band arrays) of the front, SQLs kept first, simplest when close."""
-    # One representative per outcome: fewest conditions, fewest changes, loosest thresholds.
-    order = np.lexsort((engagements, scores, changes, conditions, sqls, mqls))
+    # One representative per outcome: fewest changes from the active version (a change that
+    # makes no difference is no suggestion), then fewest conditions, then loosest thresholds.
+    order = np.lexsort((engagements, scores, conditions, changes, sqls, mqls))
     outcome = np.stack([mqls[order], sqls[order]], axis=1)
     first = np.ones(len(order), dtype=bool)
     first[1:] = np.any(outcome[1:] != outcome[:-1], axis=1)

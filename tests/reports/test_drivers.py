@@ -271,7 +271,7 @@ def test_the_drivers_cost_the_same_few_queries_whatever_the_number_of_leads(toky
             )
         counts.append(queries())
 
-    assert counts[0] == counts[1] <= 6
+    assert counts[0] == counts[1] <= 10  # the rules, two streamed queries (in savepoints), labels
 
 
 # --- the page and the API ---------------------------------------------------------------------
