@@ -271,7 +271,9 @@ def test_the_drivers_cost_the_same_few_queries_whatever_the_number_of_leads(toky
             )
         counts.append(queries())
 
-    assert counts[0] == counts[1] <= 10  # the rules, two streamed queries (in savepoints), labels
+    # The rules, the labels and two streamed queries, each in a savepoint (with SET LOCAL jit = off
+    # on PostgreSQL): a fixed number, whatever the number of leads.
+    assert counts[0] == counts[1] <= 12
 
 
 # --- the page and the API ---------------------------------------------------------------------
