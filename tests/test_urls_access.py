@@ -8,6 +8,7 @@ who may open it.
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from apps.criteria.models import MQLCriteria
 from apps.leads.models import Lead
 from apps.leads.services import lead_transition
 from tests.factories import LeadFactory
@@ -36,6 +37,11 @@ GET_EXPECTED = {
     # Reports: marketing and managers.
     "reports:dashboard": (LOGIN, 403, 403, 200, 200, 200, 403),
     "reports:weekly_csv": (LOGIN, 403, 403, 200, 200, 200, 403),
+    "reports:drivers": (LOGIN, 403, 403, 200, 200, 200, 403),
+    "reports:suggestions": (LOGIN, 403, 403, 200, 200, 200, 403),
+    # Drafts of MQL criteria: admins who edit the criteria only.
+    "reports:suggestion_draft": (LOGIN, 403, 403, 405, 405, 405, 403),
+    "reports:criteria_draft": (LOGIN, 403, 403, 403, 403, 200, 403),
 }
 # Action URLs, posted for real: (URL name, what is posted, status per role).
 POST_EXPECTED = {
@@ -51,6 +57,8 @@ POST_EXPECTED = {
     "accounts:language": (DONE, DONE, DONE, DONE, DONE, DONE, DONE),
     # Accepting rep's MQL: the owner and managers may, another rep finds nothing, marketing may not.
     "leads:transition": (LOGIN, DONE, 404, 403, DONE, DONE, 403),
+    # A draft from a suggestion: only an admin gets as far as the (here invalid) input.
+    "reports:suggestion_draft": (LOGIN, 403, 403, 403, 403, 400, 403),
 }
 
 
@@ -119,6 +127,11 @@ def url_for(name, lead):
         return reverse(name, args=[lead.pk])
     if name == "leads:transition":
         return reverse(name, args=[lead.pk, "accept"])
+    if name == "reports:criteria_draft":
+        draft = MQLCriteria.create_draft(
+            values={"score_threshold": 20}, fit_rule_change=None, author=None
+        )
+        return reverse(name, args=[draft.pk])
     return reverse(name)
 
 

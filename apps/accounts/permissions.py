@@ -68,6 +68,18 @@ def can_view_reports(user) -> bool:
     return user.has_perm("leads.view_reports")
 
 
+def can_draft_mql_criteria(user) -> bool:
+    """Admins who may write MQL criteria in Django admin may turn a suggestion into a draft."""
+    return bool(
+        user
+        and user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and user.has_perm("criteria.add_mqlcriteria")
+        and user.has_perm("criteria.change_mqlcriteria")
+    )
+
+
 def can_record_engagements(user) -> bool:
     return user.has_perm("leads.add_engagement")
 

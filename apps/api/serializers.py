@@ -507,3 +507,135 @@ class WeeklyReportSerializer(serializers.Serializer):
     sla = SLARatesSerializer()
     reject_reasons = serializers.DictField(child=serializers.IntegerField())
     alerts = ReportAlertSerializer(many=True)
+
+
+# --- conversion drivers and suggested criteria (SPEC §6) ---------------------------------
+
+
+class DriverSerializer(serializers.Serializer):
+    family = serializers.ChoiceField(
+        choices=[
+            "kind",
+            "engagements",
+            "score",
+            "employees",
+            "industry",
+            "country",
+            "source",
+            "campaign",
+            "fit",
+        ]
+    )
+    key = serializers.CharField(help_text="Stable, e.g. `kind:pricing_page_view:any`.")
+    label = serializers.CharField(help_text="The signal in words, in the user's language.")
+    mqls = serializers.IntegerField(help_text="MQLs of the window that had the signal.")
+    sqls = serializers.IntegerField(help_text="Of those, how many reached SQL.")
+    sql_rate = serializers.FloatField(help_text="sqls / mqls, 0 to 1.")
+    sql_rate_interval = serializers.ListField(
+        child=serializers.FloatField(),
+        min_length=2,
+        max_length=2,
+        help_text="95% Wilson interval of the rate: [low, high].",
+    )
+    lift = serializers.FloatField(
+        allow_null=True, help_text="The rate over the window's base rate; null when that is 0."
+    )
+    lift_interval = serializers.ListField(
+        child=serializers.FloatField(allow_null=True), min_length=2, max_length=2
+    )
+    small_sample = serializers.BooleanField(
+        help_text="Seen on fewer MQLs than `small_sample_below`: listed after the others."
+    )
+
+
+class DriversReportSerializer(serializers.Serializer):
+    """The signals of the window's MQLs, by lift (small samples last)."""
+
+    from_week = serializers.CharField(help_text="First ISO week of the window.")
+    to = serializers.CharField(help_text="Last ISO week of the window.")
+    weeks = serializers.IntegerField()
+    as_of = serializers.DateTimeField(help_text="Conversions counted up to this moment.")
+    mqls = serializers.IntegerField(help_text="Leads promoted in the window, each once.")
+    sqls = serializers.IntegerField()
+    mql_to_sql_rate = serializers.FloatField(allow_null=True)
+    small_sample_below = serializers.IntegerField()
+    drivers = DriverSerializer(many=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_week")
+        return fields
+
+
+class CriteriaValuesSerializer(serializers.Serializer):
+    score_threshold = serializers.IntegerField()
+    min_engagements = serializers.IntegerField()
+    required_kinds = serializers.ListField(child=serializers.ChoiceField(EngagementKind.values))
+    fit_required = serializers.BooleanField()
+
+
+class FitRuleChangeSerializer(serializers.Serializer):
+    employees_min = serializers.IntegerField(allow_null=True)
+    employees_max = serializers.IntegerField(allow_null=True)
+    allowed_industries = serializers.CharField(allow_blank=True)
+    allowed_countries = serializers.CharField(allow_blank=True)
+
+
+class CandidateSerializer(serializers.Serializer):
+    criteria = CriteriaValuesSerializer(help_text="The MQL criteria version to write.")
+    fit_rule_change = FitRuleChangeSerializer(
+        allow_null=True, help_text="The fit rule it needs; null when the current one stays."
+    )
+    mqls = serializers.IntegerField(help_text="MQLs it would have made in the window.")
+    mqls_per_week = serializers.FloatField()
+    sqls = serializers.IntegerField(help_text="Of those, how many reached SQL.")
+    mql_to_sql_rate = serializers.FloatField(allow_null=True)
+    mql_to_sql_rate_interval = serializers.ListField(
+        child=serializers.FloatField(), min_length=2, max_length=2, allow_null=True
+    )
+    sqls_kept = serializers.FloatField(
+        allow_null=True, help_text="Its SQLs over the window's real SQLs, 0 to 1."
+    )
+    conditions = serializers.IntegerField()
+    changes = serializers.ListField(
+        child=serializers.CharField(), help_text="What changes from the active version, in words."
+    )
+    description = serializers.CharField(help_text="The whole criteria in words.")
+
+
+class BandSerializer(serializers.Serializer):
+    low = serializers.FloatField()
+    high = serializers.FloatField()
+
+
+class SuggestionsSerializer(serializers.Serializer):
+    """Criteria whose replayed MQL→SQL lands in the band: the front, most SQLs kept first."""
+
+    from_week = serializers.CharField()
+    to = serializers.CharField()
+    weeks = serializers.IntegerField()
+    as_of = serializers.DateTimeField()
+    band = BandSerializer(help_text="The target band as fractions (the query gives percents).")
+    mqls = serializers.IntegerField(help_text="The window's real MQLs.")
+    mqls_per_week = serializers.FloatField()
+    sqls = serializers.IntegerField()
+    mql_to_sql_rate = serializers.FloatField(allow_null=True)
+    active = CandidateSerializer(allow_null=True, help_text="The active version, replayed alike.")
+    candidates = CandidateSerializer(many=True)
+    reason = serializers.ChoiceField(
+        choices=["too_little_history", "out_of_reach"],
+        allow_null=True,
+        help_text="Why `candidates` is empty: too few MQLs or SQLs in the window, or no criteria "
+        "reach the band. Null when there are candidates.",
+    )
+    closest = CandidateSerializer(
+        allow_null=True,
+        help_text="When nothing reaches the band: the nearest miss (not a suggestion).",
+    )
+    candidates_evaluated = serializers.IntegerField()
+    leads_replayed = serializers.IntegerField()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_week")
+        return fields

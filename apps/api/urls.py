@@ -25,6 +25,8 @@ urlpatterns = [
     ),
     path("v1/engagements/", views.EngagementIntakeView.as_view(), name="engagements"),
     path("v1/reports/weekly/<str:week>/", views.WeeklyReportView.as_view(), name="weekly-report"),
+    path("v1/reports/drivers/", views.DriversView.as_view(), name="drivers"),
+    path("v1/reports/suggestions/", views.SuggestionsView.as_view(), name="suggestions"),
     # Anything else under /api/ answers a JSON 404, as the endpoints do.
     re_path(r"^(?P<path>[\s\S]*)$", views.api_not_found),
 ]

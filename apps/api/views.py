@@ -10,9 +10,10 @@ from django.db.models import Q
 from django.http import JsonResponse
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework import exceptions, generics, status
 from rest_framework.permissions import AllowAny
@@ -32,6 +33,7 @@ from apps.api.permissions import (
 from apps.api.serializers import (
     MAX_ENGAGEMENTS_PER_REQUEST,
     TRANSITION_SERIALIZERS,
+    DriversReportSerializer,
     EngagementInputSerializer,
     EngagementIntakeResultSerializer,
     ErrorSerializer,
@@ -39,6 +41,7 @@ from apps.api.serializers import (
     LeadIntakeSerializer,
     LeadSerializer,
     StageConflictSerializer,
+    SuggestionsSerializer,
     ValidationErrorSerializer,
     WeeklyReportSerializer,
 )
@@ -55,7 +58,10 @@ from apps.leads.transitions import (
     UnknownTransition,
     transition_named,
 )
+from apps.reports.drivers import conversion_drivers
+from apps.reports.forms import SuggestionsForm, WindowForm
 from apps.reports.services import ReportWeekError, weekly_report_document
+from apps.reports.suggest import suggestions_for_window
 
 
 class LeadflowAPIView(APIView):
@@ -380,6 +386,89 @@ class WeeklyReportView(LeadflowAPIView):
         except ReportWeekError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(document)
+
+
+WEEK_PARAMETERS = [
+    OpenApiParameter(
+        name,
+        str,
+        OpenApiParameter.QUERY,
+        required=False,
+        pattern=r"^\d{4}-W\d{2}$",
+        description=description,
+    )
+    for name, description in (
+        ("from", "First ISO week of the window (YYYY-Www). Default: 12 weeks before `to`."),
+        ("to", "Last ISO week of the window (YYYY-Www). Default: the last complete week."),
+    )
+]
+BAND_PARAMETERS = [
+    OpenApiParameter(
+        name,
+        {"type": "number", "minimum": 0, "maximum": 100},
+        OpenApiParameter.QUERY,
+        required=False,
+        description=description,
+    )
+    for name, description in (
+        ("low", "Lower end of the target MQL→SQL band, in percent (default 20)."),
+        ("high", "Upper end, in percent, above `low` (default 30)."),
+    )
+]
+
+
+def _form_errors(form) -> Response:
+    errors = {
+        ("non_field_errors" if field == "__all__" else field): [str(e) for e in messages]
+        for field, messages in form.errors.items()
+    }
+    return Response(validation_error_body(errors), status=status.HTTP_400_BAD_REQUEST)
+
+
+class DriversView(LeadflowAPIView):
+    permission_classes = [MayViewReports]
+
+    @extend_schema(
+        operation_id="reports_drivers_retrieve",
+        summary="Conversion drivers: the signals the window's SQLs share",
+        description="Over the MQL cohorts of `from`–`to` (default: the last 12 complete weeks), "
+        "each signal a lead had when it was promoted (engagement kinds and counts, score, company "
+        "size, industry, country, source, campaign, fit) with the MQLs that had it, how many "
+        "reached SQL, the rate with a 95% Wilson interval and its lift over the base rate. Sorted "
+        "by lift; signals seen on fewer than `small_sample_below` MQLs come after the rest. "
+        "Engagements are counted up to each promotion; the profile is the lead's as it is now.",
+        tags=["reports"],
+        parameters=WEEK_PARAMETERS,
+        responses={200: DriversReportSerializer, 400: ValidationErrorSerializer},
+    )
+    def get(self, request):
+        form = WindowForm(request.query_params, now=timezone.now())
+        if not form.is_valid():
+            return _form_errors(form)
+        return Response(conversion_drivers(window=form.window, now=form.now).as_dict())
+
+
+class SuggestionsView(LeadflowAPIView):
+    permission_classes = [MayViewReports]
+
+    @extend_schema(
+        operation_id="reports_suggestions_retrieve",
+        summary="Suggested MQL criteria for a target MQL→SQL band",
+        description="MQL criteria (score threshold, minimum engagements, required kinds, fit and "
+        "the fit rule's employees, industries and countries) whose MQL→SQL, replayed over the "
+        "window's leads, lands between `low` and `high` percent: the front of SQLs kept against "
+        "MQLs a week, most SQLs kept first, simplest first when two are close. An empty "
+        "`candidates` comes with a `reason`.",
+        tags=["reports"],
+        parameters=WEEK_PARAMETERS + BAND_PARAMETERS,
+        responses={200: SuggestionsSerializer, 400: ValidationErrorSerializer},
+    )
+    def get(self, request):
+        form = SuggestionsForm(request.query_params, now=timezone.now())
+        if not form.is_valid():
+            return _form_errors(form)
+        suggestions = suggestions_for_window(window=form.window, band=form.band, now=form.now)
+        return Response(suggestions.as_dict())
 
 
 # --- docs ----------------------------------------------------------------------------------

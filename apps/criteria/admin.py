@@ -116,7 +116,11 @@ class MQLCriteriaAdmin(admin.ModelAdmin):
             for k in ("score_threshold", "min_engagements", "required_kinds", "fit_required")
         }
         published = MQLCriteria.publish(
-            values=values, author=request.user, note=form.cleaned_data.get("note", "")
+            values=values,
+            author=request.user,
+            note=form.cleaned_data.get("note", ""),
+            # Saving a draft (made from a suggestion) publishes that draft itself.
+            draft=obj if change and obj.is_draft else None,
         )
         obj.pk, obj.version, obj.is_active = published.pk, published.version, True
         messages.info(

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.db.models import Max, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.criteria import rules
@@ -237,6 +238,35 @@ class FitRule(SingletonModel):
         if errors:
             raise ValidationError(errors)
 
+    CHANGEABLE_FIELDS = (
+        "employees_min",
+        "employees_max",
+        "allowed_industries",
+        "allowed_countries",
+    )
+
+    @staticmethod
+    def values_of(rule: rules.FitRuleValues) -> dict:
+        """The field values that express ``rule`` (what a draft's ``fit_rule_change`` holds)."""
+        return {
+            "employees_min": rule.employees_min,
+            "employees_max": rule.employees_max,
+            "allowed_industries": ", ".join(sorted(rule.industries)),
+            "allowed_countries": ", ".join(sorted(rule.countries)),
+        }
+
+    @classmethod
+    def apply_change(cls, values: dict) -> "FitRule":
+        """Set the fit rule to ``values`` (validated); used when a draft that changes it is published."""
+        cls.load()
+        rule = cls.objects.select_for_update().get(pk=cls.singleton_id)
+        for name in cls.CHANGEABLE_FIELDS:
+            if name in values:
+                setattr(rule, name, values[name])
+        rule.full_clean()
+        rule.save()
+        return rule
+
     def as_rule(self) -> rules.FitRuleValues:
         return rules.FitRuleValues(
             employees_min=self.employees_min,
@@ -251,9 +281,16 @@ def default_required_kinds():
 
 
 class MQLCriteria(models.Model):
-    """One version of the MQL criteria; rows are never edited, only superseded."""
+    """One version of the MQL criteria; rows are never edited, only superseded.
 
-    version = models.PositiveIntegerField(_("version"), unique=True, editable=False)
+    A *draft* (``version`` is None) is a proposal not yet published, made from a
+    suggested candidate: it is never active, so nothing promotes with it until an
+    admin publishes it, which gives it the next version number and makes it active.
+    """
+
+    version = models.PositiveIntegerField(
+        _("version"), unique=True, null=True, editable=False, help_text=_("Empty for a draft.")
+    )
     is_active = models.BooleanField(_("active"), default=False, editable=False)
     score_threshold = models.PositiveIntegerField(
         _("score threshold"),
@@ -277,6 +314,18 @@ class MQLCriteria(models.Model):
         help_text=_("Only leads whose fit is 'pass' qualify."),
     )
     note = models.CharField(_("why this version"), max_length=255, blank=True)
+    # A draft made from a suggestion may also change the (unversioned) fit rule; publishing
+    # the draft applies it. Kept afterwards as the record of what that version changed.
+    fit_rule_change = models.JSONField(
+        _("fit rule change"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "The fit rule this version set when it was published "
+            "(employees, industries, countries). Empty: the fit rule was left as it was."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(
         "accounts.User",
@@ -298,7 +347,13 @@ class MQLCriteria(models.Model):
         ]
 
     def __str__(self):
+        if self.is_draft:
+            return _("MQL criteria draft #%(pk)s") % {"pk": self.pk}
         return _("MQL criteria v%(version)s") % {"version": self.version}
+
+    @property
+    def is_draft(self) -> bool:
+        return self.version is None
 
     def clean(self):
         unknown = set(self.required_kinds or []) - set(EngagementKind.values)
@@ -315,6 +370,14 @@ class MQLCriteria(models.Model):
             _("Criteria versions are kept for the reports; they cannot be deleted.")
         )
 
+    def proposed_fit_rule(self) -> rules.FitRuleValues | None:
+        """The fit rule this version sets when published, or None when it leaves it alone."""
+        if not self.fit_rule_change:
+            return None
+        return FitRule(
+            **{k: v for k, v in self.fit_rule_change.items() if k in FitRule.CHANGEABLE_FIELDS}
+        ).as_rule()
+
     def as_rule(self) -> rules.MQLRule:
         return rules.MQLRule(
             score_threshold=self.score_threshold,
@@ -329,16 +392,69 @@ class MQLCriteria(models.Model):
         return criteria or cls.publish(values={}, author=None, note="defaults")
 
     @classmethod
-    def publish(cls, *, values: dict, author, note: str = "") -> "MQLCriteria":
-        """Save ``values`` as the next version and make it the active one."""
+    def publish(cls, *, values: dict, author, note: str = "", draft=None) -> "MQLCriteria":
+        """Save ``values`` as the next version and make it the active one.
+
+        With ``draft`` (an unpublished row), that row becomes the new version,
+        with ``values`` as finally edited, and its fit rule change, if any, is
+        applied to the fit rule in the same transaction.
+        """
         with transaction.atomic():
             # Lock the active row so two admins saving at once get consecutive versions.
             list(cls.objects.select_for_update().filter(is_active=True))
             last = cls.objects.aggregate(v=Max("version"))["v"] or 0
+            if draft is None:
+                cls.objects.filter(is_active=True).update(is_active=False)
+                return cls.objects.create(
+                    version=last + 1, is_active=True, created_by=author, note=note, **values
+                )
+            locked = cls.objects.select_for_update().get(pk=draft.pk)
+            if not locked.is_draft:
+                raise ValidationError(
+                    _("This draft was already published as version %(v)s.") % {"v": locked.version}
+                )
+            if locked.fit_rule_change:
+                FitRule.apply_change(locked.fit_rule_change)
             cls.objects.filter(is_active=True).update(is_active=False)
-            return cls.objects.create(
-                version=last + 1, is_active=True, created_by=author, note=note, **values
-            )
+            for key, value in values.items():
+                setattr(locked, key, value)
+            locked.version, locked.is_active, locked.created_by = last + 1, True, author
+            locked.note = note or locked.note
+            locked.created_at = timezone.now()
+            locked.save()
+            return locked
+
+    @classmethod
+    def create_draft(
+        cls, *, values: dict, fit_rule_change: dict | None, author, note: str = ""
+    ) -> "MQLCriteria":
+        """An unpublished version with ``values`` (an identical open draft is reused).
+
+        ``fit_rule_change``: the FitRule field values publishing should set, or None.
+        """
+        if fit_rule_change:
+            unknown = set(fit_rule_change) - set(FitRule.CHANGEABLE_FIELDS)
+            if unknown:
+                raise ValidationError(
+                    _("Not fit rule fields: %(names)s") % {"names": ", ".join(sorted(unknown))}
+                )
+            FitRule(**fit_rule_change).clean()
+        draft = cls(fit_rule_change=fit_rule_change or None, note=note, created_by=author, **values)
+        draft.full_clean(exclude=["created_by"])
+        same = cls.objects.filter(
+            version__isnull=True,
+            score_threshold=draft.score_threshold,
+            min_engagements=draft.min_engagements,
+            fit_required=draft.fit_required,
+        )
+        for existing in same:
+            if (
+                sorted(existing.required_kinds or []) == sorted(draft.required_kinds or [])
+                and existing.fit_rule_change == draft.fit_rule_change
+            ):
+                return existing
+        draft.save()
+        return draft
 
 
 class SQLCriteria(SingletonModel):

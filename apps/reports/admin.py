@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -159,8 +160,13 @@ class MQLCriteriaWhatIfAdmin(MQLCriteriaAdmin):
         }
         return TemplateResponse(request, "admin/reports/mqlcriteria_promote.html", context)
 
-    def preview_view(self, request, object_id, form_url="", extra_context=None):
-        """The form posted with "Preview": validate, replay, re-render; never save."""
+    def preview_view(
+        self, request, object_id, form_url="", extra_context=None, *, data=None, weeks=None
+    ):
+        """The form posted with "Preview": validate, replay, re-render; never save.
+
+        ``data`` (default: the POST) and ``weeks`` let a draft open with its preview run.
+        """
         add = object_id is None
         obj = None
         if add:
@@ -176,12 +182,21 @@ class MQLCriteriaWhatIfAdmin(MQLCriteriaAdmin):
         form_class = self.get_form(
             request, obj, change=not add, fields=flatten_fieldsets(fieldsets)
         )
-        form = form_class(request.POST, request.FILES, instance=obj)
-        weeks = preview_weeks(request.POST.get("preview_weeks", request.GET.get("weeks")))
+        form = form_class(request.POST if data is None else data, request.FILES, instance=obj)
+        weeks = preview_weeks(
+            weeks
+            if weeks is not None
+            else request.POST.get("preview_weeks", request.GET.get("weeks"))
+        )
         whatif = None
         if form.is_valid():
-            # is_valid() copied the proposed values onto the (unsaved) instance.
-            whatif = criteria_whatif(proposed=form.instance.as_rule(), weeks=weeks)
+            # is_valid() copied the proposed values onto the (unsaved) instance; a draft made
+            # from a suggestion may also bring a fit rule.
+            whatif = criteria_whatif(
+                proposed=form.instance.as_rule(),
+                proposed_fit=form.instance.proposed_fit_rule(),
+                weeks=weeks,
+            )
         admin_form = helpers.AdminForm(
             form,
             list(fieldsets),
@@ -211,3 +226,30 @@ class MQLCriteriaWhatIfAdmin(MQLCriteriaAdmin):
         return self.render_change_form(
             request, context, add=add, change=not add, obj=obj, form_url=form_url
         )
+
+
+def criteria_draft_whatif_view(request, draft: MQLCriteria, *, weeks=None):
+    """The change form of ``draft`` with its what-if already run, posting to the admin's own page.
+
+    Reached from the suggested criteria (``reports:criteria_draft``); Save on it
+    is the admin's usual save, which publishes the draft.
+    """
+    model_admin = admin.site.get_model_admin(MQLCriteria)
+    data = QueryDict(mutable=True)
+    data.update(
+        {
+            "score_threshold": str(draft.score_threshold),
+            "min_engagements": str(draft.min_engagements),
+            "note": draft.note,
+        }
+    )
+    data.setlist("required_kinds", list(draft.required_kinds or []))
+    if draft.fit_required:
+        data["fit_required"] = "on"
+    return model_admin.preview_view(
+        request,
+        str(draft.pk),
+        form_url=reverse("admin:criteria_mqlcriteria_change", args=[draft.pk]),
+        data=data,
+        weeks=weeks if weeks is not None else request.GET.get("weeks"),
+    )

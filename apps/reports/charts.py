@@ -370,3 +370,75 @@ def horizontal_bars_chart(
             )
         )
     return _svg(frame, "chart-hbars", title, desc, mark_safe("".join(parts)), uid)
+
+
+@dataclass(frozen=True)
+class FrontPoint:
+    x: float  # MQLs per week
+    y: float  # share of the window's SQLs kept, 0–1
+    label: str  # drawn on the point ("1", "2", … or a short word)
+    tooltip: str
+    css_class: str = "point-candidate"
+
+
+def front_chart(
+    *, points: Sequence[FrontPoint], x_title: str, y_title: str, title: str, desc: str
+) -> SafeString:
+    """Candidates as points: MQLs per week (x) against SQLs kept (y), the front joined by a line."""
+    frame = Frame(height=300, left=52, right=24, bottom=48)
+    x_top, x_step = nice_scale(max([p.x for p in points] + [1]), minimum=1)
+    y_top = 1.0
+
+    def x_of(value: float) -> float:
+        return frame.left + frame.plot_width * value / x_top
+
+    parts = [_grid(frame, y_top, 0.25, percent=True)]
+    value = 0.0
+    while value <= x_top + 1e-9:
+        parts.append(
+            format_html(
+                '<text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>',
+                _f(x_of(value)),
+                frame.baseline + 16,
+                _num(value),
+            )
+        )
+        value += x_step
+    parts.append(
+        format_html(
+            '<text class="axis-title" x="{}" y="{}" text-anchor="middle">{}</text>'
+            '<text class="axis-title" x="{}" y="{}" text-anchor="middle" transform="rotate(-90 {} {})">{}</text>',
+            _f(frame.left + frame.plot_width / 2),
+            frame.height - 6,
+            x_title,
+            14,
+            _f(frame.top + frame.plot_height / 2),
+            14,
+            _f(frame.top + frame.plot_height / 2),
+            y_title,
+        )
+    )
+    front = sorted((p for p in points if p.css_class == "point-candidate"), key=lambda p: p.x)
+    if len(front) > 1:
+        parts.append(
+            format_html(
+                '<polyline class="front-line" points="{}"/>',
+                " ".join(f"{x_of(p.x):.1f},{frame.y(p.y, y_top):.1f}" for p in front),
+            )
+        )
+    for point in points:
+        cx, cy = _f(x_of(point.x)), _f(frame.y(point.y, y_top))
+        parts.append(
+            format_html(
+                '<g class="point {}"><circle cx="{}" cy="{}" r="11"/>'
+                '<text x="{}" y="{}" text-anchor="middle">{}</text><title>{}</title></g>',
+                point.css_class,
+                cx,
+                cy,
+                cx,
+                _f(frame.y(point.y, y_top) + 4),
+                point.label,
+                point.tooltip,
+            )
+        )
+    return _svg(frame, "chart-front", title, desc, mark_safe("".join(parts)), "front")

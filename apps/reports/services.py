@@ -21,6 +21,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from apps.accounts.emails import email_in_users_language
 from apps.accounts.selectors import report_recipients
@@ -32,11 +33,13 @@ from apps.outbox.services import (
     outbox_handler,
     outbox_put_many,
 )
+from apps.reports.alerts import CRITERIA_TOO_LOOSE, CRITERIA_TOO_STRICT
 from apps.reports.models import WeeklyReport
 from apps.reports.selectors import localized_alerts, stored_reports, weekly_report_compute
 from apps.reports.weeks import IsoWeek
 
 logger = logging.getLogger(__name__)
+CRITERIA_ALERTS = (CRITERIA_TOO_LOOSE, CRITERIA_TOO_STRICT)  # these link to the suggested criteria
 
 
 class ReportWeekError(ValueError):
@@ -205,6 +208,17 @@ def dashboard_url() -> str:
     return settings.SITE_URL.rstrip("/") + reverse("reports:dashboard")
 
 
+def suggestions_url(week: str, *, absolute: bool = True) -> str:
+    """The suggested criteria for the 12 weeks ending with ``week`` (what a criteria alert links to)."""
+    path = f"{reverse('reports:suggestions')}?{urlencode({'to': week})}"
+    return settings.SITE_URL.rstrip("/") + path if absolute else path
+
+
+def criteria_alert_raised(alerts) -> bool:
+    """Does a report's alert say the criteria are too loose or too strict?"""
+    return any(alert["code"] in CRITERIA_ALERTS for alert in alerts)
+
+
 def weekly_report_email_message(*, report: WeeklyReport, recipient) -> EmailMultiAlternatives:
     """The report's email for ``recipient``, in their language: HTML with a text part."""
     document = report.document
@@ -215,6 +229,9 @@ def weekly_report_email_message(*, report: WeeklyReport, recipient) -> EmailMult
             "report": report,
             "doc": document,
             "url": dashboard_url(),
+            "suggestions_url": suggestions_url(report.week)
+            if criteria_alert_raised(document["alerts"])
+            else None,
             "week": IsoWeek.parse(report.week),
             "alerts": localized_alerts(
                 rate=document["mql_to_sql_rate"],

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 WEEK_FORMAT = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -93,3 +94,83 @@ class IsoWeek:
         while len(weeks) < count:
             weeks.append(weeks[-1].previous())
         return weeks[::-1]
+
+
+DEFAULT_WINDOW_WEEKS = 12
+MAX_WINDOW_WEEKS = 52
+
+
+@dataclass(frozen=True)
+class WeekWindow:
+    """A run of whole ISO weeks, ``first`` to ``last`` inclusive: the MQL cohorts a report looks at."""
+
+    first: IsoWeek
+    last: IsoWeek
+
+    @classmethod
+    def ending(cls, last: IsoWeek, weeks: int = DEFAULT_WINDOW_WEEKS) -> WeekWindow:
+        return cls(last.last(weeks)[0], last)
+
+    @classmethod
+    def default(cls, now: dt.datetime | None = None) -> WeekWindow:
+        """The last 12 complete weeks."""
+        return cls.ending(IsoWeek.containing(now or timezone.now()).previous())
+
+    @classmethod
+    def parse(
+        cls, first: str | None, last: str | None, *, now: dt.datetime | None = None
+    ) -> WeekWindow:
+        """The window from ``first`` to ``last`` ("YYYY-Www"; either may be blank).
+
+        A blank ``last`` is the last complete week; a blank ``first`` makes the
+        window 12 weeks long. ValueError, with a readable message, for a
+        malformed week, a week that has not started, ``first`` after ``last``,
+        or a window over 52 weeks.
+        """
+        now = now or timezone.now()
+        last_week = IsoWeek.parse(last) if last else IsoWeek.containing(now).previous()
+        if last_week.start > now:
+            raise ValueError(_("%(week)s has not started yet.") % {"week": last_week})
+        if not first:
+            return cls.ending(last_week)
+        first_week = IsoWeek.parse(first)
+        if first_week > last_week:
+            raise ValueError(
+                _("The window starts (%(first)s) after it ends (%(last)s).")
+                % {"first": first_week, "last": last_week}
+            )
+        window = cls(first_week, last_week)
+        if window.length > MAX_WINDOW_WEEKS:
+            raise ValueError(
+                _("%(first)s to %(last)s is %(n)s weeks; look at %(max)s weeks or fewer.")
+                % {
+                    "first": first_week,
+                    "last": last_week,
+                    "n": window.length,
+                    "max": MAX_WINDOW_WEEKS,
+                }
+            )
+        return window
+
+    @property
+    def weeks(self) -> list[IsoWeek]:
+        weeks = [self.first]
+        while weeks[-1] < self.last:
+            weeks.append(weeks[-1].next())
+        return weeks
+
+    @property
+    def length(self) -> int:
+        return (self.last.monday - self.first.monday).days // 7 + 1
+
+    @property
+    def start(self) -> dt.datetime:
+        return self.first.start
+
+    @property
+    def end(self) -> dt.datetime:
+        """Exclusive: the Monday after the last week."""
+        return self.last.end
+
+    def __str__(self) -> str:
+        return f"{self.first}–{self.last}" if self.first != self.last else str(self.first)

@@ -53,14 +53,17 @@ def first_qualifying_moments(
     table: rules.ScoringTable,
     fit: str,
     criteria: Sequence[rules.MQLRule],
+    fits: Sequence[str] | None = None,
 ) -> list[dt.datetime | None]:
     """For each rule in ``criteria``, the first engagement time at which the lead met it (or None).
 
-    ``engagements`` are one lead's (kind, occurred_at) in time order. The score
+    ``engagements`` are one lead's (kind, occurred_at) in time order; ``fits``,
+    when given, is the lead's fit under each rule's fit rule (else ``fit`` for all). The score
     at each moment is what ``score_of(table, history, now=that moment)`` would
     give, kept incrementally: an engagement's points switch to their decayed
     value once it is older than the decay window.
     """
+    fits = list(fits) if fits is not None else [fit] * len(criteria)
     met: list[dt.datetime | None] = [None] * len(criteria)
     pending = list(range(len(criteria)))
     history: list[tuple[str, dt.datetime, int]] = []
@@ -89,7 +92,7 @@ def first_qualifying_moments(
                 # for every unmet criterion at every engagement. mql_unmet still decides.
                 continue
             if not rules.mql_unmet(
-                rule, score=score, engagement_count=len(history), kinds=kinds, fit=fit
+                rule, score=score, engagement_count=len(history), kinds=kinds, fit=fits[index]
             ):
                 met[index] = at
                 pending.remove(index)
@@ -125,6 +128,8 @@ class WhatIfResult:
     weeks: list[WeekCounts]
     current: rules.MQLRule
     proposed: rules.MQLRule
+    # The fit rule the proposal brings (a draft made from a suggestion may change it); None: unchanged.
+    proposed_fit: rules.FitRuleValues | None = None
     leads_replayed: int = 0
     engagements_replayed: int = 0
     seconds: float = 0.0
@@ -145,6 +150,7 @@ def criteria_whatif(
     weeks: int = DEFAULT_WEEKS,
     now: dt.datetime | None = None,
     current: rules.MQLRule | None = None,
+    proposed_fit: rules.FitRuleValues | None = None,
 ) -> WhatIfResult:
     """MQLs per week, and how many of them reached SQL, under ``current`` and ``proposed`` criteria.
 
@@ -152,6 +158,7 @@ def criteria_whatif(
     is counted so far). Leads with an engagement in the window are replayed
     with their whole engagement history up to ``now``; a lead counts in the
     week it would first have met the criteria, if that week is in the window.
+    ``proposed_fit``: the fit rule the proposal would set (default: the current one).
     """
     started = time.perf_counter()
     now = now or timezone.now()
@@ -166,10 +173,14 @@ def criteria_whatif(
         "lead_id"
     )
     leads = Lead.objects.filter(pk__in=Subquery(in_window))
+    fit_rules = (fit_rule, proposed_fit or fit_rule)
     fits = {
-        pk: rules.evaluate_fit(
-            fit_rule, employees=employees, industry=industry, country=country
-        ).verdict
+        pk: [
+            rules.evaluate_fit(
+                rule, employees=employees, industry=industry, country=country
+            ).verdict
+            for rule in fit_rules
+        ]
         for pk, employees, industry, country in leads.values_list(
             "pk", "employees", "industry", "country"
         )
@@ -185,14 +196,20 @@ def criteria_whatif(
         .values_list("lead_id", "kind", "occurred_at")
         .iterator(chunk_size=CHUNK_SIZE)
     )
-    result = WhatIfResult(weeks=counts, current=current, proposed=proposed)
+    result = WhatIfResult(
+        weeks=counts, current=current, proposed=proposed, proposed_fit=proposed_fit
+    )
     criteria = (current, proposed)
     for lead_id, rows in groupby(stream, key=itemgetter(0)):
         history = [(kind, at) for _lead, kind, at in rows]
         result.leads_replayed += 1
         result.engagements_replayed += len(history)
         moments = first_qualifying_moments(
-            history, table=table, fit=fits.get(lead_id, rules.FIT_UNKNOWN), criteria=criteria
+            history,
+            table=table,
+            fit=rules.FIT_UNKNOWN,
+            criteria=criteria,
+            fits=fits.get(lead_id),
         )
         for which, moment in zip(("current", "proposed"), moments, strict=True):
             if moment is None or moment < starts[0]:

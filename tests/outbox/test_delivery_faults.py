@@ -219,7 +219,11 @@ def test_workers_killed_during_a_sweep_lose_no_reminder(
     for i in range(DUE_LEADS):
         lead = LeadFactory(email=f"due{i}@example.com")
         lead_transition(
-            lead=lead.pk, name="promote", actor=maya, values={"reason": "fair", "note": ""}, at=promoted_at
+            lead=lead.pk,
+            name="promote",
+            actor=maya,
+            values={"reason": "fair", "note": ""},
+            at=promoted_at,
         )
     assert Lead.objects.filter(stage="mql", owner__isnull=False).count() == DUE_LEADS
     every(3, SWEEP, DELIVERY)

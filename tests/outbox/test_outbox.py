@@ -54,7 +54,9 @@ def flaky_mail(settings):
 
 
 def promote(lead, marketer):
-    return lead_transition(lead=lead.pk, name="promote", actor=marketer, values={"reason": "booth", "note": ""})
+    return lead_transition(
+        lead=lead.pk, name="promote", actor=marketer, values={"reason": "booth", "note": ""}
+    )
 
 
 def new_mql_email_row(lead):

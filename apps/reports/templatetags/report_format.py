@@ -3,6 +3,7 @@
 from django import template
 
 from apps.reports.alerts import ALERT_LABELS, rate_percent_text
+from apps.reports.criteria_words import fit_rule_text as fit_rule_words
 
 register = template.Library()
 
@@ -27,3 +28,31 @@ def hours(value):
 def alert_label(code):
     """A short name for an alert code, in the active language."""
     return ALERT_LABELS.get(code, code)
+
+
+@register.filter
+def percent1(rate):
+    """0.16667 -> "16.7%" (rates that are not rounded in the document)."""
+    if rate is None or rate == "":
+        return "—"
+    return f"{rate * 100:.1f}%"
+
+
+@register.filter
+def lift(value):
+    """2.1 -> "×2.10"; None -> "—"."""
+    if value is None:
+        return "—"
+    return f"×{value:.2f}"
+
+
+@register.filter
+def span_percent(low, high):
+    """The width, in percent of 0–100%, between two rates (an interval drawn as a bar)."""
+    return f"{max((high or 0) - (low or 0), 0) * 100:.1f}"
+
+
+@register.filter
+def fit_rule_text(rule):
+    """A fit rule in words: 'employees 50–500; any industry; any country'."""
+    return fit_rule_words(rule) if rule is not None else ""
