@@ -10,36 +10,55 @@ import django_filters
 from django import forms
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.functional import lazy
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.selectors import sales_people
 from apps.criteria.models import LeadSource, RejectReason
-from apps.leads.models import Stage
+from apps.leads.models import Stage, running_deadline_fields
 from apps.leads.selectors import leads_matching
 
-# A deadline this close counts as "due soon" in the SLA filter and the countdown.
-DUE_SOON = dt.timedelta(hours=4)
+# A deadline this close counts as "due soon": in the SLA filter, the lists' SLA column and
+# the live countdowns (the pages hand it to leadflow.js as ``data-due-soon-seconds``).
+DUE_SOON_HOURS = 4
+DUE_SOON = dt.timedelta(hours=DUE_SOON_HOURS)
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+
+
+def _due_soon_label() -> str:
+    return ngettext("Due within %(hours)s hour", "Due within %(hours)s hours", DUE_SOON_HOURS) % {
+        "hours": DUE_SOON_HOURS
+    }
+
 
 SLA_ON_TIME, SLA_DUE_SOON, SLA_OVERDUE = "on_time", "due_soon", "overdue"
 SLA_CHOICES = [
     (SLA_ON_TIME, _("On time")),
-    (SLA_DUE_SOON, _("Due within 4 hours")),
+    (SLA_DUE_SOON, lazy(_due_soon_label, str)()),
     (SLA_OVERDUE, _("Overdue")),
 ]
 
 
-def sla_condition(status: str, *, now: dt.datetime) -> Q:
-    """Leads whose running SLA clock is in ``status``.
+def deadline_state(deadline: dt.datetime | None, now: dt.datetime) -> str:
+    """``overdue``, ``due_soon``, ``on_time``, or ``none`` without a deadline."""
+    if deadline is None:
+        return "none"
+    if deadline <= now:
+        return SLA_OVERDUE
+    if deadline <= now + DUE_SOON:
+        return SLA_DUE_SOON
+    return SLA_ON_TIME
 
-    An MQL runs against its accept deadline and an accepted lead against its
-    process deadline; leads in any other stage have no clock running.
+
+def sla_condition(status: str, *, now: dt.datetime) -> Q:
+    """Leads whose running SLA deadline (``Lead.running_deadline``) is in ``status``.
+
+    Leads in a stage without a clock running match no status.
     """
-    deadlines = {Stage.MQL: "accept_due_at", Stage.ACCEPTED: "process_due_at"}
     condition = Q(pk__in=[])
-    for stage, field in deadlines.items():
+    for stage, field in running_deadline_fields().items():
         if status == SLA_OVERDUE:
             due = Q(**{f"{field}__lte": now})
         elif status == SLA_DUE_SOON:
@@ -50,8 +69,26 @@ def sla_condition(status: str, *, now: dt.datetime) -> Q:
     return condition
 
 
+class FetchedChoiceIterator(django_filters.fields.ModelChoiceIterator):
+    """A select's handful of rows read with one plain query.
+
+    Django reads choices with ``iterator()``, which on PostgreSQL opens a server-side
+    cursor: three round trips for each select of each list page.
+    """
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        if self.field.null_label is not None:
+            yield (self.field.null_value, self.field.null_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
 class TranslatedLabelChoiceField(django_filters.fields.ModelChoiceField):
     """Admin-edited list entries shown in the user's language when the label is a known default."""
+
+    iterator = FetchedChoiceIterator
 
     def label_from_instance(self, obj):
         return gettext(obj.label)
@@ -62,6 +99,8 @@ class TranslatedLabelFilter(django_filters.ModelChoiceFilter):
 
 
 class PersonChoiceField(django_filters.fields.ModelChoiceField):
+    iterator = FetchedChoiceIterator
+
     def label_from_instance(self, obj):
         return str(obj)
 

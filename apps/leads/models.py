@@ -7,6 +7,9 @@ is the only caller: it locks the row, checks the user (the rule each entry of
 row and queues side effects.
 """
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -37,6 +40,48 @@ class Fit(models.TextChoices):
 
 # Stages in which a lead has an owner working it; a manager may reassign these.
 OWNED_STAGES = [Stage.MQL, Stage.ACCEPTED, Stage.SQL, Stage.OPPORTUNITY]
+
+# The SLA clocks that run in each stage (SPEC §4), the one the lead works against first:
+# an MQL must be accepted and its processing clock already runs; an accepted lead has only
+# the processing clock left; no other stage has a clock running.
+SLA_CLOCKS_BY_STAGE = {Stage.MQL: ("accept", "process"), Stage.ACCEPTED: ("process",)}
+
+
+@dataclass(frozen=True)
+class SLAClock:
+    """One running SLA clock of a lead: ``accept`` or ``process``, its reminder and deadline."""
+
+    name: str
+    remind_at: dt.datetime | None
+    due_at: dt.datetime | None
+
+
+def running_deadline_fields() -> dict[str, str]:
+    """Stage -> the column holding the deadline that stage runs against, for queries."""
+    return {stage: f"{names[0]}_due_at" for stage, names in SLA_CLOCKS_BY_STAGE.items()}
+
+
+def sla_clocks(stage: str, clocks) -> list[SLAClock]:
+    """The clocks running in ``stage``, read from the clock fields of ``clocks``.
+
+    ``clocks`` is a ``Lead``, or any row with its ``*_remind_at`` and ``*_due_at``
+    attributes (the SLA sweep reads plain rows, not whole leads).
+    """
+    return [
+        SLAClock(name, getattr(clocks, f"{name}_remind_at"), getattr(clocks, f"{name}_due_at"))
+        for name in SLA_CLOCKS_BY_STAGE.get(stage, ())
+    ]
+
+
+def next_sla_check(stage: str, clocks, *, after: dt.datetime) -> dt.datetime | None:
+    """The first reminder or deadline of the clocks running in ``stage`` still ahead of ``after``."""
+    moments = [
+        moment
+        for clock in sla_clocks(stage, clocks)
+        for moment in (clock.remind_at, clock.due_at)
+        if moment is not None and moment > after
+    ]
+    return Lead._next_check(after, moments)
 
 
 class NoDeleteQuerySet(models.QuerySet):
@@ -128,6 +173,8 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     accept_remind_at = models.DateTimeField(_("accept reminder at"), null=True, blank=True)
     process_remind_at = models.DateTimeField(_("process reminder at"), null=True, blank=True)
     # When the SLA sweep next has something to do for this lead; None: nothing pending.
+    # Every write of it (re)schedules the sweep: the database copies it into the sweep's own
+    # narrow work queue (``sla.SLACheck``), which the sweep then moves on by itself.
     sla_next_check_at = models.DateTimeField(
         _("next SLA check"), null=True, blank=True, editable=False
     )
@@ -175,21 +222,51 @@ class Lead(ConcurrentTransitionMixin, models.Model):
             ("view_reports", "Can see conversion reports"),
         ]
         indexes = [
-            # Sales inbox: a rep's MQLs by accept deadline.
-            models.Index(fields=["owner", "stage", "accept_due_at"], name="lead_inbox_idx"),
-            # SLA sweep: only leads with something due; lists filter by deadline.
+            # Sales inbox, MQLs by accept deadline: one rep's, the team's and the pool's.
+            # Partial, each holding exactly what its page shows, in the order it shows it.
             models.Index(
-                fields=["sla_next_check_at"],
-                name="lead_sla_due_idx",
-                condition=Q(sla_next_check_at__isnull=False),
+                fields=["owner", "accept_due_at", "mql_at", "id"],
+                name="lead_inbox_idx",
+                condition=Q(stage="mql", archived_at__isnull=True),
             ),
-            models.Index(fields=["stage", "accept_due_at"], name="lead_accept_due_idx"),
+            models.Index(
+                fields=["accept_due_at", "mql_at", "id"],
+                name="lead_team_inbox_idx",
+                condition=Q(stage="mql", archived_at__isnull=True, owner__isnull=False),
+            ),
+            models.Index(
+                fields=["accept_due_at", "mql_at", "id"],
+                name="lead_pool_idx",
+                condition=Q(stage="mql", archived_at__isnull=True, owner__isnull=True),
+            ),
             models.Index(fields=["stage", "process_due_at"], name="lead_process_due_idx"),
             # Lists and reports.
             models.Index(fields=["stage", "mql_at"], name="lead_stage_mql_idx"),
             models.Index(fields=["source", "created_at"], name="lead_source_created_idx"),
             models.Index(fields=["stage", "-score"], name="lead_stage_score_idx"),
-            models.Index(fields=["stage", "rejected_at"], name="lead_review_idx"),
+            # A stage filter, newest first: the list (by creation) and the API (by id). Leads
+            # still new are left out: they are most of the table, and found in order anyway.
+            models.Index(
+                fields=["stage", "created_at", "id"],
+                name="lead_stage_created_idx",
+                condition=~Q(stage="new") & Q(archived_at__isnull=True),
+            ),
+            models.Index(
+                fields=["stage", "id"],
+                name="lead_stage_id_idx",
+                condition=~Q(stage="new") & Q(archived_at__isnull=True),
+            ),
+            # Review queue: oldest rejection first, per reason, and the counts per reason.
+            models.Index(
+                fields=["rejected_at", "id"],
+                name="lead_review_idx",
+                condition=Q(stage="rejected", archived_at__isnull=True),
+            ),
+            models.Index(
+                fields=["last_reject_reason", "rejected_at", "id"],
+                name="lead_review_reason_idx",
+                condition=Q(stage="rejected", archived_at__isnull=True),
+            ),
         ]
 
     def __str__(self):
@@ -206,6 +283,22 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    # --- SLA clocks (SPEC §4) ---------------------------------------------------
+
+    def sla_clocks(self) -> list[SLAClock]:
+        """The clocks running in the lead's stage, the one it works against first."""
+        return sla_clocks(self.stage, self)
+
+    @property
+    def running_deadline(self) -> dt.datetime | None:
+        """The deadline the lead works against now: accept by (MQL), process by (accepted)."""
+        clocks = self.sla_clocks()
+        return clocks[0].due_at if clocks else None
+
+    def next_sla_check(self, *, after: dt.datetime) -> dt.datetime | None:
+        """The first reminder or deadline of the running clocks still ahead of ``after``."""
+        return next_sla_check(self.stage, self, after=after)
 
     # --- lifecycle (SPEC §2) --------------------------------------------------
     # Each method stamps what the transition means; inputs arrive validated.

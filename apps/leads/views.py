@@ -10,13 +10,12 @@ redirect and swaps in the refreshed part of the page.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.functional import Promise
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import ListView, TemplateView
@@ -40,9 +39,10 @@ from apps.criteria.models import (
     RejectReason,
     SQLCriteria,
 )
-from apps.leads.filters import DUE_SOON, LeadFilter, ReviewFilter
+from apps.leads.filters import LeadFilter, ReviewFilter, deadline_state
 from apps.leads.labels import translated_label
-from apps.leads.models import Stage
+from apps.leads.models import Fit, Stage
+from apps.leads.pagination import COUNT_CAP, CountedPaginator, ResultCount, count_results
 from apps.leads.selectors import (
     inbox_for_user,
     latest_qualification,
@@ -71,6 +71,14 @@ from apps.leads.transitions import (
 NO_ROLE = "Your account has no Leadflow role yet; ask an admin."
 PAGE_SIZE = 50
 POOL_SIZE = 20
+# What an inbox card reads of a lead (the other columns are not fetched).
+CARD_FIELDS = (
+    *("id", "stage", "owner", "first_name", "last_name", "email", "title", "company"),
+    *("employees", "industry", "country", "score", "fit", "fit_reason", "accept_due_at"),
+    *("mql_at", "source__code", "source__label"),
+)
+# The inbox counts its MQLs exactly up to here (a partial index holds only MQLs), then says "N+".
+INBOX_COUNT_CAP = 10_000
 
 # --- who may open which page ---------------------------------------------------
 
@@ -84,14 +92,82 @@ def lead_name(lead) -> str:
     return f"{name} ({lead.company})" if lead.company else name
 
 
-def deadline_state(deadline, now) -> str:
-    if deadline is None:
-        return "none"
-    if deadline <= now:
-        return "overdue"
-    if deadline <= now + DUE_SOON:
-        return "due_soon"
-    return "on_time"
+def opened_form(request, names) -> tuple[str, int] | None:
+    """(form name, lead id) of the shared pop-over form a page shows open without JavaScript.
+
+    A list renders each pop-over form (reject, reassign, …) once, not once per card:
+    with JavaScript the card that is clicked borrows it; without, the card's link asks
+    for ``?open=<name>&lead=<id>`` and the page is rendered with the form in that card.
+    """
+    name, pk = request.GET.get("open", ""), request.GET.get("lead", "")
+    if name in names and pk.isdigit():
+        return name, int(pk)
+    return None
+
+
+def page_path(request) -> str:
+    """Where a form on this page sends the user back to: the page, without an open pop-over."""
+    query = request.GET.copy()
+    for key in ("open", "lead"):
+        query.pop(key, None)
+    return f"{request.path}?{query.urlencode()}" if query else request.path
+
+
+class CardWords:
+    """Stage, fit and source names in the active language, each translated once a page."""
+
+    def __init__(self):
+        self._fits = {value: str(label) for value, label in Fit.choices}
+        self._stages = {value: str(label) for value, label in Stage.choices}
+        self._labels: dict[str, str] = {}
+
+    def fit(self, value: str) -> str:
+        return self._fits.get(value, value)
+
+    def stage(self, value: str) -> str:
+        return self._stages.get(value, value)
+
+    def label(self, label: str) -> str:
+        if label not in self._labels:
+            self._labels[label] = gettext(label)
+        return self._labels[label]
+
+
+class LeadLinks:
+    """The lead page, transition and open-pop-over links of many leads, each pattern reversed once.
+
+    A list of 70 cards needs hundreds of links; reversing each one is a good share of
+    the page's time.
+    """
+
+    _PLACEHOLDER = "987654321"
+
+    def __init__(self, request):
+        self._patterns: dict[tuple, str] = {}
+        back = page_path(request)
+        self._open_prefix = back + ("&" if "?" in back else "?")
+
+    def _link(self, name: str, pk: int, *args) -> str:
+        key = (name, *args)
+        if key not in self._patterns:
+            self._patterns[key] = reverse(name, args=[int(self._PLACEHOLDER), *args])
+        return self._patterns[key].replace(self._PLACEHOLDER, str(pk), 1)
+
+    def detail(self, pk: int) -> str:
+        return self._link("leads:detail", pk)
+
+    def transition(self, pk: int, name: str) -> str:
+        return self._link("leads:transition", pk, name)
+
+    def opened(self, pk: int, name: str) -> str:
+        """This page with the pop-over form ``name`` open in the card of lead ``pk`` (no JavaScript)."""
+        return f"{self._open_prefix}open={name}&lead={pk}#lead-{pk}"
+
+    def for_lead(self, pk: int, transitions, popovers=()) -> dict:
+        links = {"detail": self.detail(pk)}
+        links.update((name, self.transition(pk, name)) for name in transitions)
+        links.update((f"open_{name}", self.opened(pk, name)) for name in popovers)
+        return links
 
 
 def localize_choices(form):
@@ -167,36 +243,81 @@ class InboxView(PageMixin, TemplateView):
         people = list(sales_people()) if team_view else []
         if team_view and self.request.GET.get("rep"):
             rep = next((p for p in people if p.username == self.request.GET["rep"]), None)
-        page = Paginator(inbox_for_user(user, rep=rep), PAGE_SIZE).get_page(
-            self.request.GET.get("page")
-        )
-        pool = mql_pool_for_user(user)
+        page = CountedPaginator(
+            inbox_for_user(user, rep=rep).only(*CARD_FIELDS),
+            PAGE_SIZE,
+            cap=INBOX_COUNT_CAP,
+            estimate=False,
+        ).get_page(self.request.GET.get("page"))
+        pool = mql_pool_for_user(user).only(*CARD_FIELDS)
         pool_leads = list(pool[:POOL_SIZE])
         reassigning = can_reassign(user)
+        opened = opened_form(self.request, ("reject", "reassign"))
+        links = LeadLinks(self.request)
+        words = CardWords()
+        cards = [self._card(lead, user, now, reassigning, opened, links, words) for lead in page]
+        pool_cards = [
+            self._card(lead, user, now, reassigning, opened, links, words) for lead in pool_leads
+        ]
         context.update(
             team_view=team_view,
             people=people,
             rep=rep,
             page_obj=page,
-            cards=[self._card(lead, user, now, reassigning) for lead in page],
-            pool_cards=[self._card(lead, user, now, reassigning) for lead in pool_leads],
-            pool_total=pool.count(),
+            cards=cards,
+            pool_cards=pool_cards,
+            pool_total=count_results(pool, cap=INBOX_COUNT_CAP, estimate=False),
             reject_reasons=[
                 (r.code, translated_label(r.label))
                 for r in RejectReason.objects.filter(is_active=True)
             ],
             reassign_to=list(sales_reps()) if reassigning else [],
+            # The shared forms sit in no card unless one was opened without JavaScript.
+            shared_forms_pending={
+                name
+                for name in ("reject", "reassign")
+                if not any(card["open"] == name for card in cards + pool_cards)
+            },
+            back=page_path(self.request),
         )
         return context
 
     @staticmethod
-    def _card(lead, user, now, reassigning):
+    def _card(lead, user, now, reassigning, opened, links, words):
+        """What one card shows, its words ready-made: the inbox draws up to 70 a page."""
+        can_reject = can_transition(user, lead, "reject")
+        can_reassign_lead = reassigning and lead.owner_id is not None
+        open_form = None
+        if opened is not None and opened[1] == lead.pk:
+            allowed = {"reject": can_reject, "reassign": can_reassign_lead}
+            open_form = opened[0] if allowed[opened[0]] else None
+        facts = [lead.industry, lead.country]
+        if lead.employees:
+            facts.insert(
+                0,
+                ngettext("%(n)s employee", "%(n)s employees", lead.employees)
+                % {"n": formats.localize(lead.employees)},
+            )
+        due = lead.accept_due_at
         return {
             "lead": lead,
-            "state": deadline_state(lead.accept_due_at, now),
+            "name": lead.full_name or lead.email,
+            "facts": " · ".join(fact for fact in facts if fact),
+            "fit": words.fit(lead.fit),
+            "source": words.label(lead.source.label),
+            "owner": str(lead.owner) if lead.owner_id else "",
+            "owner_username": lead.owner.username if lead.owner_id else "",
+            "due": formats.date_format(timezone.localtime(due), "SHORT_DATETIME_FORMAT")
+            if due
+            else "",
+            "state": deadline_state(due, now),
             "can_accept": can_transition(user, lead, "accept"),
-            "can_reject": can_transition(user, lead, "reject"),
+            "can_reject": can_reject,
             "can_reassign": reassigning,
+            "open": open_form,
+            "links": links.for_lead(
+                lead.pk, ("accept", "reject", "reassign"), popovers=("reject", "reassign")
+            ),
         }
 
 
@@ -270,14 +391,7 @@ def lead_page_context(request, lead, *, bound=None) -> dict:
         "actions": [a for a in actions if a["name"] != "qualify"],
         "bant": bant,
         "bant_rule": SQLCriteria.load() if bant else None,
-        "sla_state": deadline_state(
-            lead.accept_due_at
-            if lead.stage == Stage.MQL
-            else lead.process_due_at
-            if lead.stage == Stage.ACCEPTED
-            else None,
-            timezone.now(),
-        ),
+        "sla_state": deadline_state(lead.running_deadline, timezone.now()),
         "reject_reason_label": reason_labels["reject"].get(lead.last_reject_reason_id, ""),
         "disqualify_reason_label": reason_labels["disqualify"].get(lead.disqualify_reason_id, ""),
     }
@@ -395,41 +509,83 @@ class ReviewQueueView(PageMixin, TemplateView):
         filterset = ReviewFilter(self.request.GET or None, queryset=rejected_for_review(user))
         localize_choices(filterset.form)
         leads = filterset.qs
-        page = Paginator(leads, PAGE_SIZE).get_page(self.request.GET.get("page"))
         reasons = {r.code: translated_label(r.label) for r in RejectReason.objects.all()}
         counts = [
             {"code": code, "label": reasons.get(code, code or "—"), "count": n}
             for code, n in rejection_counts(leads)
         ]
-        rows = []
-        for lead in page:
-            last = lead.rejections[-1] if lead.rejections else None
-            rows.append(
-                {
-                    "lead": lead,
-                    "rejection": last,
-                    "reason": reasons.get(
-                        lead.last_reject_reason_id, lead.last_reject_reason_id or ""
-                    ),
-                    "can_recycle": can_transition(user, lead, "recycle"),
-                    "can_resubmit": can_transition(user, lead, "resubmit"),
-                    "can_disqualify": can_transition(user, lead, "disqualify"),
-                }
-            )
+        counted = sum(c["count"] for c in counts)
+        # The counts by reason already say how many match: the pages need no count of their own.
+        page = CountedPaginator(leads, PAGE_SIZE, result_count=ResultCount(counted)).get_page(
+            self.request.GET.get("page")
+        )
+        opened = opened_form(self.request, ("resubmit", "disqualify"))
+        links, words = LeadLinks(self.request), CardWords()
+        rows = [self._row(lead, user, reasons, opened, links, words) for lead in page]
         context.update(
             filter=filterset,
             page_obj=page,
             rows=rows,
             counts=counts,
-            counted=sum(c["count"] for c in counts),
+            counted=counted,
             max_count=max((c["count"] for c in counts), default=1),
             disqualify_reasons=[
                 (r.code, translated_label(r.label))
                 for r in DisqualifyReason.objects.filter(is_active=True)
             ],
             reps=list(sales_reps()),
+            shared_forms_pending={
+                name
+                for name in ("resubmit", "disqualify")
+                if not any(row["open"] == name for row in rows)
+            },
+            back=page_path(self.request),
         )
         return context
+
+    @staticmethod
+    def _row(lead, user, reasons, opened, links, words):
+        """What one card shows, its words ready-made: the queue draws up to 50 a page."""
+        last = lead.rejections[-1] if lead.rejections else None
+        facts = []
+        if last is not None:
+            facts.append(
+                gettext("Rejected by %(who)s on %(when)s")
+                % {
+                    "who": last.actor or gettext("System"),
+                    "when": formats.date_format(
+                        timezone.localtime(last.at), "SHORT_DATETIME_FORMAT"
+                    ),
+                }
+            )
+        if lead.owner_id:
+            facts.append(f"{gettext('Rep')}: {lead.owner}")
+        if lead.recycle_count:
+            facts.append(
+                ngettext("recycled once before", "recycled %(n)s times before", lead.recycle_count)
+                % {"n": lead.recycle_count}
+            )
+        row = {
+            "lead": lead,
+            "name": lead.full_name or lead.email,
+            "rejection": last,
+            "reason": reasons.get(lead.last_reject_reason_id, lead.last_reject_reason_id or ""),
+            "fit": words.fit(lead.fit),
+            "source": words.label(lead.source.label),
+            "facts": " · ".join(facts),
+            "can_recycle": can_transition(user, lead, "recycle"),
+            "can_resubmit": can_transition(user, lead, "resubmit"),
+            "can_disqualify": can_transition(user, lead, "disqualify"),
+            "open": None,
+            "links": links.for_lead(
+                lead.pk,
+                ("recycle", "resubmit", "disqualify"),
+                popovers=("resubmit", "disqualify"),
+            ),
+        }
+        if opened is not None and opened[1] == lead.pk and row[f"can_{opened[0]}"]:
+            row["open"] = opened[0]
+        return row
 
 
 # --- lead list -------------------------------------------------------------------------
@@ -441,6 +597,12 @@ class LeadListView(PageMixin, ListView):
     template_name = "leads/lead_list.html"
     context_object_name = "leads"
     paginate_by = PAGE_SIZE
+    paginator_class = CountedPaginator
+    # Counted exactly up to here; a longer list says "about N" (see ``pagination``).
+    count_cap = COUNT_CAP
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        return super().get_paginator(queryset, per_page, cap=self.count_cap, **kwargs)
 
     def get_queryset(self):
         self.filterset = LeadFilter(
@@ -454,25 +616,17 @@ class LeadListView(PageMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        now = timezone.now()
         context["filter"] = self.filterset
         context["sort"] = self.request.GET.get("sort", "")
+        links, words = LeadLinks(self.request), CardWords()
         context["rows"] = [
             {
                 "lead": lead,
-                "sla": deadline_state(
-                    lead.accept_due_at
-                    if lead.stage == Stage.MQL
-                    else lead.process_due_at
-                    if lead.stage == Stage.ACCEPTED
-                    else None,
-                    now,
-                ),
-                "deadline": lead.accept_due_at
-                if lead.stage == Stage.MQL
-                else lead.process_due_at
-                if lead.stage == Stage.ACCEPTED
-                else None,
+                "deadline": lead.running_deadline,
+                "link": links.detail(lead.pk),
+                "stage": words.stage(lead.stage),
+                "fit": words.fit(lead.fit),
+                "source": words.label(lead.source.label),
             }
             for lead in context["leads"]
         ]

@@ -121,3 +121,31 @@ class WeeklyReport(models.Model):
 
     def __str__(self):
         return str(_("Weekly report %(week)s") % {"week": self.week})
+
+
+class LiveWeekReport(models.Model):
+    """The running week's report as it stood a moment ago, for the dashboard and its CSV.
+
+    Counting a week that is not over reads that week's whole history (seconds at a
+    million leads), so the dashboard shows this snapshot and has it recomputed in the
+    background once it is a minute old (``services.live_week_report``). Unlike
+    ``WeeklyReport`` it is rewritten as the week goes on; it is never emailed or served
+    by the API.
+    """
+
+    week = models.CharField(_("ISO week"), max_length=8, unique=True)
+    document = models.JSONField(_("report so far"))
+    as_of = models.DateTimeField(_("figures as of"))
+    thresholds = models.JSONField(_("thresholds used"), default=dict)
+    previous_rate = models.DecimalField(
+        _("previous week's MQL→SQL rate"), max_digits=4, decimal_places=3, null=True, blank=True
+    )
+    # Set when a refresh is queued, so a busy dashboard queues one, not one per reader.
+    refresh_queued_at = models.DateTimeField(_("refresh queued at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("report of the running week")
+        verbose_name_plural = _("reports of the running week")
+
+    def __str__(self):
+        return f"{self.week} @ {self.as_of:%Y-%m-%d %H:%M}"

@@ -14,11 +14,13 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -34,12 +36,21 @@ from apps.outbox.services import (
     outbox_put_many,
 )
 from apps.reports.alerts import CRITERIA_TOO_LOOSE, CRITERIA_TOO_STRICT
-from apps.reports.models import WeeklyReport
+from apps.reports.models import LiveWeekReport, WeeklyReport
 from apps.reports.selectors import localized_alerts, stored_reports, weekly_report_compute
 from apps.reports.weeks import IsoWeek
 
 logger = logging.getLogger(__name__)
 CRITERIA_ALERTS = (CRITERIA_TOO_LOOSE, CRITERIA_TOO_STRICT)  # these link to the suggested criteria
+
+# The dashboard shows the running week as it stood at most this long ago (give or take the
+# few seconds a refresh takes); an older snapshot is shown once more while a worker refreshes it.
+LIVE_REPORT_MAX_AGE = dt.timedelta(minutes=1)
+# Older than this (no worker to refresh it, or nobody looked for a while), the request
+# recomputes the week itself rather than show stale figures.
+LIVE_REPORT_EXPIRES = dt.timedelta(minutes=15)
+# A queued refresh that has not landed after this long is queued again.
+LIVE_REFRESH_RETRY = dt.timedelta(minutes=5)
 
 
 class ReportWeekError(ValueError):
@@ -176,10 +187,83 @@ class ReportWeek:
     complete: bool
     previous_rate: Decimal | None
     thresholds: dict
+    as_of: dt.datetime | None = None
+
+
+def live_week_report(*, week: IsoWeek, now: dt.datetime) -> ReportWeek:
+    """The running ``week`` as the dashboard shows it: counted at most a minute or so ago.
+
+    Reads the stored snapshot (one query). A snapshot over ``LIVE_REPORT_MAX_AGE`` old
+    is shown while a background task recomputes it (queued once, however many readers);
+    with none, or one over ``LIVE_REPORT_EXPIRES`` old, the week is computed here.
+    """
+    snapshot = LiveWeekReport.objects.filter(week=str(week)).first()
+    if snapshot is None or not now - LIVE_REPORT_EXPIRES < snapshot.as_of <= now:
+        return live_week_report_refresh(week=week, now=now)
+    if snapshot.as_of < now - LIVE_REPORT_MAX_AGE:
+        queued = (
+            LiveWeekReport.objects.filter(pk=snapshot.pk)
+            .filter(
+                Q(refresh_queued_at__isnull=True)
+                | Q(refresh_queued_at__lt=now - LIVE_REFRESH_RETRY)
+                | Q(refresh_queued_at__gt=now)
+            )
+            .update(refresh_queued_at=now)
+        )
+        if queued:
+            transaction.on_commit(partial(_queue_live_refresh, str(week)))
+    return ReportWeek(
+        week,
+        snapshot.document,
+        False,
+        snapshot.previous_rate,
+        snapshot.thresholds,
+        as_of=snapshot.as_of,
+    )
+
+
+def _queue_live_refresh(week: str) -> None:
+    from apps.reports.tasks import live_week_report_refresh_task
+
+    try:
+        live_week_report_refresh_task.delay(week)
+    except Exception:
+        # No broker: the snapshot is recomputed by a request once it expires.
+        logger.exception("could not queue the refresh of the running week %s", week)
+
+
+def live_week_report_refresh(*, week: IsoWeek, now: dt.datetime | None = None) -> ReportWeek:
+    """Count the running ``week`` as of ``now`` and store it as the dashboard's snapshot.
+
+    A snapshot is only ever replaced by a later one, so a slow refresh cannot undo a
+    quicker one that started after it.
+    """
+    now = now or timezone.now()
+    computed = weekly_report_compute(week=week, as_of=now)
+    values = {
+        "document": computed.document,
+        "as_of": computed.as_of,
+        "thresholds": computed.thresholds,
+        "previous_rate": computed.previous_rate,
+        "refresh_queued_at": None,
+    }
+    replaced = LiveWeekReport.objects.filter(week=str(week), as_of__lt=computed.as_of).update(
+        **values
+    )
+    if not replaced:
+        LiveWeekReport.objects.get_or_create(week=str(week), defaults=values)
+    return ReportWeek(
+        week,
+        computed.document,
+        False,
+        computed.previous_rate,
+        computed.thresholds,
+        as_of=computed.as_of,
+    )
 
 
 def weekly_reports_recent(*, now: dt.datetime | None = None, count: int = 12) -> list[ReportWeek]:
-    """The last ``count`` weeks, oldest first, ending with the current week (computed live, not stored).
+    """The last ``count`` weeks, oldest first, ending with the current week (``live_week_report``).
 
     Complete weeks come from their stored reports (one query); a complete week
     not stored yet is built and stored on the way, as the Monday job would have.
@@ -195,12 +279,7 @@ def weekly_reports_recent(*, now: dt.datetime | None = None, count: int = 12) ->
                 ReportWeek(week, report.document, True, report.previous_rate, report.thresholds)
             )
         else:
-            computed = weekly_report_compute(week=week, as_of=now)
-            weeks.append(
-                ReportWeek(
-                    week, computed.document, False, computed.previous_rate, computed.thresholds
-                )
-            )
+            weeks.append(live_week_report(week=week, now=now))
     return weeks
 
 

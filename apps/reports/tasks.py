@@ -3,8 +3,10 @@
 import logging
 
 from celery import shared_task
+from django.utils import timezone
 
-from apps.reports.services import weekly_report_send_last_week
+from apps.reports.services import live_week_report_refresh, weekly_report_send_last_week
+from apps.reports.weeks import IsoWeek
 
 logger = logging.getLogger(__name__)
 
@@ -24,3 +26,11 @@ def weekly_report_task():
         "created": result.created,
         "emails_sent": result.emails_sent,
     }
+
+
+@shared_task(name="apps.reports.tasks.live_week_report_refresh_task", ignore_result=True)
+def live_week_report_refresh_task(week: str):
+    """Recount the running week for the dashboard; a week that has ended is left alone."""
+    iso_week = IsoWeek.parse(week)
+    if iso_week == IsoWeek.current():
+        live_week_report_refresh(week=iso_week, now=timezone.now())

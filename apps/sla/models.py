@@ -46,6 +46,30 @@ class SLAEvent(models.Model):
         return f"{self.get_kind_display()} · lead {self.lead_id} · {self.deadline:%Y-%m-%d %H:%M}"
 
 
+class SLACheck(models.Model):
+    """When the SLA sweep next has something to do for a lead: the sweep's work queue.
+
+    One narrow row per lead with a clock running. The database keeps it in step with
+    the lifecycle: a trigger (migration ``0003``) copies every write of
+    ``Lead.sla_next_check_at`` here, and removes the row when it is cleared. The sweep
+    then moves the row on as it handles each reminder and deadline, so each sweep
+    rewrites these small rows, not the wide lead rows with their many indexes.
+    """
+
+    lead = models.OneToOneField(
+        "leads.Lead", primary_key=True, on_delete=models.DO_NOTHING, related_name="+"
+    )
+    next_check_at = models.DateTimeField(_("next check"))
+
+    class Meta:
+        verbose_name = _("SLA check")
+        verbose_name_plural = _("SLA checks")
+        indexes = [models.Index(fields=["next_check_at", "lead"], name="sla_check_due_idx")]
+
+    def __str__(self):
+        return f"lead {self.lead_id} @ {self.next_check_at:%Y-%m-%d %H:%M}"
+
+
 class NotificationKind(models.TextChoices):
     NEW_MQL = "new_mql", _("New MQL assigned")
     REMINDER = "reminder", _("SLA reminder")

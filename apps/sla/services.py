@@ -3,8 +3,16 @@
 The sweep may run every few minutes, twice, or four times at once: each
 reminder and breach is claimed by inserting its ``SLAEvent`` row (unique on
 lead, kind and deadline), and only the sweep that inserted it notifies anyone.
-It looks only at leads whose ``sla_next_check_at`` has come (an index), so
-its cost follows the leads due, not the size of the table.
+It works from its own queue, ``SLACheck`` (one narrow row per lead with a clock
+running, fed from ``Lead.sla_next_check_at`` by the database), in the order of
+its index, so its cost follows the leads due, not the size of the lead table: a
+batch of due checks is locked (skipping any another sweep or a transition
+holds), its leads read, its events claimed with one INSERT, its notifications
+created with one more and its checks moved on with one UPDATE; the lead rows
+are only read (and locked only to reassign one after a breach). Emails leave
+through the outbox: each batch's notifications and their email rows commit
+together, and one Celery task per batch delivers them (the ``sla_sweep`` command
+delivers them in its own process instead).
 """
 
 from __future__ import annotations
@@ -13,17 +21,20 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
+from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from apps.accounts.emails import email_in_users_language
 from apps.accounts.selectors import sales_managers
 from apps.criteria.models import SLAPolicy
-from apps.leads.models import Lead, Stage
+from apps.leads.models import Lead, next_sla_check, sla_clocks
 from apps.leads.services import LifecycleError, lead_transition
 from apps.outbox.models import OutboxMessage
 from apps.outbox.services import (
@@ -33,9 +44,40 @@ from apps.outbox.services import (
     outbox_handler,
     outbox_put_many,
 )
-from apps.sla.models import Notification, NotificationKind, SLAEvent, SLAEventKind
+from apps.sla import triggers
+from apps.sla.models import Notification, NotificationKind, SLACheck, SLAEvent, SLAEventKind
 
 logger = logging.getLogger(__name__)
+
+SWEEP_BATCH_SIZE = 500
+
+REMINDERS = {"accept": SLAEventKind.ACCEPT_REMINDER, "process": SLAEventKind.PROCESS_REMINDER}
+BREACHES = {"accept": SLAEventKind.ACCEPT_BREACH, "process": SLAEventKind.PROCESS_BREACH}
+
+
+class DueLead(NamedTuple):
+    """What the sweep reads of a lead: its stage, owner and clocks (a row, not a model)."""
+
+    pk: int
+    stage: str
+    owner_id: int | None
+    accept_remind_at: dt.datetime | None
+    accept_due_at: dt.datetime | None
+    process_remind_at: dt.datetime | None
+    process_due_at: dt.datetime | None
+
+
+class DueEvent(NamedTuple):
+    lead: DueLead
+    kind: str
+    deadline: dt.datetime
+
+
+class ClaimedEvent(NamedTuple):
+    pk: int
+    lead_id: int
+    kind: str
+    owner_id: int | None
 
 
 @dataclass
@@ -49,121 +91,234 @@ class SweepResult:
         self.events[kind] = self.events.get(kind, 0) + 1
 
 
-def sla_sweep(*, now: dt.datetime | None = None, batch_size: int = 500) -> SweepResult:
+def sla_sweep(*, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE) -> SweepResult:
     """Send every reminder and breach that is due at ``now``, each exactly once."""
     now = now or timezone.now()
+    triggers.ensure_installed(connection)
     policy = SLAPolicy.load()
+    managers = _Managers()
     result = SweepResult()
-    last_pk = 0
+    after: tuple[dt.datetime, int] | None = None
     while True:
-        # Keyset pages by id: each lead is visited once per sweep, however many are due.
-        due = list(
-            Lead.objects.filter(sla_next_check_at__lte=now, pk__gt=last_pk)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        if not due:
-            break
-        for pk in due:
-            _sweep_lead(pk, now=now, policy=policy, result=result)
-            result.leads_checked += 1
-        last_pk = due[-1]
-    notifications_retry_unsent(now=now)
+        with transaction.atomic():
+            checks = _lock_due_checks(now=now, after=after, size=batch_size)
+            if not checks:
+                break
+            # Keyset paging: each check is visited once per sweep, however many are due.
+            after = checks[-1]
+            leads = _read_leads([lead_id for _moment, lead_id in checks])
+            _sweep_batch(leads, now=now, policy=policy, managers=managers, result=result)
     return result
 
 
-def _sweep_lead(pk: int, *, now: dt.datetime, policy: SLAPolicy, result: SweepResult) -> None:
-    with transaction.atomic():
-        leads = Lead.objects.filter(pk=pk, sla_next_check_at__lte=now)
-        if connection.features.has_select_for_update_skip_locked:
-            # Another sweep holds it: that sweep handles it; nobody waits.
-            leads = leads.select_for_update(skip_locked=True, of=("self",))
-        else:
-            leads = leads.select_for_update()
-        lead = leads.select_related("owner").first()
-        if lead is None:
-            return
-        for kind, deadline in _due_events(lead, now):
-            event, claimed = SLAEvent.objects.get_or_create(
-                lead=lead, kind=kind, deadline=deadline, defaults={"owner": lead.owner}
+def _skip_locked(queryset, **lock):
+    """Rows another transaction holds are skipped, not waited for: it deals with them."""
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True, **lock)
+    return queryset.select_for_update(**lock)
+
+
+def _lock_due_checks(*, now, after, size) -> list[tuple[dt.datetime, int]]:
+    """(moment, lead id) of the next ``size`` checks due by ``now``, in that order, locked."""
+    checks = SLACheck.objects.filter(next_check_at__lte=now)
+    if after is not None:
+        at, lead_id = after
+        checks = checks.filter(next_check_at__gte=at).filter(
+            Q(next_check_at__gt=at) | Q(lead_id__gt=lead_id)
+        )
+    checks = checks.order_by("next_check_at", "lead_id").values_list("next_check_at", "lead_id")
+    return list(_skip_locked(checks)[:size])
+
+
+def _read_leads(ids: list[int]) -> list[DueLead]:
+    """The stage, owner and clocks of the leads whose checks are due.
+
+    Read, not locked: a transition that changes one of them also reschedules its check
+    (the trigger), so it waits for this batch's lock on that check and has the last word.
+    """
+    leads = Lead.objects.filter(pk__in=ids).order_by("pk").values_list(*DueLead._fields)
+    return [DueLead(*row) for row in leads]
+
+
+def _lock_for_reassignment(ids: set[int]) -> set[int]:
+    """Those of ``ids`` this batch may reassign: locked now, skipping any a transition holds.
+
+    Reassigning takes the lead's lock; taken up front with SKIP LOCKED, a transition that
+    holds it (and waits for this batch's check) makes the sweep pass, not deadlock.
+    """
+    leads = Lead.objects.filter(pk__in=ids).order_by("pk").values_list("pk", flat=True)
+    return set(_skip_locked(leads))
+
+
+def _sweep_batch(leads: list[DueLead], *, now, policy, managers, result) -> None:
+    due = [event for lead in leads for event in due_events(lead, now)]
+    # A breach that hands the lead to another rep starts fresh clocks: like the rest of the
+    # old episode, its other events are left alone, unless that breach was recorded before
+    # (by an earlier sweep whose reassignment found nobody) and so is no news now.
+    breaching = set()
+    if policy.reassign_on_breach:
+        breaching = {
+            event.lead.pk
+            for event in due
+            if event.kind == SLAEventKind.ACCEPT_BREACH and event.lead.owner_id
+        }
+    if breaching:
+        busy = breaching - _lock_for_reassignment(breaching)
+        if busy:  # a transition is changing them: the next sweep looks again
+            leads = [lead for lead in leads if lead.pk not in busy]
+            due = [event for event in due if event.lead.pk not in busy]
+            breaching -= busy
+    claimed = _claim_events(
+        [e for e in due if e.lead.pk not in breaching or e.kind == SLAEventKind.ACCEPT_BREACH]
+    )
+    reassigning = {event.lead_id for event in claimed if event.lead_id in breaching}
+    unclaimed = breaching - reassigning
+    if unclaimed:
+        claimed += _claim_events(
+            [e for e in due if e.lead.pk in unclaimed and e.kind != SLAEventKind.ACCEPT_BREACH]
+        )
+    for event in claimed:
+        result.count(event.kind)
+
+    created = notifications_create(
+        notifications=[
+            Notification(
+                recipient_id=recipient, kind=kind, lead_id=event.lead_id, event_id=event.pk
             )
-            if not claimed:
-                continue
-            result.count(kind)
-            _notify_event(event, lead=lead, policy=policy, result=result)
-            if kind == SLAEventKind.ACCEPT_BREACH and policy.reassign_on_breach and lead.owner_id:
-                _reassign_after_breach(lead, now=now, result=result)
-                lead.refresh_from_db()
-                break  # fresh clocks: nothing else of the old episode is due
-        Lead.objects.filter(pk=lead.pk).update(sla_next_check_at=_next_check(lead, now))
+            for event in claimed
+            for recipient, kind in _recipients(event, policy=policy, managers=managers)
+        ]
+    )
+    result.notifications += [n.pk for n in created]
+
+    for pk in sorted(reassigning):
+        if _reassign_after_breach(pk, now=now):
+            result.reassigned += 1
+        else:
+            reassigning.discard(pk)
+    # A reassigned lead's fresh clocks were scheduled by its transition.
+    _move_checks_on([lead for lead in leads if lead.pk not in reassigning], now=now)
+    result.leads_checked += len(leads)
 
 
-def _due_events(lead: Lead, now: dt.datetime) -> list[tuple[str, dt.datetime]]:
-    """The reminders and breaches of ``lead`` whose moment has come, for its stage.
+def due_events(lead: DueLead, now: dt.datetime) -> list[DueEvent]:
+    """The reminders and breaches of ``lead``'s running clocks whose moment has come.
 
-    A reminder whose deadline has already passed is skipped: the breach says more.
+    A reminder whose deadline has already passed is skipped: the breach says more;
+    a lead without an owner gets no reminder (the managers hear of its breach).
     """
     events = []
-
-    def check(remind_at, due_at, reminder, breach):
-        if due_at is None:
-            return
-        if due_at <= now:
-            events.append((breach, due_at))
-        elif remind_at is not None and remind_at < due_at and remind_at <= now and lead.owner_id:
-            events.append((reminder, due_at))
-
-    if lead.stage == Stage.MQL:
-        check(
-            lead.accept_remind_at,
-            lead.accept_due_at,
-            SLAEventKind.ACCEPT_REMINDER,
-            SLAEventKind.ACCEPT_BREACH,
-        )
-    if lead.stage in (Stage.MQL, Stage.ACCEPTED):
-        check(
-            lead.process_remind_at,
-            lead.process_due_at,
-            SLAEventKind.PROCESS_REMINDER,
-            SLAEventKind.PROCESS_BREACH,
-        )
+    for clock in sla_clocks(lead.stage, lead):
+        if clock.due_at is None:
+            continue
+        if clock.due_at <= now:
+            events.append(DueEvent(lead, BREACHES[clock.name], clock.due_at))
+        elif (
+            clock.remind_at is not None
+            and clock.remind_at < clock.due_at
+            and clock.remind_at <= now
+            and lead.owner_id
+        ):
+            events.append(DueEvent(lead, REMINDERS[clock.name], clock.due_at))
     return events
 
 
-def _next_check(lead: Lead, now: dt.datetime) -> dt.datetime | None:
-    moments = []
-    if lead.stage == Stage.MQL:
-        moments += [lead.accept_remind_at, lead.accept_due_at]
-    if lead.stage in (Stage.MQL, Stage.ACCEPTED):
-        moments += [lead.process_remind_at, lead.process_due_at]
-    future = [m for m in moments if m is not None and m > now]
-    return min(future) if future else None
+def _claim_events(due: list[DueEvent]) -> list[ClaimedEvent]:
+    """Insert the ``SLAEvent`` rows of ``due`` in one statement; return those this call inserted.
 
-
-def _notify_event(event: SLAEvent, *, lead: Lead, policy: SLAPolicy, result: SweepResult) -> None:
-    recipients: list[tuple[object, str]] = []
-    if event.kind in (SLAEventKind.ACCEPT_REMINDER, SLAEventKind.PROCESS_REMINDER):
-        recipients.append((lead.owner, NotificationKind.REMINDER))
-    else:
-        if lead.owner is not None:
-            recipients.append((lead.owner, NotificationKind.BREACH))
-        if policy.escalate_on_breach or lead.owner is None:
-            for manager in sales_managers().exclude(pk=lead.owner_id):
-                recipients.append((manager, NotificationKind.ESCALATION))
-    notifications = notifications_create(
-        notifications=[
-            Notification(recipient=user, kind=kind, lead=lead, event=event)
-            for user, kind in recipients
-            if user
-        ]
+    The unique (lead, kind, deadline) constraint is the claim: a row another sweep (or
+    an earlier one) recorded is left alone and not returned, so nobody is told twice.
+    """
+    rows = [
+        (event.lead.pk, str(event.kind), event.deadline, event.lead.owner_id, timezone.now())
+        for event in due
+    ]
+    inserted = _insert_returning(
+        SLAEvent,
+        ["lead", "kind", "deadline", "owner", "created_at"],
+        rows,
+        conflict=("lead", "kind", "deadline"),
+        returning=("id", "lead", "kind"),
     )
-    result.notifications += [n.pk for n in notifications]
+    ids = {(lead_id, kind): pk for pk, lead_id, kind in inserted}
+    return [
+        ClaimedEvent(ids[key], event.lead.pk, event.kind, event.lead.owner_id)
+        for event in due
+        if (key := (event.lead.pk, str(event.kind))) in ids
+    ]
 
 
-def _reassign_after_breach(lead: Lead, *, now: dt.datetime, result: SweepResult) -> None:
+def _insert_returning(model, fields, rows, *, conflict=(), returning=("id",)) -> list[tuple]:
+    """INSERT ``rows`` (values of ``fields``) into ``model``'s table in one statement.
+
+    Returns the ``returning`` fields of each row inserted. With ``conflict`` (the fields of
+    a unique constraint), rows that would break it are skipped and not returned.
+    PostgreSQL gets each column as one array (a handful of parameters, however many
+    rows); SQLite gets plain VALUES.
+    """
+    if not rows:
+        return []
+
+    def columns(names):
+        return ", ".join(
+            connection.ops.quote_name(model._meta.get_field(name).column) for name in names
+        )
+
+    if connection.vendor == "postgresql":
+        types = [model._meta.get_field(name).db_type(connection).split("(")[0] for name in fields]
+        source = "SELECT * FROM unnest({})".format(", ".join(f"%s::{t}[]" for t in types))
+        params = [list(column) for column in zip(*rows, strict=True)]
+    else:
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        source = "VALUES " + ", ".join([row] * len(rows))
+        params = [
+            connection.ops.adapt_datetimefield_value(value)
+            if isinstance(value, dt.datetime)
+            else value
+            for row in rows
+            for value in row
+        ]
+    on_conflict = f" ON CONFLICT ({columns(conflict)}) DO NOTHING" if conflict else ""
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns(fields)}) {source}{on_conflict} "
+            f"RETURNING {columns(returning)}",
+            params,
+        )
+        return cursor.fetchall()
+
+
+class _Managers:
+    """The active sales managers, read once per sweep and only if a breach needs them."""
+
+    def __init__(self):
+        self._ids: list[int] | None = None
+
+    def ids(self) -> list[int]:
+        if self._ids is None:
+            self._ids = list(sales_managers().values_list("pk", flat=True))
+        return self._ids
+
+
+def _recipients(event: ClaimedEvent, *, policy: SLAPolicy, managers: _Managers):
+    """(user id, notification kind) of everyone ``event`` concerns."""
+    if event.kind in (SLAEventKind.ACCEPT_REMINDER, SLAEventKind.PROCESS_REMINDER):
+        return [(event.owner_id, NotificationKind.REMINDER.value)] if event.owner_id else []
+    recipients = []
+    if event.owner_id is not None:
+        recipients.append((event.owner_id, NotificationKind.BREACH.value))
+    if policy.escalate_on_breach or event.owner_id is None:
+        recipients += [
+            (pk, NotificationKind.ESCALATION.value) for pk in managers.ids() if pk != event.owner_id
+        ]
+    return recipients
+
+
+def _reassign_after_breach(pk: int, *, now: dt.datetime) -> bool:
     try:
         lead_transition(
-            lead=lead.pk,
+            lead=pk,
             name="reassign",
             actor=None,
             at=now,
@@ -171,9 +326,37 @@ def _reassign_after_breach(lead: Lead, *, now: dt.datetime, result: SweepResult)
         )
     except LifecycleError as exc:
         # No other rep takes leads: the escalation already went to the managers.
-        logger.warning("lead %s not reassigned after its accept breach: %s", lead.pk, exc)
-    else:
-        result.reassigned += 1
+        logger.warning("lead %s not reassigned after its accept breach: %s", pk, exc)
+        return False
+    return True
+
+
+def _move_checks_on(leads: list[DueLead], *, now: dt.datetime) -> None:
+    """Move each lead's check to its next reminder or deadline after ``now``, or drop it.
+
+    One UPDATE of the narrow queue rows (and one DELETE when a lead has nothing left).
+    """
+    moves = [(lead.pk, next_sla_check(lead.stage, lead, after=now)) for lead in leads]
+    done = [pk for pk, moment in moves if moment is None]
+    moves = [(pk, moment) for pk, moment in moves if moment is not None]
+    if done:
+        SLACheck.objects.filter(lead_id__in=done).delete()
+    if not moves:
+        return
+    if connection.vendor != "postgresql":
+        SLACheck.objects.bulk_update(
+            [SLACheck(lead_id=pk, next_check_at=moment) for pk, moment in moves],
+            ["next_check_at"],
+        )
+        return
+    table = connection.ops.quote_name(SLACheck._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS queue SET next_check_at = due.next_check_at "
+            "FROM unnest(%s::bigint[], %s::timestamptz[]) AS due (lead_id, next_check_at) "
+            "WHERE queue.lead_id = due.lead_id",
+            [list(column) for column in zip(*moves, strict=True)],
+        )
 
 
 def replayed_breaches_record(*, lead_id: int, now: dt.datetime) -> int:
@@ -190,10 +373,13 @@ def replayed_breaches_record(*, lead_id: int, now: dt.datetime) -> int:
         lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
         if lead is None:
             return 0
-        for kind, deadline in _due_events(lead, now):
-            if kind in breaches:
+        for event in due_events(lead, now):
+            if event.kind in breaches:
                 _event, created = SLAEvent.objects.get_or_create(
-                    lead=lead, kind=kind, deadline=deadline, defaults={"owner": lead.owner}
+                    lead=lead,
+                    kind=event.kind,
+                    deadline=event.deadline,
+                    defaults={"owner_id": lead.owner_id},
                 )
                 recorded += created
     return recorded
@@ -214,6 +400,15 @@ def notifications_create(*, notifications: Sequence[Notification]) -> list[Notif
     causes them: a rollback takes the emails with it, a commit can't lose them.
     """
     created = Notification.objects.bulk_create(notifications)
+    if not created:
+        return created
+    # One read for every recipient's address, however many notifications (the sweep's batches).
+    with_address = set(
+        get_user_model()
+        .objects.filter(pk__in={n.recipient_id for n in created})
+        .exclude(email="")
+        .values_list("pk", flat=True)
+    )
     outbox_put_many(
         messages=[
             OutboxMessage(
@@ -222,7 +417,7 @@ def notifications_create(*, notifications: Sequence[Notification]) -> list[Notif
                 payload={"notification_id": n.pk},
             )
             for n in created
-            if n.recipient.email
+            if n.recipient_id in with_address
         ]
     )
     return created
@@ -251,12 +446,12 @@ def notification_email_send(message: OutboxMessage) -> None:
     )
 
 
-def notifications_retry_unsent(*, now: dt.datetime | None = None) -> int:
+def notification_emails_deliver_due() -> int:
     """Deliver, in this process, the notification emails that are due; returns how many went out.
 
-    Run at the end of every sweep, so ``sla_sweep`` sends its own notifications
-    and picks up any left behind. Delivery follows the real clock, whatever
-    moment (``now``) the sweep acts at.
+    The ``sla_sweep`` command runs it after its sweep, so the command sends its own
+    notifications (and any left behind); the periodic sweep leaves them to the workers.
+    Delivery follows the real clock, whatever moment the sweep acted at.
     """
     return outbox_deliver_due(kinds=[NOTIFICATION_EMAIL]).sent
 

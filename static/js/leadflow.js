@@ -3,7 +3,8 @@
   "use strict";
   document.documentElement.classList.replace("no-js", "js");
 
-  var DUE_SOON_MS = 4 * 3600 * 1000;
+  /* The "due soon" window comes from the server (apps/leads/filters.py DUE_SOON). */
+  var DUE_SOON_MS = Number(document.body.dataset.dueSoonSeconds) * 1000;
 
   function text(key, values) {
     var template = document.body.dataset[key] || "";
@@ -35,6 +36,32 @@
     });
   }
 
+  /* Lists render each pop-over form (reject, reassign, resubmit, disqualify) once; the card
+     whose pop-over opens borrows it: <details class="js-shared-form" data-form data-url>. */
+  function borrowForm(details) {
+    var form = document.getElementById(details.dataset.form);
+    if (!form) return;
+    if (form.parentNode !== details) {
+      form.reset();
+      var fallback = details.querySelector(".js-fallback");
+      if (fallback) fallback.remove();
+      details.appendChild(form);
+    }
+    form.setAttribute("action", details.dataset.url);
+    form.setAttribute("hx-post", details.dataset.url);
+    var stage = form.querySelector("input[name=expected_stage]");
+    if (stage) stage.value = details.dataset.stage || "";
+    form.querySelectorAll("select[name=owner] option").forEach(function (option) {
+      var current = option.value !== "" && option.value === details.dataset.owner;
+      option.hidden = current;
+      option.disabled = current;
+    });
+    if (window.htmx) window.htmx.process(form);
+    document.querySelectorAll("details.js-shared-form[open]").forEach(function (other) {
+      if (other !== details && other.dataset.form === details.dataset.form) other.open = false;
+    });
+  }
+
   function flash(message, level) {
     var box = document.getElementById("messages");
     if (!box) return;
@@ -51,6 +78,12 @@
     document.querySelectorAll(".js-autosubmit").forEach(function (el) {
       el.addEventListener("change", function () { el.form.requestSubmit ? el.form.requestSubmit() : el.form.submit(); });
     });
+
+    /* "toggle" does not bubble: listen while it travels down. */
+    document.addEventListener("toggle", function (event) {
+      var details = event.target;
+      if (details.open && details.matches && details.matches("details.js-shared-form")) borrowForm(details);
+    }, true);
 
     document.body.addEventListener("htmx:afterSettle", tick);
     document.body.addEventListener("htmx:responseError", function (event) {

@@ -150,7 +150,7 @@ def reject_then_resubmit(open_page, screenshot, team, words):
     expect(row).to_contain_text("Student project, no company budget")
     expect(row).to_contain_text(words["reason_label"])
     row.locator("summary", has_text=words["resubmit"]).click()
-    row.locator(f"#resubmit-note-{lead.pk}").fill("Came back to the pricing page twice this week")
+    row.locator("textarea[name=note]").fill("Came back to the pricing page twice this week")
     screenshot(page, "-review")
     row.get_by_role("button", name=words["resubmit_lead"]).click()
 

@@ -14,6 +14,7 @@ from apps.leads.models import StageTransition
 from apps.leads.services import lead_transition
 from apps.outbox.models import OutboxMessage
 from apps.sla.models import Notification, SLAEvent
+from apps.sla.services import notification_emails_deliver_due
 from apps.sla.services import sla_sweep as run_sla_sweep
 from tests.factories import LeadFactory, UserFactory
 from tests.leads.helpers import form_values, walk_to
@@ -25,11 +26,13 @@ H = dt.timedelta(hours=1)
 
 @pytest.fixture
 def sweep(django_capture_on_commit_callbacks):
-    """The sweep with its on-commit side effects (emails) run, as a real commit would."""
+    """The sweep, then the due notification emails delivered, as the ``sla_sweep`` command does."""
 
     def run(**kwargs):
         with django_capture_on_commit_callbacks(execute=True):
-            return run_sla_sweep(**kwargs)
+            result = run_sla_sweep(**kwargs)
+        notification_emails_deliver_due()
+        return result
 
     return run
 

@@ -3,7 +3,7 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from apps.sla.services import sla_sweep
+from apps.sla.services import notification_emails_deliver_due, sla_sweep
 
 
 class Command(BaseCommand):
@@ -31,8 +31,10 @@ class Command(BaseCommand):
             if timezone.is_naive(at):
                 at = timezone.make_aware(at)
         result = sla_sweep(now=at)
+        sent = notification_emails_deliver_due()
         events = ", ".join(f"{kind}: {n}" for kind, n in sorted(result.events.items())) or "none"
         self.stdout.write(
             f"Swept at {at.isoformat()}: {result.leads_checked} lead(s) due, events {events}, "
-            f"{result.reassigned} reassigned, {len(result.notifications)} notification(s)."
+            f"{result.reassigned} reassigned, {len(result.notifications)} notification(s), "
+            f"{sent} email(s) sent."
         )
