@@ -144,6 +144,18 @@ class QualifyForm(TransitionForm):
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The form says what the criteria ask: a need is not "optional" when one must be stated,
+        # and the authority levels an SQL accepts are named before anyone picks one.
+        criteria = SQLCriteria.load()
+        need = self.fields["need"]
+        need.required = criteria.need_required
+        need.error_messages["required"] = _("The need must be stated.")
+        self.fields["authority"].help_text = _("Accepted for an SQL: %(levels)s.") % {
+            "levels": rules.authority_names(criteria.accepted_authorities or [])
+        }
+
     def clean(self):
         """Every failing item at once: a blank or malformed field keeps its own message, and the
         criteria judge the others (a budget in a currency that is itself wrong is not judged)."""

@@ -7,12 +7,14 @@ plain forms; with JavaScript on, htmx posts the same forms, follows the same
 redirect and swaps in the refreshed part of the page.
 """
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext, ngettext
@@ -324,8 +326,12 @@ class InboxView(PageMixin, TemplateView):
 # --- the lead page -----------------------------------------------------------------
 
 
-def lead_page_context(request, lead, *, bound=None) -> dict:
-    """Everything the lead page shows; ``bound`` is (transition name, form with errors)."""
+def lead_page_context(request, lead, *, bound=None, back=None) -> dict:
+    """Everything the lead page shows; ``bound`` is (transition name, form with errors).
+
+    ``back`` is where its forms return after success: the page the user came from,
+    never the transition's own address (a form re-shown with errors is rendered there).
+    """
     user = request.user
     fit_rule = FitRule.load().as_rule()
     verdict = rules.evaluate_fit(
@@ -381,6 +387,7 @@ def lead_page_context(request, lead, *, bound=None) -> dict:
     bant = next((a for a in actions if a["name"] == "qualify"), None)
     return {
         "lead": lead,
+        "back": back or request.get_full_path(),
         "fit_reason": fit_reason,
         "breakdown": breakdown,
         "breakdown_total": sum(row["points"] or 0 for row in breakdown),
@@ -412,6 +419,10 @@ class LeadTransitionView(PageMixin, View):
     page; bad input re-renders the lead page with the errors by their fields.
     """
 
+    def get(self, request, pk, name):
+        # A reload of a form re-shown with errors (rendered at this address) lands on the lead page.
+        return redirect("leads:detail", pk=pk)
+
     def post(self, request, pk, name):
         entry = TRANSITIONS.get(name)
         if entry is None:
@@ -427,7 +438,7 @@ class LeadTransitionView(PageMixin, View):
                 )
                 return redirect(safe_next(request, reverse("leads:inbox")))
             raise
-        back = safe_next(request, reverse("leads:detail", args=[lead.pk]))
+        back = return_address(request, lead)
         form = transition_form(entry, data=request.POST)
         if not form.is_valid():
             return self._invalid(request, lead, entry, form, back)
@@ -464,11 +475,23 @@ class LeadTransitionView(PageMixin, View):
                 request, gettext("Nothing was changed. %(problems)s") % {"problems": problems}
             )
             return redirect(back)
-        context = lead_page_context(request, lead, bound=(entry.name, form))
+        context = lead_page_context(request, lead, bound=(entry.name, form), back=back)
         # htmx swaps only successful answers; a plain form post gets the honest 400.
         return render(
             request, "leads/lead_detail.html", context, status=200 if request.htmx else 400
         )
+
+
+def return_address(request, lead) -> str:
+    """Where a transition sends the user back: the ``next`` it carries, if a page (not a POST-only address)."""
+    page = reverse("leads:detail", args=[lead.pk])
+    back = safe_next(request, page)
+    try:
+        if resolve(urlsplit(back).path).url_name == "transition":
+            return page
+    except Resolver404:
+        return page
+    return back
 
 
 def transition_form(entry, *, data=None):
