@@ -28,6 +28,7 @@ GET_EXPECTED = {
     "login": (200, 200, 200, 200, 200, 200, 200),
     "logout": (405, 405, 405, 405, 405, 405, 405),
     "accounts:language": (405, 405, 405, 405, 405, 405, 405),
+    "accounts:time_zone": (405, 405, 405, 405, 405, 405, 405),
     "leads:list": (LOGIN, 200, 200, 200, 200, 200, 403),
     "leads:inbox": (LOGIN, 200, 200, 403, 200, 200, 403),
     "leads:review": (LOGIN, 403, 403, 200, 403, 200, 403),
@@ -56,6 +57,7 @@ POST_EXPECTED = {
         LOGIN,
     ),  # signed out, back to the login page
     "accounts:language": (DONE, DONE, DONE, DONE, DONE, DONE, DONE),
+    "accounts:time_zone": (DONE, DONE, DONE, DONE, DONE, DONE, DONE),
     # Accepting rep's MQL: the owner and managers may, another rep finds nothing, marketing may not.
     "leads:transition": (LOGIN, DONE, 404, 403, DONE, DONE, 403),
     # A draft from a suggestion: only an admin gets as far as the (here invalid) input.
