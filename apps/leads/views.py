@@ -38,6 +38,7 @@ from apps.criteria.models import (
     DisqualifyReason,
     EngagementKind,
     FitRule,
+    LeadSource,
     RejectReason,
     SQLCriteria,
 )
@@ -129,6 +130,17 @@ class CardWords:
     def stage(self, value: str) -> str:
         return self._stages.get(value, value)
 
+    fit_rule = None
+
+    def fit_reason(self, lead) -> str:
+        """The fit verdict's reason in the reader's language (the stored one is in the scorer's)."""
+        if self.fit_rule is None:
+            return lead.fit_reason
+        verdict = rules.evaluate_fit(
+            self.fit_rule, employees=lead.employees, industry=lead.industry, country=lead.country
+        )
+        return verdict.reason if verdict.verdict == lead.fit else lead.fit_reason
+
     def label(self, label: str) -> str:
         if label not in self._labels:
             self._labels[label] = gettext(label)
@@ -178,7 +190,7 @@ def localize_choices(form):
         queryset = getattr(field, "queryset", None)
         if queryset is None:
             continue
-        if queryset.model in (RejectReason, DisqualifyReason):
+        if queryset.model in (RejectReason, DisqualifyReason, LeadSource):
             field.label_from_instance = lambda obj: translated_label(obj.label)
         else:
             field.label_from_instance = str
@@ -257,6 +269,7 @@ class InboxView(PageMixin, TemplateView):
         opened = opened_form(self.request, ("reject", "reassign"))
         links = LeadLinks(self.request)
         words = CardWords()
+        words.fit_rule = FitRule.load().as_rule()
         cards = [self._card(lead, user, now, reassigning, opened, links, words) for lead in page]
         pool_cards = [
             self._card(lead, user, now, reassigning, opened, links, words) for lead in pool_leads
@@ -306,6 +319,7 @@ class InboxView(PageMixin, TemplateView):
             "name": lead.full_name or lead.email,
             "facts": " · ".join(fact for fact in facts if fact),
             "fit": words.fit(lead.fit),
+            "fit_reason": words.fit_reason(lead),
             "source": words.label(lead.source.label),
             "owner": str(lead.owner) if lead.owner_id else "",
             "owner_username": lead.owner.username if lead.owner_id else "",
@@ -366,7 +380,7 @@ def lead_page_context(request, lead, *, bound=None, back=None) -> dict:
             if row.from_stage in Stage.values
             else row.from_stage,
             "to": Stage(row.to_stage).label if row.to_stage in Stage.values else row.to_stage,
-            "reason": reason_labels.get(row.transition, {}).get(row.reason, row.reason),
+            "reason": history_reason(row, reason_labels),
             "handed_to": row.owner if row.transition in HANDOVERS else None,
         }
         for row in lead_history(lead)
@@ -402,6 +416,16 @@ def lead_page_context(request, lead, *, bound=None, back=None) -> dict:
         "reject_reason_label": reason_labels["reject"].get(lead.last_reject_reason_id, ""),
         "disqualify_reason_label": reason_labels["disqualify"].get(lead.disqualify_reason_id, ""),
     }
+
+
+def history_reason(row, reason_labels) -> str:
+    """A history row's reason in the reader's language: a listed reason by its label, and a
+    scoring promotion by its criteria version (the stored text is in the language of the
+    request that promoted)."""
+    if row.transition == "promote" and row.actor_id is None and row.criteria_id is not None:
+        if row.criteria.version is not None:
+            return gettext("MQL criteria v%(v)s met") % {"v": row.criteria.version}
+    return reason_labels.get(row.transition, {}).get(row.reason, row.reason)
 
 
 class LeadDetailView(PageMixin, View):
