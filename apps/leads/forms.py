@@ -128,7 +128,11 @@ class QualifyForm(TransitionForm):
     """A BANT qualification; it validates only when it meets the SQL criteria."""
 
     budget_amount = forms.DecimalField(
-        label=_("Budget"), max_digits=14, decimal_places=2, min_value=Decimal("0")
+        label=_("Budget"),
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        error_messages={"required": _("Budget is required.")},
     )
     budget_currency = CurrencyField(
         label=_("Currency"), help_text=_("Blank: the account currency.")
@@ -138,7 +142,9 @@ class QualifyForm(TransitionForm):
         label=_("Need"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     timeline = forms.DateField(
-        label=_("Expected decision date"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Expected decision date"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"required": _("The expected decision date is required.")},
     )
     notes = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})

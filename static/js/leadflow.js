@@ -159,7 +159,11 @@
     }, true);
 
     document.body.addEventListener("htmx:beforeRequest", planFocus);
-    document.body.addEventListener("htmx:afterSettle", function () { tick(); restoreFocus(); });
+    document.body.addEventListener("htmx:afterSettle", function (event) {
+      tick();
+      /* The messages settle on their own (out of band); the focus waits for the page part. */
+      if (!event.detail.elt || event.detail.elt.id !== "messages") restoreFocus();
+    });
     document.body.addEventListener("htmx:responseError", function (event) {
       var status = event.detail.xhr.status;
       flash(text(status === 404 ? "tGone" : status === 403 ? "tForbidden" : "tError", {}));
