@@ -88,7 +88,7 @@ def test_the_lead_page_shows_every_failing_item_when_the_budget_is_blank(
 
     assert response.status_code == 400
     body = response.content.decode()
-    assert "This field is required." in body
+    assert "Budget is required." in body
     assert (
         "User is not an authority level accepted for an SQL (accepted: Decision maker, Influencer)."
         in body
