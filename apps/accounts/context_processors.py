@@ -6,6 +6,7 @@ from apps.accounts.permissions import (
     can_work_leads,
     has_role,
 )
+from apps.accounts.timezones import COMMON_ZONES
 
 
 def navigation(request):
@@ -23,3 +24,15 @@ def sections_for(user) -> dict:
         "leads": has_role(user),
         "reports": can_view_reports(user) and has_role(user),
     }
+
+
+def time_zones(request):
+    """The header's time-zone chooser: the active zone and the zones it offers."""
+    active = getattr(request, "time_zone", "")
+    user = getattr(request, "user", None)
+    chosen = getattr(user, "time_zone", "") if user is not None and user.is_authenticated else ""
+    offered = list(COMMON_ZONES)
+    for zone in (active, chosen):
+        if zone and zone not in offered:
+            offered.append(zone)
+    return {"time_zone_active": active, "time_zone_chosen": chosen, "time_zones_offered": offered}

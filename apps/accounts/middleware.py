@@ -1,5 +1,9 @@
+import zoneinfo
+
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
+
+from apps.accounts.timezones import zone_for_request
 
 
 class UserLanguageMiddleware:
@@ -23,3 +27,18 @@ class UserLanguageMiddleware:
             translation.activate(language)
             request.LANGUAGE_CODE = language
         return self.get_response(request)
+
+
+class UserTimeZoneMiddleware:
+    """Every date on the page in the reader's time zone (see ``timezones.zone_for_request``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.time_zone = zone_for_request(request)
+        timezone.activate(zoneinfo.ZoneInfo(request.time_zone))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

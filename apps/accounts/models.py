@@ -12,6 +12,14 @@ class User(AbstractUser):
         blank=True,
         help_text=_("Interface language; blank follows the browser."),
     )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "Dates and deadlines are shown in it; blank follows the browser, else the site's."
+        ),
+    )
     accepts_new_leads = models.BooleanField(
         _("accepts new leads"),
         default=True,

@@ -10,6 +10,7 @@ from django.utils import timezone, translation
 from django.views import View
 
 from apps.accounts.redirects import safe_next
+from apps.accounts.timezones import BROWSER_ZONE_COOKIE, zone_is_known
 
 
 class LanguageView(View):
@@ -47,6 +48,22 @@ class LanguageView(View):
                 domain=settings.LANGUAGE_COOKIE_DOMAIN,
                 samesite=settings.LANGUAGE_COOKIE_SAMESITE,
             )
+        return response
+
+
+class TimeZoneView(View):
+    """Choose the time zone dates are shown in; blank follows the browser (else the site's)."""
+
+    def post(self, request):
+        zone = request.POST.get("time_zone", "")
+        if not zone_is_known(zone):
+            zone = ""
+        if request.user.is_authenticated and request.user.time_zone != zone:
+            request.user.time_zone = zone
+            request.user.save(update_fields=["time_zone"])
+        response = HttpResponseRedirect(safe_next(request, reverse("home")))
+        if zone:
+            response.set_cookie(BROWSER_ZONE_COOKIE, zone, max_age=365 * 24 * 3600, samesite="Lax")
         return response
 
 

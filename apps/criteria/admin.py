@@ -39,8 +39,24 @@ class SingletonAdmin(admin.ModelAdmin):
         )
 
 
+class LabelledListEditable:
+    """Inputs of ``list_editable`` named for screen readers ("Points — Demo request"): the
+    admin draws them in table cells with no label of their own."""
+
+    def get_changelist_form(self, request, **kwargs):
+        form_class = super().get_changelist_form(request, **kwargs)
+
+        class LabelledForm(form_class):
+            def __init__(self, *args, **form_kwargs):
+                super().__init__(*args, **form_kwargs)
+                for field in self.fields.values():
+                    field.widget.attrs["aria-label"] = f"{field.label} — {self.instance}"
+
+        return LabelledForm
+
+
 @admin.register(ScoringRule)
-class ScoringRuleAdmin(admin.ModelAdmin):
+class ScoringRuleAdmin(LabelledListEditable, admin.ModelAdmin):
     list_display = ["kind", "points"]
     list_editable = ["points"]
 
@@ -163,7 +179,7 @@ class SLAPolicyAdmin(SingletonAdmin):
     pass
 
 
-class CodedChoiceAdmin(admin.ModelAdmin):
+class CodedChoiceAdmin(LabelledListEditable, admin.ModelAdmin):
     list_display = ["code", "label", "is_active", "position"]
     list_editable = ["label", "is_active", "position"]
 

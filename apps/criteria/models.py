@@ -37,10 +37,10 @@ class EngagementKind(models.TextChoices):
 
 
 class Authority(models.TextChoices):
-    DECISION_MAKER = "decision_maker", _("Decision maker")
-    INFLUENCER = "influencer", _("Influencer")
-    USER = "user", _("User")
-    UNKNOWN = "unknown", _("Unknown")
+    DECISION_MAKER = "decision_maker", rules.AUTHORITY_LABELS["decision_maker"]
+    INFLUENCER = "influencer", rules.AUTHORITY_LABELS["influencer"]
+    USER = "user", rules.AUTHORITY_LABELS["user"]
+    UNKNOWN = "unknown", rules.AUTHORITY_LABELS["unknown"]
 
 
 code_validator = RegexValidator(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 FIT_PASS, FIT_FAIL, FIT_UNKNOWN = "pass", "fail", "unknown"
 
@@ -147,6 +148,20 @@ def mql_unmet(
 # --- BANT --------------------------------------------------------------------
 
 
+# The authority levels of a BANT qualification, in order of weight (``models.Authority`` is built on them).
+AUTHORITY_LABELS = {
+    "decision_maker": gettext_lazy("Decision maker"),
+    "influencer": gettext_lazy("Influencer"),
+    "user": gettext_lazy("User"),
+    "unknown": gettext_lazy("Unknown"),
+}
+
+
+def authority_names(codes) -> str:
+    """'Decision maker, Influencer': the levels' names in the reader's language, in order of weight."""
+    return ", ".join(str(label) for code, label in AUTHORITY_LABELS.items() if code in codes)
+
+
 @dataclass(frozen=True)
 class BANTRule:
     min_budget: Decimal = Decimal("10000")
@@ -204,9 +219,11 @@ def bant_failures(
                 "account": rule.account_currency,
             }
     if authority not in rule.accepted_authorities:
-        failures["authority"] = _("Authority '%(authority)s' is not one of: %(accepted)s.") % {
-            "authority": authority or "-",
-            "accepted": ", ".join(sorted(rule.accepted_authorities)),
+        failures["authority"] = _(
+            "%(authority)s is not an authority level accepted for an SQL (accepted: %(accepted)s)."
+        ) % {
+            "authority": str(AUTHORITY_LABELS.get(authority, authority or "-")),
+            "accepted": authority_names(rule.accepted_authorities),
         }
     if rule.need_required and not (need or "").strip():
         failures["need"] = _("The need must be stated.")

@@ -128,7 +128,11 @@ class QualifyForm(TransitionForm):
     """A BANT qualification; it validates only when it meets the SQL criteria."""
 
     budget_amount = forms.DecimalField(
-        label=_("Budget"), max_digits=14, decimal_places=2, min_value=Decimal("0")
+        label=_("Budget"),
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        error_messages={"required": _("Budget is required.")},
     )
     budget_currency = CurrencyField(
         label=_("Currency"), help_text=_("Blank: the account currency.")
@@ -138,11 +142,25 @@ class QualifyForm(TransitionForm):
         label=_("Need"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     timeline = forms.DateField(
-        label=_("Expected decision date"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Expected decision date"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"required": _("The expected decision date is required.")},
     )
     notes = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The form says what the criteria ask: a need is not "optional" when one must be stated,
+        # and the authority levels an SQL accepts are named before anyone picks one.
+        criteria = SQLCriteria.load()
+        need = self.fields["need"]
+        need.required = criteria.need_required
+        need.error_messages["required"] = _("The need must be stated.")
+        self.fields["authority"].help_text = _("Accepted for an SQL: %(levels)s.") % {
+            "levels": rules.authority_names(criteria.accepted_authorities or [])
+        }
 
     def clean(self):
         """Every failing item at once: a blank or malformed field keeps its own message, and the

@@ -127,7 +127,7 @@ def lead_timeline(lead, *, limit: int = TIMELINE_LIMIT):
 
 def lead_history(lead):
     """The stage history, oldest first, with who made each change."""
-    return list(lead.transitions.select_related("actor", "owner").order_by("at", "id"))
+    return list(lead.transitions.select_related("actor", "owner", "criteria").order_by("at", "id"))
 
 
 def latest_qualification(lead):

@@ -7,12 +7,14 @@ plain forms; with JavaScript on, htmx posts the same forms, follows the same
 redirect and swaps in the refreshed part of the page.
 """
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext, ngettext
@@ -36,6 +38,7 @@ from apps.criteria.models import (
     DisqualifyReason,
     EngagementKind,
     FitRule,
+    LeadSource,
     RejectReason,
     SQLCriteria,
 )
@@ -127,6 +130,17 @@ class CardWords:
     def stage(self, value: str) -> str:
         return self._stages.get(value, value)
 
+    fit_rule = None
+
+    def fit_reason(self, lead) -> str:
+        """The fit verdict's reason in the reader's language (the stored one is in the scorer's)."""
+        if self.fit_rule is None:
+            return lead.fit_reason
+        verdict = rules.evaluate_fit(
+            self.fit_rule, employees=lead.employees, industry=lead.industry, country=lead.country
+        )
+        return verdict.reason if verdict.verdict == lead.fit else lead.fit_reason
+
     def label(self, label: str) -> str:
         if label not in self._labels:
             self._labels[label] = gettext(label)
@@ -176,7 +190,7 @@ def localize_choices(form):
         queryset = getattr(field, "queryset", None)
         if queryset is None:
             continue
-        if queryset.model in (RejectReason, DisqualifyReason):
+        if queryset.model in (RejectReason, DisqualifyReason, LeadSource):
             field.label_from_instance = lambda obj: translated_label(obj.label)
         else:
             field.label_from_instance = str
@@ -255,6 +269,7 @@ class InboxView(PageMixin, TemplateView):
         opened = opened_form(self.request, ("reject", "reassign"))
         links = LeadLinks(self.request)
         words = CardWords()
+        words.fit_rule = FitRule.load().as_rule()
         cards = [self._card(lead, user, now, reassigning, opened, links, words) for lead in page]
         pool_cards = [
             self._card(lead, user, now, reassigning, opened, links, words) for lead in pool_leads
@@ -304,6 +319,7 @@ class InboxView(PageMixin, TemplateView):
             "name": lead.full_name or lead.email,
             "facts": " · ".join(fact for fact in facts if fact),
             "fit": words.fit(lead.fit),
+            "fit_reason": words.fit_reason(lead),
             "source": words.label(lead.source.label),
             "owner": str(lead.owner) if lead.owner_id else "",
             "owner_username": lead.owner.username if lead.owner_id else "",
@@ -324,8 +340,12 @@ class InboxView(PageMixin, TemplateView):
 # --- the lead page -----------------------------------------------------------------
 
 
-def lead_page_context(request, lead, *, bound=None) -> dict:
-    """Everything the lead page shows; ``bound`` is (transition name, form with errors)."""
+def lead_page_context(request, lead, *, bound=None, back=None) -> dict:
+    """Everything the lead page shows; ``bound`` is (transition name, form with errors).
+
+    ``back`` is where its forms return after success: the page the user came from,
+    never the transition's own address (a form re-shown with errors is rendered there).
+    """
     user = request.user
     fit_rule = FitRule.load().as_rule()
     verdict = rules.evaluate_fit(
@@ -360,7 +380,7 @@ def lead_page_context(request, lead, *, bound=None) -> dict:
             if row.from_stage in Stage.values
             else row.from_stage,
             "to": Stage(row.to_stage).label if row.to_stage in Stage.values else row.to_stage,
-            "reason": reason_labels.get(row.transition, {}).get(row.reason, row.reason),
+            "reason": history_reason(row, reason_labels),
             "handed_to": row.owner if row.transition in HANDOVERS else None,
         }
         for row in lead_history(lead)
@@ -381,6 +401,7 @@ def lead_page_context(request, lead, *, bound=None) -> dict:
     bant = next((a for a in actions if a["name"] == "qualify"), None)
     return {
         "lead": lead,
+        "back": back or request.get_full_path(),
         "fit_reason": fit_reason,
         "breakdown": breakdown,
         "breakdown_total": sum(row["points"] or 0 for row in breakdown),
@@ -395,6 +416,16 @@ def lead_page_context(request, lead, *, bound=None) -> dict:
         "reject_reason_label": reason_labels["reject"].get(lead.last_reject_reason_id, ""),
         "disqualify_reason_label": reason_labels["disqualify"].get(lead.disqualify_reason_id, ""),
     }
+
+
+def history_reason(row, reason_labels) -> str:
+    """A history row's reason in the reader's language: a listed reason by its label, and a
+    scoring promotion by its criteria version (the stored text is in the language of the
+    request that promoted)."""
+    if row.transition == "promote" and row.actor_id is None and row.criteria_id is not None:
+        if row.criteria.version is not None:
+            return gettext("MQL criteria v%(v)s met") % {"v": row.criteria.version}
+    return reason_labels.get(row.transition, {}).get(row.reason, row.reason)
 
 
 class LeadDetailView(PageMixin, View):
@@ -412,6 +443,10 @@ class LeadTransitionView(PageMixin, View):
     page; bad input re-renders the lead page with the errors by their fields.
     """
 
+    def get(self, request, pk, name):
+        # A reload of a form re-shown with errors (rendered at this address) lands on the lead page.
+        return redirect("leads:detail", pk=pk)
+
     def post(self, request, pk, name):
         entry = TRANSITIONS.get(name)
         if entry is None:
@@ -427,7 +462,7 @@ class LeadTransitionView(PageMixin, View):
                 )
                 return redirect(safe_next(request, reverse("leads:inbox")))
             raise
-        back = safe_next(request, reverse("leads:detail", args=[lead.pk]))
+        back = return_address(request, lead)
         form = transition_form(entry, data=request.POST)
         if not form.is_valid():
             return self._invalid(request, lead, entry, form, back)
@@ -464,11 +499,23 @@ class LeadTransitionView(PageMixin, View):
                 request, gettext("Nothing was changed. %(problems)s") % {"problems": problems}
             )
             return redirect(back)
-        context = lead_page_context(request, lead, bound=(entry.name, form))
+        context = lead_page_context(request, lead, bound=(entry.name, form), back=back)
         # htmx swaps only successful answers; a plain form post gets the honest 400.
         return render(
             request, "leads/lead_detail.html", context, status=200 if request.htmx else 400
         )
+
+
+def return_address(request, lead) -> str:
+    """Where a transition sends the user back: the ``next`` it carries, if a page (not a POST-only address)."""
+    page = reverse("leads:detail", args=[lead.pk])
+    back = safe_next(request, page)
+    try:
+        if resolve(urlsplit(back).path).url_name == "transition":
+            return page
+    except Resolver404:
+        return page
+    return back
 
 
 def transition_form(entry, *, data=None):

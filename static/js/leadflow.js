@@ -71,7 +71,74 @@
     box.appendChild(item);
   }
 
+  /* Focus after an action swaps part of the page: where the user was, or the nearest sensible
+     place (the card that moved up into the acted-on card's place, the first field with an error,
+     the page's heading), never <body>. */
+  var focusPlan = null;
+  var CARDS = ".lead-card";
+
+  function planFocus() {
+    var active = document.activeElement;
+    var card = active && active.closest ? active.closest(CARDS) : null;
+    var cards = Array.prototype.slice.call(document.querySelectorAll(CARDS));
+    focusPlan = { cardId: card ? card.id : null, index: card ? cards.indexOf(card) : -1 };
+  }
+
+  function focusable(root) {
+    return root.querySelector(".actions button, .actions summary") || root.querySelector("a[href]");
+  }
+
+  function restoreFocus() {
+    var plan = focusPlan;
+    focusPlan = null;
+    if (!plan) return;
+    if (document.activeElement && document.activeElement !== document.body && document.body.contains(document.activeElement)) return;
+    var target = document.querySelector(".has-error input, .has-error select, .has-error textarea");
+    if (!target && plan.cardId) {
+      var same = document.getElementById(plan.cardId);
+      var cards = document.querySelectorAll(CARDS);
+      var next = same || cards[Math.min(plan.index, cards.length - 1)];
+      if (next) target = focusable(next);
+    }
+    if (!target) target = document.querySelector("main h1[tabindex], main h2[tabindex]") || document.getElementById("main");
+    if (target) target.focus();
+  }
+
+  /* Escape closes the open pop-over around the focus (or the last one opened) and returns to its button. */
+  function closePopover(event) {
+    if (event.key !== "Escape") return;
+    var active = document.activeElement;
+    var details = active && active.closest ? active.closest("details.popover[open]") : null;
+    if (!details) {
+      var open = document.querySelectorAll("details.popover[open]");
+      details = open.length ? open[open.length - 1] : null;
+    }
+    if (!details) return;
+    details.open = false;
+    details.querySelector("summary").focus();
+    event.preventDefault();
+  }
+
+  /* While the account names no time zone, the browser's is used: tell the server (a cookie read
+     by accounts.timezones) and, if this page was drawn in another zone, draw it again, once. */
+  function adoptBrowserZone() {
+    var body = document.body, zone;
+    if (!("tzAuto" in body.dataset)) return;
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    if (!zone || !/^[A-Za-z0-9_+\-\/]+$/.test(zone)) return;
+    document.cookie = "leadflow_tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
+    if (zone === body.dataset.tz || !("tzReload" in body.dataset)) return;
+    if (document.cookie.indexOf("leadflow_tz=" + zone) === -1) return;
+    try {
+      if (sessionStorage.getItem("leadflow_tz_redrawn") === zone) return;
+      sessionStorage.setItem("leadflow_tz_redrawn", zone);
+    } catch (e) { return; }
+    window.location.reload();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    adoptBrowserZone();
+    document.addEventListener("keydown", closePopover);
     tick();
     setInterval(tick, 5000);
 
@@ -82,13 +149,25 @@
     /* "toggle" does not bubble: listen while it travels down. */
     document.addEventListener("toggle", function (event) {
       var details = event.target;
-      if (details.open && details.matches && details.matches("details.js-shared-form")) borrowForm(details);
+      if (!details.open || !details.matches || !details.matches("details.popover")) return;
+      if (details.matches("details.js-shared-form")) borrowForm(details);
+      /* Opened from the keyboard: straight into its first field. */
+      if (details.contains(document.activeElement)) {
+        var field = details.querySelector(".popover-body select, .popover-body textarea, .popover-body input:not([type=hidden])");
+        if (field) field.focus();
+      }
     }, true);
 
-    document.body.addEventListener("htmx:afterSettle", tick);
+    document.body.addEventListener("htmx:beforeRequest", planFocus);
+    document.body.addEventListener("htmx:afterSettle", function (event) {
+      tick();
+      /* The messages settle on their own (out of band); the focus waits for the page part. */
+      if (!event.detail.elt || event.detail.elt.id !== "messages") restoreFocus();
+    });
     document.body.addEventListener("htmx:responseError", function (event) {
       var status = event.detail.xhr.status;
       flash(text(status === 404 ? "tGone" : status === 403 ? "tForbidden" : "tError", {}));
+      restoreFocus();
     });
     document.body.addEventListener("htmx:sendError", function () { flash(text("tError", {})); });
   });

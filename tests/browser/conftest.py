@@ -92,11 +92,12 @@ def compiled_catalogue():
 
 @pytest.fixture
 def open_page(browser, live_server):
-    """open_page(locale=..., width=..., javascript=...) -> a fresh page in its own browser context."""
+    """open_page(locale=..., width=..., javascript=..., **context options) -> a fresh page in its own context."""
     contexts = []
 
-    def open_(*, locale="en-US", width=1280, javascript=True):
+    def open_(*, locale="en-US", width=1280, javascript=True, **options):
         context = browser.new_context(
+            **options,
             base_url=live_server.url,
             locale=locale,
             viewport={"width": width, "height": 900},

@@ -29,7 +29,10 @@ def test_a_blank_budget_does_not_hide_the_other_failures():
     errors = errors_of({"budget_amount": "", "authority": "user", "need": "", "timeline": ""})
 
     assert set(errors) == {"budget_amount", "authority", "need", "timeline"}
-    assert "Authority 'user' is not one of: decision_maker, influencer." in errors["authority"]
+    assert (
+        "User is not an authority level accepted for an SQL (accepted: Decision maker, Influencer)."
+        in errors["authority"]
+    )
     assert "The need must be stated." in errors["need"]
 
 
@@ -85,8 +88,11 @@ def test_the_lead_page_shows_every_failing_item_when_the_budget_is_blank(
 
     assert response.status_code == 400
     body = response.content.decode()
-    assert "This field is required." in body
-    assert "Authority &#x27;user&#x27; is not one of: decision_maker, influencer." in body
+    assert "Budget is required." in body
+    assert (
+        "User is not an authority level accepted for an SQL (accepted: Decision maker, Influencer)."
+        in body
+    )
     assert "The need must be stated." in body
     assert "in the past" in body
     assert not Qualification.objects.filter(lead=lead).exists()

@@ -45,7 +45,7 @@ def test_the_inbox_reads_in_japanese_for_a_japanese_browser(client, rep, markete
     assert "自分の受信箱" in body
     assert ">受諾</button>" in body and ">却下" in body
     assert "ウェビナー" in body  # the default source label, translated
-    assert "Accept" not in body.split('<main class="page">')[1]
+    assert "Accept" not in body.split('<main class="page " id="main" tabindex="-1">')[1]
 
 
 def test_a_users_saved_language_wins_over_the_browser(client, rep):

@@ -162,7 +162,10 @@ def test_bant_errors_name_every_failing_criterion_and_store_nothing(client, rep,
     assert response.status_code == 400
     body = response.content.decode()
     assert "Budget 500.00 USD is below the minimum of 10,000.00 USD." in body
-    assert "Authority &#x27;user&#x27; is not one of: decision_maker, influencer." in body
+    assert (
+        "User is not an authority level accepted for an SQL (accepted: Decision maker, Influencer)."
+        in body
+    )
     assert "The need must be stated." in body
     assert "later than 6 months from today" in body
     assert 'value="500"' in body  # what the rep typed is kept

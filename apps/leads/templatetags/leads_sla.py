@@ -3,9 +3,9 @@
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext
 
+from apps.accounts.timezones import span_text
 from apps.leads.filters import DUE_SOON, SLA_OVERDUE, deadline_state
 
 register = template.Library()
@@ -19,16 +19,18 @@ def due_soon_seconds() -> int:
 
 @register.simple_tag
 def sla_countdown(deadline) -> str:
-    """``<time class="countdown">`` for ``deadline``: "3 hours left" or "overdue by 2 hours".
+    """``<time class="countdown">`` for ``deadline``: "3 h 5 min left" or "overdue by 2 h 0 min".
 
     leadflow.js keeps the text live; this is what a page without JavaScript shows. One
     tag rather than template logic: lists draw it on up to 70 cards or 50 rows a page.
     """
-    state = deadline_state(deadline, timezone.now())
+    now = timezone.now()
+    state = deadline_state(deadline, now)
+    # The words leadflow.js keeps live, so the countdown reads the same with JavaScript and without.
     if state == SLA_OVERDUE:
-        text = gettext("overdue by %(time)s") % {"time": timesince(deadline)}
+        text = gettext("overdue by {time}").format(time=span_text(now - deadline))
     else:
-        text = gettext("%(time)s left") % {"time": timeuntil(deadline)}
+        text = gettext("{time} left").format(time=span_text(deadline - now))
     return format_html(
         '<time class="countdown is-{}" datetime="{}">{}</time>',
         state.replace("_", ""),
