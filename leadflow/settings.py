@@ -237,6 +237,9 @@ OUTBOX_MESSAGE_ID_DOMAIN = env.str(
 # --- API ---------------------------------------------------------------------
 # A request body over this many bytes gets 413 before anything reads it.
 LEADFLOW_API_MAX_BODY_BYTES = env.int("LEADFLOW_API_MAX_BODY_BYTES", default=5 * 1024 * 1024)
+# The live pages (inbox, "To qualify", review queue, the bell) ask "anything new?" this often.
+LEADFLOW_LIVE_POLL_SECONDS = env.int("LEADFLOW_LIVE_POLL_SECONDS", default=5)
+
 # Django refuses to buffer bodies over DATA_UPLOAD_MAX_MEMORY_SIZE; keep it no lower than
 # the API's own limit so a body the API accepts is never refused half-way (and never a 500).
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(LEADFLOW_API_MAX_BODY_BYTES, 2621440)

@@ -31,6 +31,7 @@ GET_EXPECTED = {
     "leads:list": (LOGIN, 200, 200, 200, 200, 200, 403),
     "leads:inbox": (LOGIN, 200, 200, 403, 200, 200, 403),
     "leads:review": (LOGIN, 403, 403, 200, 403, 200, 403),
+    "leads:to_qualify": (LOGIN, 200, 200, 403, 200, 200, 403),
     # rep's own MQL: another rep gets 404, as for a lead that does not exist.
     "leads:detail": (LOGIN, 200, 404, 200, 200, 200, 403),
     "leads:transition": (LOGIN, 405, 405, 405, 405, 405, 403),

@@ -240,6 +240,12 @@ class Lead(ConcurrentTransitionMixin, models.Model):
                 condition=Q(stage="mql", archived_at__isnull=True, owner__isnull=True),
             ),
             models.Index(fields=["stage", "process_due_at"], name="lead_process_due_idx"),
+            # "To qualify": accepted leads by process-by deadline, one rep's and the team's.
+            models.Index(
+                fields=["owner", "process_due_at", "accepted_at", "id"],
+                name="lead_to_qualify_idx",
+                condition=Q(stage="accepted", archived_at__isnull=True),
+            ),
             # Lists and reports.
             models.Index(fields=["stage", "mql_at"], name="lead_stage_mql_idx"),
             models.Index(fields=["source", "created_at"], name="lead_source_created_idx"),

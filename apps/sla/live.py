@@ -1,0 +1,52 @@
+"""The live pages' poll: "anything new for me since X?" in one indexed query (issue 12).
+
+Every open page asks every few seconds (htmx polling, see ``static/js/live.js``). The
+answer must cost the same at 1M leads as at 10, so it never reads the lead table:
+
+- the newest history row: one probe at the end of ``StageTransition``'s primary key;
+- the newest history row since the page's cursor that concerns the page
+  (``leads.selectors.live_changes_filter``): a backward range scan of the same
+  primary key over only the rows written since the cursor (seconds' worth);
+- the bell's unread count: the ``notification_inbox_idx`` range (recipient, unread).
+
+The three are scalar subqueries of one SELECT: one statement, one round trip. When
+something changed, the page fetches itself again and swaps in only the cards that
+came or went, so what the user is typing in a card that stays is never touched.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from apps.leads.models import StageTransition
+from apps.leads.selectors import live_changes_filter
+from apps.sla.models import Notification
+
+
+def live_state(user, *, view: str | None, since: int, shown=()) -> dict:
+    """{"latest": newest history id, "changed": bool, "unread": unread notifications}."""
+    newest = StageTransition.objects.order_by("-id").values("id")[:1]
+    unread = (
+        Notification.objects.filter(recipient=OuterRef("pk"), read_at__isnull=True)
+        .order_by()
+        .values("recipient")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    columns = {
+        "latest": Coalesce(Subquery(newest), Value(0), output_field=IntegerField()),
+        "unread": Coalesce(Subquery(unread), Value(0), output_field=IntegerField()),
+    }
+    if view is not None:
+        relevant = (
+            StageTransition.objects.filter(live_changes_filter(user, view, shown), id__gt=since)
+            .order_by("-id")
+            .values("id")[:1]
+        )
+        columns["changed"] = Subquery(relevant)
+    row = get_user_model().objects.filter(pk=user.pk).annotate(**columns).values(*columns).get()
+    return {
+        "latest": row["latest"],
+        "changed": row.get("changed") is not None,
+        "unread": row["unread"],
+    }
