@@ -22,6 +22,7 @@ from django.views.generic import ListView, TemplateView
 
 from apps.accounts.mixins import RoleRequiredMixin
 from apps.accounts.permissions import (
+    can_create_leads,
     can_reassign,
     can_review_rejected_leads,
     can_see_all_leads,
@@ -624,6 +625,7 @@ class LeadListView(PageMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["filter"] = self.filterset
+        context["can_import"] = can_create_leads(self.request.user)
         context["sort"] = self.request.GET.get("sort", "")
         links, words = LeadLinks(self.request), CardWords()
         context["rows"] = [
