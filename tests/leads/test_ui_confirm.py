@@ -13,7 +13,7 @@ def test_recycle_in_the_review_queue_asks_before_it_acts(client, marketer, manag
     walk_to(LeadFactory(), "rejected", marketer=marketer, manager=manager)
     client.force_login(marketer)
     body = client.get(reverse("leads:review")).content.decode()
-    summary = body.index("<summary class=\"button\">Recycle</summary>")
+    summary = body.index('<summary class="button">Recycle</summary>')
     confirm = body.index("Yes, recycle")
     assert summary < body.index("start again from zero") < confirm
     assert "A disqualified lead is out of the funnel for good." in body

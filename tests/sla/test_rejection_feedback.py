@@ -4,11 +4,11 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
+from apps.leads.services import lead_transition
 from apps.outbox.models import OutboxMessage
 from apps.outbox.services import outbox_deliver_due
 from apps.sla.models import Notification
 from apps.sla.services import REJECTION_DIGEST_EMAIL, rejection_digests_queue
-from apps.leads.services import lead_transition
 from tests.factories import UserFactory
 from tests.leads.helpers import form_values
 from tests.leads.test_ui_inbox import mql_owned_by
