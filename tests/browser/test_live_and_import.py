@@ -46,6 +46,7 @@ def test_the_inbox_receives_an_mql_and_loses_a_taken_one_without_reload_keeping_
     page = open_page()
     log_in(page, "rita")
     expect(page.get_by_test_id("inbox-count")).to_have_text("2")
+    expect(page.locator("#pool-list")).to_be_hidden()  # nothing in the pool: no empty section
     page.evaluate("window.notReloaded = true")
 
     # Rita starts rejecting Ben, typing a note.

@@ -73,11 +73,40 @@ def fill(leads: int) -> None:
         )
 
 
+def notify(count: int) -> None:
+    """``count`` notifications spread over the bench users, a tenth of them unread."""
+    users = [
+        UserFactory(username=name, roles=[role]).pk
+        for name, role in (
+            ("bench-rep", "sales"),
+            ("bench-manager", "sales_manager"),
+            ("bench-marketer", "marketing"),
+        )
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM sla_notification")
+        if cursor.fetchone()[0] >= count:
+            return
+        cursor.execute(
+            """
+            INSERT INTO sla_notification (recipient_id, kind, lead_id, created_at, read_at)
+            SELECT (%s::bigint[])[mod(g, 3) + 1], 'reminder', g,
+              now() - (g || ' seconds')::interval,
+              CASE WHEN mod(g, 10) = 0 THEN NULL ELSE now() END
+            FROM generate_series(1, %s) AS g
+            """,
+            [users, count],
+        )
+
+
 def main() -> None:
     if "bench" not in connection.settings_dict["NAME"]:
         sys.exit("refusing: the database name must contain 'bench'")
     leads = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     fill(leads)
+    notify(leads // 10)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE sla_notification")
     rep = UserFactory(username="bench-rep", roles=["sales"])
     manager = UserFactory(username="bench-manager", roles=["sales_manager"])
     marketer = UserFactory(username="bench-marketer", roles=["marketing"])
