@@ -121,7 +121,13 @@ def _week_name(row: ReportWeek) -> str:
     return f"{row.week} · {span}{suffix}"
 
 
-def dashboard_context(weeks: Sequence[ReportWeek], *, target_percent: Decimal) -> dict:
+def dashboard_context(
+    weeks: Sequence[ReportWeek],
+    *,
+    target_percent: Decimal,
+    loose_percent: Decimal | None = None,
+    strict_percent: Decimal | None = None,
+) -> dict:
     """Everything the dashboard template needs, for ``weeks`` (oldest first, the current one last)."""
     target = float(target_percent) / 100
     labels = [_short(row.week) for row in weeks]
@@ -214,6 +220,14 @@ def dashboard_context(weeks: Sequence[ReportWeek], *, target_percent: Decimal) -
             names=names,
             partial=partial,
             target=target,
+            bands=[
+                (float(value) / 100, text % {"rate": rate_percent_text(float(value) / 100)})
+                for value, text in (
+                    (loose_percent, _("Too loose below %(rate)s%%")),
+                    (strict_percent, _("Too strict above %(rate)s%%")),
+                )
+                if value is not None
+            ],
             rates=rates,
             mqls=[doc["mqls"] for doc in docs],
             sqls=[doc["sqls"] for doc in docs],

@@ -57,8 +57,14 @@ class DashboardView(ReportsAccessMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         weeks = weekly_reports_recent(count=DASHBOARD_WEEKS)
+        report_settings = ReportSettings.load()
         context.update(
-            dashboard_context(weeks, target_percent=ReportSettings.load().target_rate_percent)
+            dashboard_context(
+                weeks,
+                target_percent=report_settings.target_rate_percent,
+                loose_percent=report_settings.too_loose_below_percent,
+                strict_percent=report_settings.too_strict_above_percent,
+            )
         )
         return context
 

@@ -23,3 +23,11 @@ def test_each_mql_count_links_to_the_leads_behind_it(client, team, week20):  # n
     leads = login(client, team["maya"]).get(webinar.link)
     assert leads.status_code == 200
     assert leads.context["paginator"].count == 5
+
+
+def test_the_15_and_40_percent_lines_are_drawn_beside_the_target(client, team, week20):  # noqa: F811
+    page = login(client, team["maya"]).get("/reports/").content.decode()
+    assert 'class="band-line"' in page
+    assert "Too loose below 15%" in page
+    assert "Too strict above 40%" in page
+    assert "Target 20%" in page
