@@ -323,12 +323,25 @@ def lines_chart(
     desc: str,
     uid: str,
     target: tuple[float, str] | None = None,
+    unit: str = "",
 ) -> SafeString:
-    """Lines over the weeks; ``series`` are (css class, name, values). Percent scales run 0–100%."""
+    """Lines over the weeks; ``series`` are (css class, name, values). Percent scales run 0–100%.
+
+    ``unit`` names the left axis's unit above it (e.g. "hours").
+    """
     frame = Frame(width=520, height=240, right=12)
     highest = max([v for _c, _n, values in series for v in values if v is not None] + [0])
     top, step = (1.0, 0.25) if percent else nice_scale(highest * 1.1, minimum=4)
     body = [_grid(frame, top, step, percent=percent)]
+    if unit:
+        body.append(
+            format_html(
+                '<text class="tick axis-unit" x="{}" y="{}" text-anchor="start">{}</text>',
+                2,
+                _f(max(frame.top - 2, 10)),
+                unit,
+            )
+        )
     if target is not None:
         body.append(_target(frame, target[0], top, target[1]))
     for css_class, series_name, values in series:

@@ -268,6 +268,7 @@ def dashboard_context(
                 ),
             ],
             title=_("Response time, MQL to accept (hours)"),
+            unit=_("hours"),
             desc=_(
                 "Median and 90th percentile of the hours from becoming an MQL to being accepted, per week."
             ),

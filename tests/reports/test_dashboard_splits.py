@@ -31,3 +31,8 @@ def test_the_15_and_40_percent_lines_are_drawn_beside_the_target(client, team, w
     assert "Too loose below 15%" in page
     assert "Too strict above 40%" in page
     assert "Target 20%" in page
+
+
+def test_the_response_time_axis_names_its_unit(client, team, week20):  # noqa: F811
+    page = login(client, team["maya"]).get("/reports/").content.decode()
+    assert 'class="tick axis-unit"' in page and ">hours</text>" in page
