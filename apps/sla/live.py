@@ -7,7 +7,9 @@ answer must cost the same at 1M leads as at 10, so it never reads the lead table
 - the newest history row since the page's cursor that concerns the page
   (``leads.selectors.live_changes_filter``): a backward range scan of the same
   primary key over only the rows written since the cursor (seconds' worth);
-- the bell's unread count: the ``notification_inbox_idx`` range (recipient, unread).
+- the bell's unread count: the ``notification_inbox_idx`` range (recipient, unread),
+  counted up to ``UNREAD_CAP`` (the badge says "99+" past it), so a manager with
+  thousands of unread escalations costs what one with a hundred does.
 
 The three are scalar subqueries of one SELECT: one statement, one round trip. When
 something changed, the page fetches itself again and swaps in only the cards that
@@ -15,12 +17,22 @@ came or went, so what the user is typing in a card that stays is never touched.
 """
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models import IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from apps.leads.models import StageTransition
 from apps.leads.selectors import live_changes_filter
 from apps.sla.models import Notification
+
+#: The bell counts unread notifications up to here; past 99 its badge says "99+".
+UNREAD_CAP = 100
+
+
+class CappedCount(Subquery):
+    """How many rows ``queryset`` (already sliced to a cap) has: COUNT over a LIMITed subquery."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS capped)"
+    output_field = IntegerField()
 
 
 def live_state(user, *, view: str | None, since: int, shown=()) -> dict:
@@ -29,13 +41,11 @@ def live_state(user, *, view: str | None, since: int, shown=()) -> dict:
     unread = (
         Notification.objects.filter(recipient=OuterRef("pk"), read_at__isnull=True)
         .order_by()
-        .values("recipient")
-        .annotate(n=Count("id"))
-        .values("n")
+        .values("id")[:UNREAD_CAP]
     )
     columns = {
         "latest": Coalesce(Subquery(newest), Value(0), output_field=IntegerField()),
-        "unread": Coalesce(Subquery(unread), Value(0), output_field=IntegerField()),
+        "unread": CappedCount(unread),
     }
     if view is not None:
         relevant = (

@@ -15,7 +15,7 @@ from django.views.generic import ListView
 from apps.accounts.mixins import RoleRequiredMixin
 from apps.accounts.redirects import safe_next
 from apps.leads.selectors import LIVE_VIEWS
-from apps.sla.live import live_state
+from apps.sla.live import UNREAD_CAP, live_state
 from apps.sla.models import NotificationKind
 from apps.sla.services import notification_message
 
@@ -149,9 +149,14 @@ class LivePollView(RoleRequiredMixin, View):
         state = live_state(
             request.user, view=view, since=int(since), shown=[int(part) for part in ids]
         )
-        state["unread_label"] = ngettext(
-            "%(n)s unread notification", "%(n)s unread notifications", state["unread"]
-        ) % {"n": state["unread"]}
+        if state["unread"] >= UNREAD_CAP:
+            state["unread_label"] = _("More than %(n)s unread notifications") % {
+                "n": UNREAD_CAP - 1
+            }
+        else:
+            state["unread_label"] = ngettext(
+                "%(n)s unread notification", "%(n)s unread notifications", state["unread"]
+            ) % {"n": state["unread"]}
         response = JsonResponse(state)
         response["Cache-Control"] = "no-store"
         return response

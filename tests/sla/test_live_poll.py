@@ -134,3 +134,18 @@ def test_live_pages_carry_their_cursor_and_the_bell_polls(client, rep, marketer,
     body = client.get(reverse("leads:inbox")).content.decode()
     assert f'data-live-since="{latest_transition_id()}"' in body
     assert 'id="live-poll"' in body and 'hx-trigger="every 5s"' in body
+
+
+def test_the_bell_counts_up_to_a_cap(client, rep, marketer, manager):
+    from apps.sla.live import UNREAD_CAP
+    from apps.sla.models import Notification
+
+    lead = mql_owned_by(rep, marketer=marketer, manager=manager)
+    Notification.objects.bulk_create(
+        [Notification(recipient=rep, kind="reminder", lead=lead) for _ in range(UNREAD_CAP + 5)]
+    )
+    client.force_login(rep)
+    state = poll(client)
+    assert state["unread"] == UNREAD_CAP
+    assert state["unread_label"] == "More than 99 unread notifications"
+    assert '<span class="badge">99+</span>' in client.get(reverse("sla:list")).content.decode()
