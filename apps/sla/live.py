@@ -38,9 +38,11 @@ class CappedCount(Subquery):
 def live_state(user, *, view: str | None, since: int, shown=()) -> dict:
     """{"latest": newest history id, "changed": bool, "unread": unread notifications}."""
     newest = StageTransition.objects.order_by("-id").values("id")[:1]
+    # Ordered as ``notification_inbox_idx`` is, so the planner walks the index (the first
+    # unread rows of this user), never the table, however many read rows surround them.
     unread = (
         Notification.objects.filter(recipient=OuterRef("pk"), read_at__isnull=True)
-        .order_by()
+        .order_by("recipient", "read_at")
         .values("id")[:UNREAD_CAP]
     )
     columns = {
