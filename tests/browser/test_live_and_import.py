@@ -136,3 +136,37 @@ def test_a_marketer_imports_a_csv_after_a_preview(open_page, screenshot, team, t
     expect(page.get_by_test_id("import-status")).to_have_attribute("data-state", "done")
     expect(page.get_by_test_id("import-created")).to_contain_text("leads created")
     screenshot(page, "-done")
+
+
+@pytest.mark.parametrize("locale", ["en-US", "ja-JP"])
+@pytest.mark.parametrize("width", [1440, 390])
+def test_the_new_views_at_both_widths_in_both_languages(open_page, screenshot, team, locale, width):
+    lead = mql(team, first_name="Aiko", last_name="Tanaka", company="Kumo Systems")
+    lead_transition(lead=lead.pk, name="accept", actor=team["rep"], values={})
+    lead_transition(
+        lead=lead.pk,
+        name="reject",
+        actor=team["rep"],
+        values=form_values("reject", {"reason": "no_budget"}),
+    )
+    accepted = mql(team, first_name="Ben", last_name="Okafor", company="Granite Freight")
+    lead_transition(lead=accepted.pk, name="accept", actor=team["rep"], values={})
+    japanese = locale.startswith("ja")
+    rep_page = open_page(locale=locale, width=width)
+    log_in(rep_page, "rita")
+    rep_page.goto("/leads/to-qualify/")
+    expect(rep_page.locator("h1")).to_have_text("評価待ち" if japanese else "To qualify")
+    screenshot(rep_page, f"-to-qualify-{locale}-{width}")
+    marketer_page = open_page(locale=locale, width=width)
+    log_in(marketer_page, "maya")
+    for path, name, heading in (
+        ("/notifications/", "notifications", "通知" if japanese else "Notifications"),
+        ("/leads/import/", "import", "リードをインポート" if japanese else "Import leads"),
+        ("/leads/review/", "review", "レビューキュー" if japanese else "Review queue"),
+    ):
+        marketer_page.goto(path)
+        expect(marketer_page.locator("h1").first).to_contain_text(heading)
+        screenshot(marketer_page, f"-{name}-{locale}-{width}")
+    if japanese:
+        marketer_page.goto("/notifications/")
+        expect(marketer_page.locator("main")).not_to_contain_text("Sales rejected")
