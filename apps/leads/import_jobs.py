@@ -147,6 +147,9 @@ def lead_import_run(*, job_id: int) -> LeadImport | None:
             summary=summary_as_dict(summary),
             finished_at=timezone.now(),
         )
+    if not job.dry_run:
+        # The write is the file's last use (its preview is done): nothing keeps it any longer.
+        Path(job.path).unlink(missing_ok=True)
     job.refresh_from_db()
     return job
 

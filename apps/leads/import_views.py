@@ -55,7 +55,8 @@ class ImportUploadView(ImportAccessMixin, View):
         limit = settings.LEADFLOW_IMPORT_MAX_BYTES
         length = request.META.get("CONTENT_LENGTH") or "0"
         if length.isdigit() and int(length) > limit + 64 * 1024:
-            # Refused before the body is read: no byte of it is stored.
+            # Refused on its declared size: nothing of it is kept (Django streamed it to a
+            # temporary file for the CSRF check, never into memory).
             return HttpResponse(
                 gettext("The file is larger than %(limit)s MB; split it and import the parts.")
                 % {"limit": limit // (1024 * 1024)},
