@@ -243,6 +243,13 @@ OUTBOX_MESSAGE_ID_DOMAIN = env.str(
 # --- API ---------------------------------------------------------------------
 # A request body over this many bytes gets 413 before anything reads it.
 LEADFLOW_API_MAX_BODY_BYTES = env.int("LEADFLOW_API_MAX_BODY_BYTES", default=5 * 1024 * 1024)
+# Lead imports from the UI: the uploaded CSV files wait here for a worker (a folder every
+# worker can read: shared storage when the workers run on other machines), up to this size.
+LEADFLOW_IMPORT_DIR = Path(env.str("LEADFLOW_IMPORT_DIR", default=str(VAR_DIR / "imports")))
+LEADFLOW_IMPORT_MAX_BYTES = env.int("LEADFLOW_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+# The live pages (inbox, "To qualify", review queue, the bell) ask "anything new?" this often.
+LEADFLOW_LIVE_POLL_SECONDS = env.int("LEADFLOW_LIVE_POLL_SECONDS", default=5)
+
 # Django refuses to buffer bodies over DATA_UPLOAD_MAX_MEMORY_SIZE; keep it no lower than
 # the API's own limit so a body the API accepts is never refused half-way (and never a 500).
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(LEADFLOW_API_MAX_BODY_BYTES, 2621440)

@@ -8,8 +8,9 @@ who may open it.
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from apps.accounts.models import User
 from apps.criteria.models import MQLCriteria
-from apps.leads.models import Lead
+from apps.leads.models import Lead, LeadImport
 from apps.leads.services import lead_transition
 from tests.factories import LeadFactory
 from tests.leads.helpers import form_values, walk_to
@@ -32,6 +33,11 @@ GET_EXPECTED = {
     "leads:list": (LOGIN, 200, 200, 200, 200, 200, 403),
     "leads:inbox": (LOGIN, 200, 200, 403, 200, 200, 403),
     "leads:review": (LOGIN, 403, 403, 200, 403, 200, 403),
+    "leads:to_qualify": (LOGIN, 200, 200, 403, 200, 200, 403),
+    # Imports from the UI: marketing (and superusers); an import is seen only by who started it.
+    "leads:import": (LOGIN, 403, 403, 200, 403, 200, 403),
+    "leads:import_job": (LOGIN, 403, 403, 200, 403, 404, 403),
+    "leads:import_confirm": (LOGIN, 403, 403, 405, 403, 405, 403),
     # rep's own MQL: another rep gets 404, as for a lead that does not exist.
     "leads:detail": (LOGIN, 200, 404, 200, 200, 200, 403),
     # A reload of a form re-shown with errors: back to the lead page (which decides what is seen).
@@ -130,6 +136,11 @@ def url_for(name, lead):
         return reverse(name, args=[lead.pk])
     if name == "leads:transition":
         return reverse(name, args=[lead.pk, "accept"])
+    if name in ("leads:import_job", "leads:import_confirm"):
+        job = LeadImport.objects.create(
+            created_by=User.objects.get(username="maya"), file_name="x.csv", path="", size=1
+        )
+        return reverse(name, args=[job.pk])
     if name == "reports:criteria_draft":
         draft = MQLCriteria.create_draft(
             values={"score_threshold": 20}, fit_rule_change=None, author=None

@@ -32,6 +32,11 @@ def sales_managers() -> QuerySet:
     return _active_in(SALES_MANAGER).order_by("pk")
 
 
+def marketers() -> QuerySet:
+    """Active members of marketing: they hear of every MQL sales rejects (issue 12)."""
+    return _active_in(MARKETING).order_by("pk")
+
+
 def sales_people() -> QuerySet:
     """Everyone who may own a lead, by name: active reps and managers."""
     return _active_in(SALES, SALES_MANAGER).order_by(*BY_NAME)

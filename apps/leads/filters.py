@@ -145,6 +145,12 @@ class LeadFilter(django_filters.FilterSet):
         lookup_expr="date__lte",
         widget=DATE_INPUT,
     )
+    mql_from = django_filters.DateFilter(
+        label=_("MQL from"), field_name="mql_at", lookup_expr="date__gte", widget=DATE_INPUT
+    )
+    mql_to = django_filters.DateFilter(
+        label=_("MQL to"), field_name="mql_at", lookup_expr="date__lte", widget=DATE_INPUT
+    )
     sla = django_filters.ChoiceFilter(
         label=_("SLA"), choices=SLA_CHOICES, method="filter_sla", empty_label=_("Any SLA status")
     )

@@ -240,6 +240,12 @@ class Lead(ConcurrentTransitionMixin, models.Model):
                 condition=Q(stage="mql", archived_at__isnull=True, owner__isnull=True),
             ),
             models.Index(fields=["stage", "process_due_at"], name="lead_process_due_idx"),
+            # "To qualify": accepted leads by process-by deadline, one rep's and the team's.
+            models.Index(
+                fields=["owner", "process_due_at", "accepted_at", "id"],
+                name="lead_to_qualify_idx",
+                condition=Q(stage="accepted", archived_at__isnull=True),
+            ),
             # Lists and reports.
             models.Index(fields=["stage", "mql_at"], name="lead_stage_mql_idx"),
             models.Index(fields=["source", "created_at"], name="lead_source_created_idx"),
@@ -550,3 +556,62 @@ class StageTransition(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError(_("The stage history is append-only."))
+
+
+class LeadImport(models.Model):
+    """One CSV import a marketer started from the UI: a dry-run preview, or the write it confirms.
+
+    The upload is kept as a file (``path``, under ``LEADFLOW_IMPORT_DIR``) that a worker
+    reads with ``imports.leads_import_csv``; the row follows its progress for the page.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    file_name = models.CharField(_("file"), max_length=255)
+    path = models.CharField(_("stored as"), max_length=500, editable=False)
+    size = models.PositiveBigIntegerField(_("size in bytes"))
+    dry_run = models.BooleanField(_("preview only"), default=True)
+    skip_invalid = models.BooleanField(_("skip invalid rows"), default=False)
+    preview = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="confirmations",
+        verbose_name=_("preview"),
+    )
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    phase = models.CharField(_("phase"), max_length=100, blank=True)
+    done_rows = models.PositiveIntegerField(_("rows done"), default=0)
+    total_rows = models.PositiveIntegerField(_("rows in all"), null=True, blank=True)
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("lead import")
+        verbose_name_plural = _("lead imports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.get_state_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(99, int(self.done_rows * 100 / self.total_rows))

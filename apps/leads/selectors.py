@@ -1,9 +1,15 @@
 """Reads of leads, always scoped to what the user may see."""
 
-from django.db.models import Count, F, Func, Prefetch, Sum, TextField
+from django.db.models import Count, F, Func, Prefetch, Q, Sum, TextField
 from django.http import Http404
 
-from apps.accounts.permissions import can_view_lead, can_work_any_lead, visible_leads_filter
+from apps.accounts.permissions import (
+    can_review_rejected_leads,
+    can_view_lead,
+    can_work_any_lead,
+    can_work_leads,
+    visible_leads_filter,
+)
 from apps.criteria import rules
 from apps.leads.models import Lead, Stage, StageTransition
 from apps.leads.transitions import HANDOVERS
@@ -71,6 +77,60 @@ def inbox_for_user(user, *, rep=None):
         if rep is not None:
             leads = leads.filter(owner=rep)
     return _by_accept_deadline(leads)
+
+
+def to_qualify_for_user(user, *, rep=None):
+    """Accepted leads waiting on qualification that ``user`` works, nearest process-by first.
+
+    A rep sees their own; someone who works every lead (a manager) sees the team's, or
+    one rep's when ``rep`` is given. Read along the partial index ``lead_to_qualify_idx``.
+    """
+    if not can_work_any_lead(user):
+        leads = _every_lead_like(user, stage=Stage.ACCEPTED, owner=user)
+    else:
+        leads = leads_for_user(user).filter(stage=Stage.ACCEPTED)
+        if rep is not None:
+            leads = leads.filter(owner=rep)
+    return (
+        leads.select_related(None)
+        .select_related("source")
+        .prefetch_related("owner")
+        .order_by(F("process_due_at").asc(nulls_last=True), "accepted_at", "id")
+    )
+
+
+def latest_transition_id() -> int:
+    """The id of the newest history row (0 for none): where a live page's "anything new?" starts.
+
+    One probe of the primary key's index, whatever the size of the history.
+    """
+    return StageTransition.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+#: The live pages and who may watch each.
+LIVE_VIEWS = {
+    "inbox": can_work_leads,
+    "to_qualify": can_work_leads,
+    "review": can_review_rejected_leads,
+}
+
+
+def live_changes_filter(user, view: str, shown=()) -> Q:
+    """The history rows that change what ``view`` shows ``user``: the live pages' "anything new?".
+
+    Decided on the history row alone (its stages and the owner it left), so the poll reads
+    only the rows written since the page's cursor, by primary key, never the lead table:
+    a rep's inbox changes when an MQL is handed to them or to the pool, and when a lead
+    it shows (``shown``: ids) moves on; a team's, when any lead enters or leaves the stage.
+    """
+    stage = {"inbox": Stage.MQL, "to_qualify": Stage.ACCEPTED, "review": Stage.REJECTED}[view]
+    entering_or_leaving = Q(from_stage=stage) | Q(to_stage=stage)
+    if view == "review" or can_work_any_lead(user):
+        return entering_or_leaving
+    mine = Q(owner=user, to_stage=stage) | Q(lead_id__in=list(shown))
+    if view == "inbox":
+        mine |= Q(owner__isnull=True, to_stage=stage)  # the unassigned pool
+    return mine
 
 
 def mql_pool_for_user(user):

@@ -7,3 +7,11 @@ from apps.leads.services import scores_recompute
 def scores_recompute_task():
     """The nightly decay: rebuild every score from history with the current rules."""
     return scores_recompute()
+
+
+@shared_task(name="apps.leads.tasks.lead_import_task", ignore_result=True)
+def lead_import_task(job_id):
+    """One CSV import started from the UI; a second delivery does nothing."""
+    from apps.leads.import_jobs import lead_import_run
+
+    lead_import_run(job_id=job_id)

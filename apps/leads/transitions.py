@@ -103,6 +103,8 @@ class Transition:
     done: str  # said once it is done; may use %(lead)s, %(reason)s and %(owner)s
     summary: str  # the API operation's summary (the schema is in English)
     danger: bool = False  # its button warns
+    # Said before a transition that cannot be taken back, beside the button that confirms it.
+    confirm: str = ""
     note_only: bool = False  # its only input is an optional note: a bare button
     hands_over: bool = False  # gives the lead to a rep (or the pool) who must now accept it
     api_help: Mapping[str, str] = field(default_factory=dict)  # API field help beyond the form's
@@ -334,6 +336,10 @@ TRANSITIONS: dict[str, Transition] = {
             done=_("You rejected %(lead)s: %(reason)s."),
             summary="Reject an MQL or accepted lead with a reason (owner rep or manager)",
             danger=True,
+            confirm=_(
+                "The lead goes to marketing's review queue and leaves your work; "
+                "only marketing can send it back."
+            ),
             api_help={
                 "reason": "A reject reason code (defaults: not_a_fit, no_budget, no_authority, "
                 "no_need, bad_timing, bad_contact_data, duplicate, competitor, existing_customer, "
@@ -380,6 +386,10 @@ TRANSITIONS: dict[str, Transition] = {
             done=_("%(lead)s is back in nurture."),
             summary="Send a rejected lead back to nurture (marketing)",
             note_only=True,
+            confirm=_(
+                "Its score and engagement counts start again from zero; the rejection stays in "
+                "its history."
+            ),
         ),
         Transition(
             name="disqualify",
@@ -392,6 +402,7 @@ TRANSITIONS: dict[str, Transition] = {
             done=_("%(lead)s is disqualified: %(reason)s."),
             summary="Disqualify a new or rejected lead with a reason (marketing)",
             danger=True,
+            confirm=_("A disqualified lead is out of the funnel for good."),
             api_help={
                 "reason": "A disqualify reason code (defaults: spam, competitor, "
                 "existing_customer, bad_data, duplicate)."

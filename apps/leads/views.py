@@ -24,6 +24,7 @@ from django.views.generic import ListView, TemplateView
 
 from apps.accounts.mixins import RoleRequiredMixin
 from apps.accounts.permissions import (
+    can_create_leads,
     can_reassign,
     can_review_rejected_leads,
     can_see_all_leads,
@@ -49,6 +50,7 @@ from apps.leads.pagination import COUNT_CAP, CountedPaginator, ResultCount, coun
 from apps.leads.selectors import (
     inbox_for_user,
     latest_qualification,
+    latest_transition_id,
     lead_for_user,
     lead_history,
     lead_score_breakdown,
@@ -252,6 +254,8 @@ class InboxView(PageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user, now = self.request.user, timezone.now()
+        # Read before the cards: a change made while they are read is then news to the poll.
+        live_since = latest_transition_id()
         team_view = can_work_any_lead(user)
         rep = None
         people = list(sales_people()) if team_view else []
@@ -294,6 +298,7 @@ class InboxView(PageMixin, TemplateView):
                 if not any(card["open"] == name for card in cards + pool_cards)
             },
             back=page_path(self.request),
+            live_since=live_since,
         )
         return context
 
@@ -395,6 +400,7 @@ def lead_page_context(request, lead, *, bound=None, back=None) -> dict:
                 "form": bound[1] if is_bound else transition_form(entry),
                 "simple": entry.note_only,
                 "danger": entry.danger,
+                "confirm": entry.confirm,
                 "open": is_bound,
             }
         )
@@ -553,6 +559,7 @@ class ReviewQueueView(PageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
+        live_since = latest_transition_id()
         filterset = ReviewFilter(self.request.GET or None, queryset=rejected_for_review(user))
         localize_choices(filterset.form)
         leads = filterset.qs
@@ -587,6 +594,7 @@ class ReviewQueueView(PageMixin, TemplateView):
                 if not any(row["open"] == name for row in rows)
             },
             back=page_path(self.request),
+            live_since=live_since,
         )
         return context
 
@@ -664,6 +672,7 @@ class LeadListView(PageMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["filter"] = self.filterset
+        context["can_import"] = can_create_leads(self.request.user)
         context["sort"] = self.request.GET.get("sort", "")
         links, words = LeadLinks(self.request), CardWords()
         context["rows"] = [

@@ -181,15 +181,19 @@ def _line(
     return mark_safe("".join(parts))
 
 
-def _target(frame: Frame, value: float, top_value: float, label: str) -> SafeString:
+def _target(
+    frame: Frame, value: float, top_value: float, label: str, *, css: str = "target"
+) -> SafeString:
     y = frame.y(value, top_value)
     return format_html(
-        '<line class="target-line" x1="{}" x2="{}" y1="{}" y2="{}"/>'
-        '<text class="target-label" x="{}" y="{}" text-anchor="end">{}</text>',
+        '<line class="{}-line" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+        '<text class="{}-label" x="{}" y="{}" text-anchor="end">{}</text>',
+        css,
         frame.left,
         frame.width - frame.right,
         _f(y),
         _f(y),
+        css,
         frame.width - frame.right - 4,
         _f(y - 5),
         label,
@@ -207,12 +211,17 @@ def conversion_trend_chart(
     partial: Sequence[bool],
     text: dict[str, str],
     uid: str = "trend",
+    bands: Sequence[tuple[float, str]] = (),
 ) -> SafeString:
-    """MQL and SQL bars per week, the MQL→SQL rate as a line (right axis) and the dashed target."""
+    """MQL and SQL bars per week, the MQL→SQL rate as a line (right axis) and the dashed target.
+
+    ``bands``: (rate, label) of the alert lines drawn beside the target (too loose, too strict).
+    """
     frame = Frame(width=1080, height=300)
     count_top, count_step = nice_scale(max([*mqls, *sqls, 0]), minimum=4)
     rate_top, rate_step = nice_scale(
-        max([r for r in rates if r is not None] + [target]) * 1.15, minimum=0.2
+        max([r for r in rates if r is not None] + [target] + [v for v, _l in bands]) * 1.15,
+        minimum=0.2,
     )
     if rate_top > 1:
         rate_top, rate_step = 1.0, 0.25
@@ -247,6 +256,11 @@ def conversion_trend_chart(
                 _grid(frame, count_top, count_step),
                 _grid(frame, rate_top, rate_step, percent=True, side="right"),
                 *bars,
+                *[
+                    _target(frame, value, rate_top, label, css="band")
+                    for value, label in bands
+                    if value <= rate_top
+                ],
                 _target(frame, target, rate_top, text["target"]),
                 _line(frame, list(rates), rate_top, "line-rate", names, percent=True),
                 _x_labels(frame, labels),
@@ -309,12 +323,25 @@ def lines_chart(
     desc: str,
     uid: str,
     target: tuple[float, str] | None = None,
+    unit: str = "",
 ) -> SafeString:
-    """Lines over the weeks; ``series`` are (css class, name, values). Percent scales run 0–100%."""
+    """Lines over the weeks; ``series`` are (css class, name, values). Percent scales run 0–100%.
+
+    ``unit`` names the left axis's unit above it (e.g. "hours").
+    """
     frame = Frame(width=520, height=240, right=12)
     highest = max([v for _c, _n, values in series for v in values if v is not None] + [0])
     top, step = (1.0, 0.25) if percent else nice_scale(highest * 1.1, minimum=4)
     body = [_grid(frame, top, step, percent=percent)]
+    if unit:
+        body.append(
+            format_html(
+                '<text class="tick axis-unit" x="{}" y="{}" text-anchor="start">{}</text>',
+                2,
+                _f(max(frame.top - 2, 10)),
+                unit,
+            )
+        )
     if target is not None:
         body.append(_target(frame, target[0], top, target[1]))
     for css_class, series_name, values in series:

@@ -12,7 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
+from django.urls import reverse
 from django.utils.formats import date_format
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from apps.criteria.models import LeadSource, RejectReason
@@ -33,6 +36,73 @@ class SourceRow:
     sqls: int
     rate: float | None
     series_class: str
+    link: str = ""  # the leads behind the numbers: the lead list, filtered
+
+
+@dataclass(frozen=True)
+class SplitRow:
+    key: str
+    label: str
+    mqls: int
+    sqls: int
+    rate: float | None
+    link: str = ""
+
+
+def _split(docs, key: str) -> list[tuple[str, int, int]]:
+    """(key, MQLs, SQLs) of a document split (``by_owner``, ``by_criteria_version``) over the weeks."""
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for doc in docs:
+        for code, seg in doc.get(key, {}).items():
+            totals[code][0] += seg["mqls"]
+            totals[code][1] += seg["sqls"]
+    return sorted(((k, m, q) for k, (m, q) in totals.items()), key=lambda r: (-r[1], r[0]))
+
+
+def _leads_link(weeks, **filters) -> str:
+    """The lead list of the MQLs of ``weeks`` narrowed by ``filters`` (drill-down from a number)."""
+    if not weeks:
+        return ""
+    query = {
+        "mql_from": weeks[0].week.monday.isoformat(),
+        "mql_to": weeks[-1].week.sunday.isoformat(),
+        **filters,
+    }
+    return f"{reverse('leads:list')}?{urlencode(query)}"
+
+
+def splits_context(weeks) -> dict:
+    """The per-rep and per-criteria-version splits over ``weeks`` (they exist in the JSON too)."""
+    docs = [row.document for row in weeks]
+    owners = _split(docs, "by_owner")
+    names = {
+        user.username: str(user)
+        for user in get_user_model().objects.filter(username__in=[k for k, _m, _q in owners])
+    }
+    return {
+        "owner_rows": [
+            SplitRow(
+                key,
+                names.get(key, key),
+                mqls,
+                sqls,
+                as_json_number(rounded_rate(sqls, mqls)),
+                _leads_link(weeks, owner=key) if key in names else "",
+            )
+            for key, mqls, sqls in owners
+        ],
+        "criteria_rows": [
+            SplitRow(
+                key,
+                _("Criteria v%(version)s") % {"version": key},
+                mqls,
+                sqls,
+                as_json_number(rounded_rate(sqls, mqls)),
+            )
+            for key, mqls, sqls in _split(docs, "by_criteria_version")
+        ],
+        "mqls_link": _leads_link(weeks),
+    }
 
 
 def _labels(model) -> dict[str, str]:
@@ -51,7 +121,13 @@ def _week_name(row: ReportWeek) -> str:
     return f"{row.week} · {span}{suffix}"
 
 
-def dashboard_context(weeks: Sequence[ReportWeek], *, target_percent: Decimal) -> dict:
+def dashboard_context(
+    weeks: Sequence[ReportWeek],
+    *,
+    target_percent: Decimal,
+    loose_percent: Decimal | None = None,
+    strict_percent: Decimal | None = None,
+) -> dict:
     """Everything the dashboard template needs, for ``weeks`` (oldest first, the current one last)."""
     target = float(target_percent) / 100
     labels = [_short(row.week) for row in weeks]
@@ -78,6 +154,7 @@ def dashboard_context(weeks: Sequence[ReportWeek], *, target_percent: Decimal) -
             sqls,
             as_json_number(rounded_rate(sqls, mqls)),
             f"series-{index}",
+            _leads_link(weeks, source=code),
         )
         for index, (code, (mqls, sqls)) in enumerate(shown)
     ]
@@ -123,6 +200,7 @@ def dashboard_context(weeks: Sequence[ReportWeek], *, target_percent: Decimal) -
     target_text = _("Target %(rate)s%%") % {"rate": rate_percent_text(target)}
     rates = [doc["mql_to_sql_rate"] for doc in docs]
     context = {
+        **splits_context(weeks),
         "weeks": weeks,
         "rows": list(zip(weeks, names, strict=True)),
         "latest": latest,
@@ -142,6 +220,14 @@ def dashboard_context(weeks: Sequence[ReportWeek], *, target_percent: Decimal) -
             names=names,
             partial=partial,
             target=target,
+            bands=[
+                (float(value) / 100, text % {"rate": rate_percent_text(float(value) / 100)})
+                for value, text in (
+                    (loose_percent, _("Too loose below %(rate)s%%")),
+                    (strict_percent, _("Too strict above %(rate)s%%")),
+                )
+                if value is not None
+            ],
             rates=rates,
             mqls=[doc["mqls"] for doc in docs],
             sqls=[doc["sqls"] for doc in docs],
@@ -182,6 +268,7 @@ def dashboard_context(weeks: Sequence[ReportWeek], *, target_percent: Decimal) -
                 ),
             ],
             title=_("Response time, MQL to accept (hours)"),
+            unit=_("hours"),
             desc=_(
                 "Median and 90th percentile of the hours from becoming an MQL to being accepted, per week."
             ),

@@ -51,14 +51,26 @@ class ReportsAccessMixin(PageMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
+def weeks_from_first_data(weeks):
+    """The window from its first week with an MQL (a young install has no empty months to chart)."""
+    first = next((i for i, row in enumerate(weeks) if row.document.get("mqls")), len(weeks) - 1)
+    return list(weeks[max(first, 0) :])
+
+
 class DashboardView(ReportsAccessMixin, TemplateView):
     template_name = "reports/dashboard.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        weeks = weekly_reports_recent(count=DASHBOARD_WEEKS)
+        weeks = weeks_from_first_data(weekly_reports_recent(count=DASHBOARD_WEEKS))
+        report_settings = ReportSettings.load()
         context.update(
-            dashboard_context(weeks, target_percent=ReportSettings.load().target_rate_percent)
+            dashboard_context(
+                weeks,
+                target_percent=report_settings.target_rate_percent,
+                loose_percent=report_settings.too_loose_below_percent,
+                strict_percent=report_settings.too_strict_above_percent,
+            )
         )
         return context
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 
@@ -9,5 +10,6 @@ def notifications(request):
     return {
         "unread_notification_count": SimpleLazyObject(
             lambda: user.notifications.filter(read_at__isnull=True).count()
-        )
+        ),
+        "live_poll_seconds": settings.LEADFLOW_LIVE_POLL_SECONDS,
     }

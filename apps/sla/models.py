@@ -76,6 +76,11 @@ class NotificationKind(models.TextChoices):
     BREACH = "breach", _("SLA deadline missed")
     ESCALATION = "escalation", _("SLA escalation")
     REASSIGNED_AWAY = "reassigned_away", _("Lead reassigned away")
+    MQL_REJECTED = "mql_rejected", _("MQL rejected by sales")
+
+
+#: Kinds told by email in a daily digest, not one email each.
+DIGEST_KINDS = (NotificationKind.MQL_REJECTED,)
 
 
 class Notification(models.Model):
@@ -91,6 +96,15 @@ class Notification(models.Model):
     )
     event = models.ForeignKey(
         SLAEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
+    )
+    # The history row the notification tells of (a rejection: its reason, note and who).
+    transition = models.ForeignKey(
+        "leads.StageTransition",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("transition"),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
@@ -111,6 +125,14 @@ class Notification(models.Model):
         ]
         indexes = [
             models.Index(fields=["recipient", "read_at"], name="notification_inbox_idx"),
+            # The notifications page, newest first, and its filter by kind.
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_page_idx"),
+            # The daily digest's work: rejections not emailed yet.
+            models.Index(
+                fields=["recipient", "id"],
+                name="notification_digest_idx",
+                condition=Q(kind="mql_rejected", emailed_at__isnull=True),
+            ),
         ]
 
     def __str__(self):

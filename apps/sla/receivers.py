@@ -6,7 +6,11 @@ from django.utils import timezone
 from apps.leads.services import stage_changed, transition_recorded
 from apps.leads.transitions import HANDOVERS
 from apps.sla.models import NotificationKind
-from apps.sla.services import notification_create, replayed_breaches_record
+from apps.sla.services import (
+    notification_create,
+    rejection_notifications_create,
+    replayed_breaches_record,
+)
 
 
 @receiver(transition_recorded)
@@ -19,6 +23,13 @@ def tell_the_new_owner(sender, transition, replay=False, **kwargs):
         notification_create(
             recipient=transition.owner, kind=NotificationKind.NEW_MQL, lead=transition.lead
         )
+
+
+@receiver(transition_recorded)
+def tell_marketing_of_a_rejection(sender, transition, replay=False, **kwargs):
+    """Sales rejected an MQL: marketing hears of it in the app now, by email in the daily digest."""
+    if not replay and transition.transition == "reject":
+        rejection_notifications_create(transition=transition)
 
 
 @receiver(stage_changed)

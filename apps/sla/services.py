@@ -32,8 +32,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from apps.accounts.emails import email_in_users_language
-from apps.accounts.selectors import sales_managers
-from apps.criteria.models import SLAPolicy
+from apps.accounts.selectors import marketers, sales_managers
+from apps.criteria.models import RejectReason, SLAPolicy
+from apps.leads.labels import translated_label
 from apps.leads.models import Lead, next_sla_check, sla_clocks
 from apps.leads.services import LifecycleError, lead_transition
 from apps.outbox.models import OutboxMessage
@@ -45,7 +46,14 @@ from apps.outbox.services import (
     outbox_put_many,
 )
 from apps.sla import triggers
-from apps.sla.models import Notification, NotificationKind, SLACheck, SLAEvent, SLAEventKind
+from apps.sla.models import (
+    DIGEST_KINDS,
+    Notification,
+    NotificationKind,
+    SLACheck,
+    SLAEvent,
+    SLAEventKind,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -391,7 +399,9 @@ def replayed_breaches_record(*, lead_id: int, now: dt.datetime) -> int:
 NOTIFICATION_EMAIL = "sla.notification_email"
 
 
-def notifications_create(*, notifications: Sequence[Notification]) -> list[Notification]:
+def notifications_create(
+    *, notifications: Sequence[Notification], email: bool = True
+) -> list[Notification]:
     """Store in-app notifications and, in the same transaction, the outbox rows that email them.
 
     ``notifications`` are unsaved rows (recipient, kind, lead, event); they are
@@ -400,7 +410,8 @@ def notifications_create(*, notifications: Sequence[Notification]) -> list[Notif
     causes them: a rollback takes the emails with it, a commit can't lose them.
     """
     created = Notification.objects.bulk_create(notifications)
-    if not created:
+    if not created or not email:
+        # Kinds told in a digest get their email later (``rejection_digests_queue``).
         return created
     # One read for every recipient's address, however many notifications (the sweep's batches).
     with_address = set(
@@ -519,8 +530,17 @@ def notification_message(notification: Notification) -> str:
             "company": company,
             "when": when,
         }
+    if kind == NotificationKind.MQL_REJECTED:
+        row = notification.transition
+        return _("Sales rejected %(name)s%(company)s: %(reason)s (by %(who)s).") % {
+            "name": name,
+            "company": company,
+            "reason": reject_reason_label(row.reason if row else lead.last_reject_reason_id),
+            "who": (row.actor if row and row.actor else None) or _("the system"),
+        }
     event = notification.event
-    owner = event.owner.get_username() if event and event.owner else _("nobody")
+    # People by their full name, as every page names them.
+    owner = str(event.owner) if event and event.owner else _("nobody")
     if accepting:
         return _(
             "Escalation: %(name)s%(company)s was not accepted by %(when)s (owner: %(owner)s)."
@@ -528,3 +548,117 @@ def notification_message(notification: Notification) -> str:
     return _(
         "Escalation: %(name)s%(company)s was not processed by %(when)s (owner: %(owner)s)."
     ) % {"name": name, "company": company, "when": when, "owner": owner}
+
+
+def reject_reason_label(code: str | None) -> str:
+    """A reject reason's label in the active language (its code when the list lost it)."""
+    if not code:
+        return "—"
+    label = RejectReason.objects.filter(code=code).values_list("label", flat=True).first()
+    return translated_label(label) if label else code
+
+
+# --- the feedback loop: rejections reach marketing (issue 12) -------------------------
+
+#: The outbox kind of a marketer's daily digest of rejected MQLs.
+REJECTION_DIGEST_EMAIL = "sla.rejection_digest_email"
+
+
+def rejection_notifications_create(*, transition) -> list[Notification]:
+    """Tell marketing, in the app, that sales rejected an MQL; email waits for the daily digest.
+
+    Called inside the transaction of the reject (so it commits or rolls back with it).
+    Every active marketer hears of it, except one who made the rejection themselves.
+    """
+    recipients = marketers().exclude(pk=transition.actor_id).values_list("pk", flat=True)
+    return notifications_create(
+        notifications=[
+            Notification(
+                recipient_id=pk,
+                kind=NotificationKind.MQL_REJECTED,
+                lead_id=transition.lead_id,
+                transition=transition,
+            )
+            for pk in recipients
+        ],
+        email=False,
+    )
+
+
+def rejection_digests_queue(*, now: dt.datetime | None = None) -> int:
+    """Queue one digest email per marketer with the rejections not emailed yet; returns how many.
+
+    Safe to run twice or twice at once: the rows are claimed with a conditional UPDATE of
+    ``emailed_at`` in the same transaction that writes the outbox rows, so each rejection
+    goes into exactly one digest. Read along ``notification_digest_idx``.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        pending = _skip_locked(
+            Notification.objects.filter(kind__in=DIGEST_KINDS, emailed_at__isnull=True)
+            .order_by("recipient_id", "id")
+            .values_list("pk", "recipient_id")
+        )
+        rows = list(pending)
+        if not rows:
+            return 0
+        ids = [pk for pk, _recipient in rows]
+        Notification.objects.filter(pk__in=ids, emailed_at__isnull=True).update(emailed_at=now)
+        by_recipient: dict[int, list[int]] = {}
+        for pk, recipient in rows:
+            by_recipient.setdefault(recipient, []).append(pk)
+        with_address = set(
+            get_user_model()
+            .objects.filter(pk__in=by_recipient, is_active=True)
+            .exclude(email="")
+            .values_list("pk", flat=True)
+        )
+        day = timezone.localdate(now).isoformat()
+        outbox_put_many(
+            messages=[
+                OutboxMessage(
+                    kind=REJECTION_DIGEST_EMAIL,
+                    key=f"rejection-digest:{recipient}:{day}:{ids[0]}",
+                    payload={"recipient_id": recipient, "notification_ids": ids},
+                )
+                for recipient, ids in by_recipient.items()
+                if recipient in with_address
+            ]
+        )
+    return len(with_address & set(by_recipient))
+
+
+@outbox_handler(REJECTION_DIGEST_EMAIL)
+def rejection_digest_send(message: OutboxMessage) -> None:
+    """Email one marketer's digest (the outbox claims, retries and marks the row)."""
+    recipient = (
+        get_user_model()
+        .objects.filter(pk=message.payload["recipient_id"])
+        .exclude(email="")
+        .first()
+    )
+    if recipient is None:
+        raise NothingToDeliver("the recipient or their email address is gone")
+    notifications = list(
+        Notification.objects.select_related("lead", "transition__actor")
+        .filter(pk__in=message.payload["notification_ids"])
+        .order_by("created_at", "id")
+    )
+    if not notifications:
+        raise NothingToDeliver("the digest's notifications are gone")
+    outbox_email_send(message, rejection_digest_email(recipient, notifications))
+
+
+def rejection_digest_email(recipient, notifications) -> EmailMultiAlternatives:
+    """One marketer's digest of rejected MQLs, in their language, each with its link."""
+    return email_in_users_language(
+        recipient=recipient,
+        templates="notifications/digest",
+        context=lambda: {
+            "count": len(notifications),
+            "items": [
+                {"message": notification_message(n), "url": lead_url(n.lead)} for n in notifications
+            ],
+            "review_url": settings.SITE_URL.rstrip("/") + reverse("leads:review"),
+        },
+    )

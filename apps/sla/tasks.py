@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from apps.sla.services import sla_sweep
+from apps.sla.services import rejection_digests_queue, sla_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -24,3 +24,9 @@ def sla_sweep_task():
         "events": result.events,
         "reassigned": result.reassigned,
     }
+
+
+@shared_task(name="apps.sla.tasks.rejection_digests_task", ignore_result=True)
+def rejection_digests_task():
+    """The daily digest of rejected MQLs to marketing; safe to run twice or twice at once."""
+    return rejection_digests_queue()

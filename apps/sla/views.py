@@ -1,33 +1,101 @@
+import datetime as dt
+
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import ListView
 
 from apps.accounts.mixins import RoleRequiredMixin
 from apps.accounts.redirects import safe_next
+from apps.leads.selectors import LIVE_VIEWS
+from apps.sla.live import UNREAD_CAP, live_state
+from apps.sla.models import NotificationKind
 from apps.sla.services import notification_message
+
+#: At most this many shown lead ids per poll (a page shows up to 70 cards).
+LIVE_SHOWN_MAX = 200
 
 
 class NotificationListView(RoleRequiredMixin, ListView):
-    """The signed-in user's notifications, unread first."""
+    """The signed-in user's notifications, newest first, grouped by day, filterable by kind."""
 
     template_name = "notifications/notification_list.html"
     context_object_name = "notifications"
-    paginate_by = 30
+    paginate_by = 50
+
+    def get(self, request, *args, **kwargs):
+        self.kind = request.GET.get("kind") or ""
+        if self.kind and self.kind not in NotificationKind.values:
+            return HttpResponseBadRequest(
+                _("Unknown kind of notification '%(kind)s'; use one of: %(kinds)s.")
+                % {"kind": self.kind[:40], "kinds": ", ".join(NotificationKind.values)}
+            )
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        return self.request.user.notifications.select_related(
-            "lead", "event", "event__owner"
-        ).order_by("read_at", "-created_at", "-id")
+        notifications = self.request.user.notifications.select_related(
+            "lead", "event", "event__owner", "transition", "transition__actor"
+        ).order_by("-created_at", "-id")
+        return notifications.filter(kind=self.kind) if self.kind else notifications
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        for notification in context["notifications"]:
-            notification.message = notification_message(notification)
+        now = timezone.now()
+        context["days"] = notification_days(context["notifications"], now=now)
+        context["kinds"] = [
+            {"value": value, "label": label, "current": value == self.kind}
+            for value, label in NotificationKind.choices
+        ]
+        context["kind"] = self.kind
         return context
+
+
+def notification_days(notifications, *, now) -> list[dict]:
+    """The page's notifications grouped by day in the user's time zone, each with its words."""
+    today = timezone.localdate(now)
+    days: list[dict] = []
+    for notification in notifications:
+        local = timezone.localtime(notification.created_at)
+        day = local.date()
+        if not days or days[-1]["date"] != day:
+            if day == today:
+                label = _("Today")
+            elif day == today - dt.timedelta(days=1):
+                label = _("Yesterday")
+            else:
+                label = formats.date_format(day, "DATE_FORMAT")
+            days.append({"date": day, "label": label, "items": []})
+        age = now - notification.created_at
+        days[-1]["items"].append(
+            {
+                "notification": notification,
+                "message": notification_message(notification),
+                "time": formats.time_format(local, "TIME_FORMAT"),
+                "ago": _("just now")
+                if age < dt.timedelta(minutes=1)
+                else _("%(time)s ago") % {"time": timesince(notification.created_at, now)},
+                "iso": local.isoformat(),
+            }
+        )
+    return days
+
+
+class NotificationOpenView(RoleRequiredMixin, View):
+    """Follow a notification to its lead, marking it read; another user's notification is a 404."""
+
+    def get(self, request, pk):
+        notification = get_object_or_404(request.user.notifications, pk=pk)
+        if notification.read_at is None:
+            notification.read_at = timezone.now()
+            notification.save(update_fields=["read_at"])
+        return redirect("leads:detail", notification.lead_id)
 
 
 class NotificationReadView(RoleRequiredMixin, View):
@@ -44,5 +112,51 @@ class NotificationReadView(RoleRequiredMixin, View):
 class NotificationReadAllView(RoleRequiredMixin, View):
     def post(self, request):
         n = request.user.notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
-        messages.success(request, _("%(n)s notification(s) marked as read.") % {"n": n})
+        messages.success(
+            request,
+            ngettext("%(n)s notification marked as read.", "%(n)s notifications marked as read.", n)
+            % {"n": n},
+        )
         return redirect("sla:list")
+
+
+class LivePollView(RoleRequiredMixin, View):
+    """GET ``?view=inbox|to_qualify|review&since=<history id>&shown=<ids>``: anything new?
+
+    Answers JSON: ``latest`` (the next cursor), ``changed`` (the page should fetch its
+    cards again), ``unread`` and ``unread_label`` (the bell). Without ``view``, only the bell.
+    """
+
+    def get(self, request):
+        view = request.GET.get("view") or None
+        if view is not None and view not in LIVE_VIEWS:
+            return HttpResponseBadRequest(
+                _("Unknown live view '%(view)s'; use one of: %(views)s.")
+                % {"view": view[:40], "views": ", ".join(LIVE_VIEWS)}
+            )
+        if view is not None and not LIVE_VIEWS[view](request.user):
+            raise PermissionDenied(_("You may not watch this page."))
+        since, shown = request.GET.get("since", "0") or "0", request.GET.get("shown", "")
+        ids = [part for part in shown.split(",") if part]
+        if not since.isdigit() or not all(part.isdigit() for part in ids):
+            return HttpResponseBadRequest(
+                _("'since' must be a history id and 'shown' a comma-separated list of lead ids.")
+            )
+        if len(ids) > LIVE_SHOWN_MAX:
+            return HttpResponseBadRequest(
+                _("At most %(n)s shown leads per poll.") % {"n": LIVE_SHOWN_MAX}
+            )
+        state = live_state(
+            request.user, view=view, since=int(since), shown=[int(part) for part in ids]
+        )
+        if state["unread"] >= UNREAD_CAP:
+            state["unread_label"] = _("More than %(n)s unread notifications") % {
+                "n": UNREAD_CAP - 1
+            }
+        else:
+            state["unread_label"] = ngettext(
+                "%(n)s unread notification", "%(n)s unread notifications", state["unread"]
+            ) % {"n": state["unread"]}
+        response = JsonResponse(state)
+        response["Cache-Control"] = "no-store"
+        return response

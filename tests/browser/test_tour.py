@@ -65,11 +65,23 @@ def pages_for(role) -> list[str]:
     reports = ["/reports/", "/reports/drivers/", "/reports/suggestions/"]
     common = ["/leads/", "/notifications/"]
     if role == "rep":
-        return ["/leads/inbox/", *common, f"/leads/{accepted.pk}/", f"/leads/{rep_mql.pk}/"]
+        return [
+            "/leads/inbox/",
+            "/leads/to-qualify/",
+            *common,
+            f"/leads/{accepted.pk}/",
+            f"/leads/{rep_mql.pk}/",
+        ]
     if role == "manager":
-        return ["/leads/inbox/", *common, f"/leads/{mql.pk}/", *reports]
+        return ["/leads/inbox/", "/leads/to-qualify/", *common, f"/leads/{mql.pk}/", *reports]
     if role == "marketer":
-        return ["/leads/review/", *common, f"/leads/{rejected.pk}/", *reports]
+        return [
+            "/leads/review/",
+            *common,
+            "/leads/import/",
+            f"/leads/{rejected.pk}/",
+            *reports,
+        ]
     return [
         "/admin/",
         "/admin/criteria/scoringrule/",

@@ -26,12 +26,12 @@ def reminded(marketer, manager, rep, django_capture_on_commit_callbacks):
     return lead
 
 
-def test_the_list_shows_what_happened_unread_first(client, rep, reminded):
+def test_the_list_shows_what_happened_unread_styled(client, rep, reminded):
     client.force_login(rep)
     body = client.get("/notifications/").content.decode()
     assert "Reminder: accept or reject Aiko Tanaka" in body
     assert "New MQL for you: Aiko Tanaka" in body
-    assert body.count('class="notification unread') == 2
+    assert body.count(" is-unread") == 2
 
 
 def test_the_header_counts_unread_notifications(client, rep, reminded):

@@ -1,0 +1,172 @@
+"""Issue 12 in a real browser: the live inbox, "To qualify", notifications and the import preview."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import Group
+from playwright.sync_api import expect
+
+from apps.accounts.roles import ROLE_GROUPS
+from apps.leads.services import lead_transition
+from tests.browser.conftest import log_in
+from tests.factories import LeadFactory
+from tests.leads.helpers import form_values, walk_to
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture(autouse=True)
+def fast_polls(settings, tmp_path):
+    assert Group.objects.filter(name__in=ROLE_GROUPS).count() == len(ROLE_GROUPS)
+    settings.LEADFLOW_LIVE_POLL_SECONDS = 1
+    settings.LEADFLOW_IMPORT_DIR = tmp_path
+
+
+@pytest.fixture
+def team(team):
+    """Oscar is away, taking no new leads: every MQL of these stories goes to Rita."""
+    team["oscar"].accepts_new_leads = False
+    team["oscar"].save(update_fields=["accepts_new_leads"])
+    return team
+
+
+def mql(team, **profile):
+    lead = walk_to(
+        LeadFactory(**profile), "mql", marketer=team["marketer"], manager=team["manager"]
+    )
+    assert lead.owner == team["rep"]
+    return lead
+
+
+def test_the_inbox_receives_an_mql_and_loses_a_taken_one_without_reload_keeping_typing(
+    open_page, screenshot, team
+):
+    kept = mql(team, first_name="Ben", last_name="Okafor", company="Granite Freight")
+    taken = mql(team, first_name="Cleo", last_name="Park", company="Harbor Labs")
+    page = open_page()
+    log_in(page, "rita")
+    expect(page.get_by_test_id("inbox-count")).to_have_text("2")
+    expect(page.locator("#pool-list")).to_be_hidden()  # nothing in the pool: no empty section
+    page.evaluate("window.notReloaded = true")
+
+    # Rita starts rejecting Ben, typing a note.
+    card = page.locator(f"#lead-{kept.pk}")
+    card.locator("summary", has_text="Reject").click()
+    card.locator("textarea[name=note]").fill("Half-typed note")
+
+    # Elsewhere: marketing promotes a new MQL (round-robin gives it to Rita) ...
+    arrived = mql(team, first_name="Aiko", last_name="Tanaka", company="Kumo Systems")
+    expect(page.locator(f"#lead-{arrived.pk}")).to_contain_text("Kumo Systems", timeout=8000)
+    expect(page.get_by_test_id("inbox-count")).to_have_text("3")
+    expect(page.locator(".bell .badge")).to_have_text("3")
+
+    # ... and a manager gives Cleo to Oscar: her card says so and goes.
+    lead_transition(
+        lead=taken.pk,
+        name="reassign",
+        actor=team["manager"],
+        values=form_values("reassign", {"owner": "oscar"}),
+    )
+    gone = page.locator(f"#lead-{taken.pk}")
+    expect(gone).to_contain_text("No longer in your inbox", timeout=8000)
+    expect(gone).to_have_count(0, timeout=8000)
+
+    # Nothing reloaded, and what Rita typed is still there.
+    assert page.evaluate("window.notReloaded") is True
+    expect(card.locator("textarea[name=note]")).to_have_value("Half-typed note")
+    screenshot(page)
+
+
+def test_the_to_qualify_view_counts_down_and_opens_the_bant_form(open_page, screenshot, team):
+    lead = mql(team, first_name="Aiko", last_name="Tanaka", company="Kumo Systems")
+    lead_transition(lead=lead.pk, name="accept", actor=team["rep"], values={})
+    page = open_page()
+    log_in(page, "rita")
+    page.get_by_role("link", name="To qualify").click()
+    card = page.locator(f"#lead-{lead.pk}")
+    expect(card.locator("time.countdown")).to_have_text(re.compile(r"left$"))
+    screenshot(page)
+    card.get_by_role("link", name="Qualify (BANT)").click()
+    expect(page).to_have_url(re.compile(rf"/leads/{lead.pk}/#bant-title$"))
+    expect(page.locator("#bant-title")).to_be_in_viewport()
+
+
+def test_marketing_sees_a_rejection_on_the_notifications_page(open_page, screenshot, team):
+    lead = mql(team, first_name="Aiko", last_name="Tanaka", company="Kumo Systems")
+    lead_transition(
+        lead=lead.pk,
+        name="reject",
+        actor=team["rep"],
+        values=form_values("reject", {"reason": "no_budget"}),
+    )
+    page = open_page(width=390, locale="ja-JP")
+    log_in(page, "maya")
+    page.locator(".bell").click()
+    item = page.get_by_test_id("notification").first
+    expect(item).to_contain_text("Rita Reyes")
+    screenshot(page, "-ja-390")
+    item.locator("a.notification-text").click()
+    expect(page).to_have_url(re.compile(rf"/leads/{lead.pk}/$"))
+
+
+def test_a_marketer_imports_a_csv_after_a_preview(open_page, screenshot, team, tmp_path):
+    LeadFactory(email="known@example.com")
+    csv = tmp_path / "fair.csv"
+    csv.write_bytes(
+        (
+            "email,last_name,company,source\n"
+            "sato@example.jp,佐藤,雲システム,event\n"
+            "known@example.com,Known,Known Co,event\n"
+            "broken,Nobody,,event\n"
+        ).encode("cp932")
+    )
+    page = open_page()
+    log_in(page, "maya")
+    page.goto("/leads/")
+    page.get_by_role("link", name="Import leads").click()
+    page.set_input_files("input[name=file]", str(csv))
+    page.get_by_role("button", name="Check the file").click()
+
+    expect(page.get_by_test_id("import-created")).to_contain_text("1")
+    expect(page.get_by_test_id("import-updated")).to_contain_text("1")
+    expect(page.get_by_test_id("import-rejections")).to_contain_text("Enter a valid email")
+    screenshot(page, "-preview")
+    page.get_by_label("Skip the invalid rows").check()
+    page.get_by_role("button", name="Import 2 leads").click()
+    expect(page.get_by_test_id("import-status")).to_have_attribute("data-state", "done")
+    expect(page.get_by_test_id("import-created")).to_contain_text("leads created")
+    screenshot(page, "-done")
+
+
+@pytest.mark.parametrize("locale", ["en-US", "ja-JP"])
+@pytest.mark.parametrize("width", [1440, 390])
+def test_the_new_views_at_both_widths_in_both_languages(open_page, screenshot, team, locale, width):
+    lead = mql(team, first_name="Aiko", last_name="Tanaka", company="Kumo Systems")
+    lead_transition(lead=lead.pk, name="accept", actor=team["rep"], values={})
+    lead_transition(
+        lead=lead.pk,
+        name="reject",
+        actor=team["rep"],
+        values=form_values("reject", {"reason": "no_budget"}),
+    )
+    accepted = mql(team, first_name="Ben", last_name="Okafor", company="Granite Freight")
+    lead_transition(lead=accepted.pk, name="accept", actor=team["rep"], values={})
+    japanese = locale.startswith("ja")
+    rep_page = open_page(locale=locale, width=width)
+    log_in(rep_page, "rita")
+    rep_page.goto("/leads/to-qualify/")
+    expect(rep_page.locator("h1")).to_have_text("評価待ち" if japanese else "To qualify")
+    screenshot(rep_page, f"-to-qualify-{locale}-{width}")
+    marketer_page = open_page(locale=locale, width=width)
+    log_in(marketer_page, "maya")
+    for path, name, heading in (
+        ("/notifications/", "notifications", "通知" if japanese else "Notifications"),
+        ("/leads/import/", "import", "リードをインポート" if japanese else "Import leads"),
+        ("/leads/review/", "review", "レビューキュー" if japanese else "Review queue"),
+    ):
+        marketer_page.goto(path)
+        expect(marketer_page.locator("h1").first).to_contain_text(heading)
+        screenshot(marketer_page, f"-{name}-{locale}-{width}")
+    if japanese:
+        marketer_page.goto("/notifications/")
+        expect(marketer_page.locator("main")).not_to_contain_text("Sales rejected")

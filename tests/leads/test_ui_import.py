@@ -1,0 +1,162 @@
+"""Marketers import leads from the UI: upload, dry-run preview, confirm, progress."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from apps.leads.models import Lead, LeadImport
+from tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+URL = reverse("leads:import")
+CSV = (
+    "email,first_name,last_name,company,country,source\n"
+    "new@example.com,Aiko,Tanaka,Kumo,JP,webinar\n"
+    "known@example.com,Ken,Sato,Sora,JP,event\n"
+    "not-an-email,Bad,Row,X,JP,webinar\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def import_dir(settings, tmp_path):
+    settings.LEADFLOW_IMPORT_DIR = tmp_path
+
+
+def upload(client, text, *, encoding="utf-8", name="leads.csv", **extra):
+    data = {"file": SimpleUploadedFile(name, text.encode(encoding), "text/csv"), **extra}
+    return client.post(URL, data)
+
+
+def preview_of(client, text, **kwargs):
+    with_capture = kwargs.pop("capture")
+    with with_capture(execute=True):
+        response = upload(client, text, **kwargs)
+    assert response.status_code == 302, response.content
+    return LeadImport.objects.get(pk=response["Location"].rstrip("/").split("/")[-1])
+
+
+def test_a_marketer_previews_then_imports_with_the_bad_rows_listed(
+    client, marketer, django_capture_on_commit_callbacks
+):
+    LeadFactory(email="known@example.com")
+    client.force_login(marketer)
+    job = preview_of(client, CSV, capture=django_capture_on_commit_callbacks)
+    assert job.state == "done" and job.dry_run
+    body = client.get(reverse("leads:import_job", args=[job.pk])).content.decode()
+    assert job.summary["created"] == 1 and job.summary["updated"] == 1
+    assert job.summary["rejected"] == 1
+    assert "line 4" in body or ">4<" in body
+    assert "Enter a valid email address." in body
+    assert not Lead.objects.filter(email="new@example.com").exists()  # a preview writes nothing
+
+    # Bad rows without "skip": refused with a message, nothing written.
+    response = client.post(reverse("leads:import_confirm", args=[job.pk]))
+    assert response.status_code == 409
+    assert "Skip the invalid rows" in response.content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("leads:import_confirm", args=[job.pk]), {"skip_invalid": "on"}
+        )
+    written = LeadImport.objects.get(preview=job)
+    assert response["Location"] == reverse("leads:import_job", args=[written.pk])
+    assert written.state == "done" and written.summary["created"] == 1
+    assert Lead.objects.get(email="new@example.com").company == "Kumo"
+    # The same preview cannot be imported twice.
+    again = client.post(reverse("leads:import_confirm", args=[job.pk]), {"skip_invalid": "on"})
+    assert again.status_code == 409
+
+
+def test_a_shift_jis_file_is_read_as_such(client, marketer, django_capture_on_commit_callbacks):
+    client.force_login(marketer)
+    text = "email,last_name,company,source\nsato@example.jp,佐藤,雲システム,event\n"
+    job = preview_of(client, text, encoding="cp932", capture=django_capture_on_commit_callbacks)
+    assert job.summary["encoding"] == "cp932"
+    assert job.summary["created"] == 1
+
+
+def test_a_file_that_is_not_csv_text_fails_with_a_reason(
+    client, marketer, django_capture_on_commit_callbacks
+):
+    client.force_login(marketer)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            URL, {"file": SimpleUploadedFile("x.csv", b"\x00\x01\x02binary", "text/csv")}
+        )
+    job = LeadImport.objects.get()
+    assert job.state == "failed"
+    body = client.get(response["Location"]).content.decode()
+    assert "neither UTF-8 nor Shift_JIS" in body
+
+
+def test_an_empty_or_oversized_upload_is_refused_with_a_message(client, marketer, settings):
+    client.force_login(marketer)
+    response = upload(client, "")
+    assert response.status_code == 400
+    assert "The submitted file is empty." in response.content.decode()
+    settings.LEADFLOW_IMPORT_MAX_BYTES = 10
+    response = upload(client, CSV)
+    assert response.status_code == 400
+    assert "larger than" in response.content.decode()
+    assert not LeadImport.objects.exists()
+
+
+def test_a_body_far_over_the_limit_is_refused_as_too_large(client, marketer, settings):
+    client.force_login(marketer)
+    settings.LEADFLOW_IMPORT_MAX_BYTES = 0
+    response = upload(client, CSV * 30000)
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("role", ["rep", "manager"])
+def test_only_marketing_imports(client, role, request):
+    client.force_login(request.getfixturevalue(role))
+    assert client.get(URL).status_code == 403
+    assert upload(client, CSV).status_code == 403
+
+
+def test_another_marketers_import_is_a_404(client, marketer, django_capture_on_commit_callbacks):
+    from tests.factories import UserFactory
+
+    client.force_login(marketer)
+    job = preview_of(client, CSV, capture=django_capture_on_commit_callbacks)
+    client.force_login(UserFactory(username="mark", roles=["marketing"]))
+    assert client.get(reverse("leads:import_job", args=[job.pk])).status_code == 404
+    assert client.post(reverse("leads:import_confirm", args=[job.pk])).status_code == 404
+
+
+def test_a_running_import_shows_its_progress_and_polls(client, marketer):
+    client.force_login(marketer)
+    job = LeadImport.objects.create(
+        created_by=marketer,
+        file_name="big.csv",
+        path="/nonexistent",
+        size=1,
+        state="running",
+        phase="Importing leads",
+        done_rows=250,
+        total_rows=1000,
+    )
+    body = client.get(reverse("leads:import_job", args=[job.pk])).content.decode()
+    assert 'hx-trigger="every 1s"' in body
+    assert '<progress max="100" value="25">' in body
+    assert "250 of 1000 rows" in body
+
+
+def test_a_task_delivered_twice_imports_once(marketer, tmp_path):
+    from apps.leads.import_jobs import lead_import_run
+
+    path = tmp_path / "x.csv"
+    path.write_text(CSV)
+    job = LeadImport.objects.create(
+        created_by=marketer,
+        file_name="x.csv",
+        path=str(path),
+        size=1,
+        dry_run=False,
+        skip_invalid=True,
+    )
+    assert lead_import_run(job_id=job.pk) is not None
+    assert lead_import_run(job_id=job.pk) is None
+    assert Lead.objects.count() == 2
+    assert not path.exists()  # the write was the file's last use

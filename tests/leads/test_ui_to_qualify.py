@@ -1,0 +1,86 @@
+"""The "To qualify" queue: accepted leads waiting on BANT, nearest process-by first."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.leads.models import Lead
+from apps.leads.services import lead_transition
+from tests.factories import LeadFactory
+from tests.leads.helpers import form_values, walk_to
+from tests.leads.test_ui_inbox import mql_owned_by
+
+pytestmark = pytest.mark.django_db
+URL = reverse("leads:to_qualify")
+
+
+def accepted_by(rep, *, marketer, manager, **profile):
+    lead = mql_owned_by(rep, marketer=marketer, manager=manager, **profile)
+    lead_transition(lead=lead.pk, name="accept", actor=rep, values=form_values("accept", {}))
+    lead.refresh_from_db()
+    return lead
+
+
+def test_a_rep_sees_their_accepted_leads_nearest_deadline_first_with_bant_one_click_away(
+    client, rep, other_rep, marketer, manager
+):
+    later = accepted_by(rep, marketer=marketer, manager=manager, company="Later Co")
+    sooner = accepted_by(rep, marketer=marketer, manager=manager, company="Sooner Co")
+    accepted_by(other_rep, marketer=marketer, manager=manager, company="Someone Else Co")
+    Lead.objects.filter(pk=sooner.pk).update(process_due_at=timezone.now() + dt.timedelta(hours=2))
+    client.force_login(rep)
+    body = client.get(URL).content.decode()
+    assert body.index("Sooner Co") < body.index("Later Co")
+    assert "Someone Else Co" not in body
+    assert f'href="/leads/{sooner.pk}/#bant-title"' in body
+    assert 'class="countdown' in body
+    assert later.process_due_at is not None
+
+
+def test_a_manager_sees_the_team_and_can_narrow_to_one_rep(
+    client, rep, other_rep, marketer, manager
+):
+    accepted_by(rep, marketer=marketer, manager=manager, company="Rita Co")
+    accepted_by(other_rep, marketer=marketer, manager=manager, company="Oscar Co")
+    client.force_login(manager)
+    body = client.get(URL).content.decode()
+    assert "Rita Co" in body and "Oscar Co" in body
+    body = client.get(URL, {"rep": other_rep.username}).content.decode()
+    assert "Oscar Co" in body and "Rita Co" not in body
+
+
+def test_a_qualified_or_rejected_lead_leaves_the_queue(client, rep, marketer, manager):
+    lead = accepted_by(rep, marketer=marketer, manager=manager, company="Gone Co")
+    lead_transition(
+        lead=lead.pk, name="reject", actor=rep, values=form_values("reject", {"reason": "no_need"})
+    )
+    client.force_login(rep)
+    assert "Gone Co" not in client.get(URL).content.decode()
+
+
+def test_marketing_may_not_open_the_queue(client, marketer):
+    client.force_login(marketer)
+    response = client.get(URL)
+    assert response.status_code == 403
+    assert "for sales reps and managers" in response.content.decode()
+
+
+def test_the_queue_costs_the_same_for_3_and_30_leads(client, rep, marketer, manager):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def cost():
+        client.get(URL)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(URL).status_code == 200
+        return len(captured)
+
+    client.force_login(manager)
+    for _ in range(3):
+        accepted_by(rep, marketer=marketer, manager=manager)
+    three = cost()
+    for _ in range(27):
+        walk_to(LeadFactory(), "accepted", marketer=marketer, manager=manager)
+    assert cost() == three

@@ -1,0 +1,39 @@
+"""Reports people can question: the per-rep and per-criteria splits on the page, numbers linked to leads."""
+
+import pytest
+
+from tests.reports.test_dashboard import login, now, week20  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_dashboard_splits_by_rep_by_full_name_and_by_criteria_version(client, team, week20):  # noqa: F811
+    response = login(client, team["maya"]).get("/reports/")
+    rows = {row.key: row for row in response.context["owner_rows"]}
+    assert (rows["rita"].label, rows["rita"].mqls, rows["rita"].sqls) == ("Rita Reyes", 7, 1)
+    page = response.content.decode()
+    assert 'data-testid="owner-table"' in page and 'data-testid="criteria-table"' in page
+
+
+def test_each_mql_count_links_to_the_leads_behind_it(client, team, week20):  # noqa: F811
+    response = login(client, team["maya"]).get("/reports/")
+    rita = next(row for row in response.context["owner_rows"] if row.key == "rita")
+    webinar = next(row for row in response.context["source_rows"] if row.code == "webinar")
+    assert "owner=rita" in rita.link
+    assert "mql_from=2026-05-11" in rita.link and "mql_to=2026-05-24" in rita.link
+    leads = login(client, team["maya"]).get(webinar.link)
+    assert leads.status_code == 200
+    assert leads.context["paginator"].count == 5
+
+
+def test_the_15_and_40_percent_lines_are_drawn_beside_the_target(client, team, week20):  # noqa: F811
+    page = login(client, team["maya"]).get("/reports/").content.decode()
+    assert 'class="band-line"' in page
+    assert "Too loose below 15%" in page
+    assert "Too strict above 40%" in page
+    assert "Target 20%" in page
+
+
+def test_the_response_time_axis_names_its_unit(client, team, week20):  # noqa: F811
+    page = login(client, team["maya"]).get("/reports/").content.decode()
+    assert 'class="tick axis-unit"' in page and ">hours</text>" in page
