@@ -100,6 +100,7 @@ def test_a_keyboard_user_accepts_and_rejects_and_the_focus_stays_in_the_list(ope
     assert_focus(page, f"{order[1]} SUMMARY Reject")
 
     page.keyboard.press("Enter")
+    assert_focus(page, f"{order[1]} SELECT")  # reopened: into the reason again
     page.keyboard.press("ArrowDown")  # the first reason
     page.keyboard.press("Tab")
     page.keyboard.type("No project this year")
