@@ -4,7 +4,6 @@ import datetime as dt
 
 import numpy as np
 import pytest
-import time_machine
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -277,12 +276,6 @@ def test_the_drivers_cost_the_same_few_queries_whatever_the_number_of_leads(toky
 
 
 # --- the page and the API ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def at_now():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.mark.django_db

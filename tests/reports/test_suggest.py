@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import time_machine
 from django.utils import translation
 
 from apps.criteria import rules
@@ -238,12 +237,6 @@ def test_suggestions_cost_the_same_few_queries_whatever_the_number_of_leads(toky
 
 
 # --- the page --------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def at_now():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.mark.django_db
