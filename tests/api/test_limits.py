@@ -22,6 +22,19 @@ A_MINUTE_AND_A_HALF = dt.datetime(2026, 5, 11, 9, 0, 30, tzinfo=dt.UTC)
 # --- 413 ------------------------------------------------------------------------------
 
 
+def padded_engagements(lead, *, pad):
+    """A batch of 1000 page views of ``lead``, each carrying ``pad`` bytes of metadata."""
+    return [
+        {
+            "lead_id": lead.pk,
+            "kind": "page_view",
+            "occurred_at": "2026-01-01T00:00:00Z",
+            "metadata": {"pad": "x" * pad},
+        }
+        for _ in range(1000)
+    ]
+
+
 @pytest.mark.django_db
 def test_a_body_over_the_limit_gets_413_before_it_is_read(api, marketer, settings):
     settings.LEADFLOW_API_MAX_BODY_BYTES = 1000
@@ -39,16 +52,7 @@ def test_a_body_over_the_limit_gets_413_before_it_is_read(api, marketer, setting
 
 @pytest.mark.django_db
 def test_a_body_over_5_mib_gets_413_by_default(api, marketer):
-    lead = LeadFactory()
-    items = [
-        {
-            "lead_id": lead.pk,
-            "kind": "page_view",
-            "occurred_at": "2026-01-01T00:00:00Z",
-            "metadata": {"pad": "x" * 6000},
-        }
-        for _ in range(1000)
-    ]
+    items = padded_engagements(LeadFactory(), pad=6000)
 
     response = api(marketer).post(ENGAGEMENTS, items, format="json")
 
@@ -59,16 +63,7 @@ def test_a_body_over_5_mib_gets_413_by_default(api, marketer):
 
 @pytest.mark.django_db
 def test_a_body_of_4_mib_is_accepted(api, marketer):
-    lead = LeadFactory()
-    items = [
-        {
-            "lead_id": lead.pk,
-            "kind": "page_view",
-            "occurred_at": "2026-01-01T00:00:00Z",
-            "metadata": {"pad": "x" * 4500},
-        }
-        for _ in range(1000)
-    ]
+    items = padded_engagements(LeadFactory(), pad=4500)
     assert 4 * 1024 * 1024 < len(json.dumps(items)) < 5 * 1024 * 1024
 
     response = api(marketer).post(ENGAGEMENTS, items, format="json")
