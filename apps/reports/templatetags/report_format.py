@@ -1,5 +1,7 @@
 """How report figures read on pages and in emails."""
 
+import functools
+
 from django import template
 
 from apps.reports.alerts import ALERT_LABELS, rate_percent_text
@@ -8,19 +10,29 @@ from apps.reports.criteria_words import fit_rule_text as fit_rule_words
 register = template.Library()
 
 
+def _dash_without_figure(format_figure):
+    """A filter that reads "—" where there is no figure (None, or "" from a missing variable)."""
+
+    @functools.wraps(format_figure)
+    def filter_(value):
+        if value is None or value == "":
+            return "—"
+        return format_figure(value)
+
+    return filter_
+
+
 @register.filter
+@_dash_without_figure
 def percent(rate):
     """0.175 -> "17.5%"; None (nothing to divide by) -> "—"."""
-    if rate is None or rate == "":
-        return "—"
     return f"{rate_percent_text(rate)}%"
 
 
 @register.filter
+@_dash_without_figure
 def hours(value):
     """4.5 -> "4.5 h"; None -> "—"."""
-    if value is None:
-        return "—"
     return f"{value:g} h"
 
 
@@ -31,18 +43,16 @@ def alert_label(code):
 
 
 @register.filter
+@_dash_without_figure
 def percent1(rate):
     """0.16667 -> "16.7%" (rates that are not rounded in the document)."""
-    if rate is None or rate == "":
-        return "—"
     return f"{rate * 100:.1f}%"
 
 
 @register.filter
+@_dash_without_figure
 def lift(value):
     """2.1 -> "×2.10"; None -> "—"."""
-    if value is None:
-        return "—"
     return f"×{value:.2f}"
 
 
