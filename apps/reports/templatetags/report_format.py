@@ -1,7 +1,5 @@
 """How report figures read on pages and in emails."""
 
-import functools
-
 from django import template
 
 from apps.reports.alerts import ALERT_LABELS, rate_percent_text
@@ -13,7 +11,6 @@ register = template.Library()
 def _dash_without_figure(format_figure):
     """A filter that reads "—" where there is no figure (None, or "" from a missing variable)."""
 
-    @functools.wraps(format_figure)
     def filter_(value):
         if value is None or value == "":
             return "—"
@@ -22,38 +19,21 @@ def _dash_without_figure(format_figure):
     return filter_
 
 
-@register.filter
-@_dash_without_figure
-def percent(rate):
-    """0.175 -> "17.5%"; None (nothing to divide by) -> "—"."""
-    return f"{rate_percent_text(rate)}%"
-
-
-@register.filter
-@_dash_without_figure
-def hours(value):
-    """4.5 -> "4.5 h"; None -> "—"."""
-    return f"{value:g} h"
+# How each kind of figure reads; the filter of the same name applies it.
+FIGURE_FORMATS = {
+    "percent": lambda rate: f"{rate_percent_text(rate)}%",  # 0.175 -> "17.5%"
+    "percent1": lambda rate: f"{rate * 100:.1f}%",  # 0.16667 -> "16.7%" (rates not rounded)
+    "hours": lambda value: f"{value:g} h",  # 4.5 -> "4.5 h"
+    "lift": lambda value: f"×{value:.2f}",  # 2.1 -> "×2.10"
+}
+for _name, _format in FIGURE_FORMATS.items():
+    register.filter(_name, _dash_without_figure(_format))
 
 
 @register.filter
 def alert_label(code):
     """A short name for an alert code, in the active language."""
     return ALERT_LABELS.get(code, code)
-
-
-@register.filter
-@_dash_without_figure
-def percent1(rate):
-    """0.16667 -> "16.7%" (rates that are not rounded in the document)."""
-    return f"{rate * 100:.1f}%"
-
-
-@register.filter
-@_dash_without_figure
-def lift(value):
-    """2.1 -> "×2.10"; None -> "—"."""
-    return f"×{value:.2f}"
 
 
 @register.filter
