@@ -28,9 +28,6 @@ import json
 import os
 import random
 import re
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -41,15 +38,11 @@ from urllib.parse import urlsplit
 
 import requests
 
+from soak.processes import ProcessGroups, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "var" / "soak"
 KINDS = ["pricing_page_view", "demo_request", "page_view", "content_download", "email_click"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def parse_args():
@@ -108,7 +101,7 @@ class Site:
         self.env = {**os.environ, **env}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.processes: dict[str, subprocess.Popen] = {}
+        self.processes = ProcessGroups(self.env)
 
     def start(self):
         OUT.mkdir(parents=True, exist_ok=True)
@@ -159,15 +152,7 @@ class Site:
             ],
         }
         for name, command in commands.items():
-            log = open(OUT / f"{name}.log", "w")
-            self.processes[name] = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            self.processes.start(name, command, OUT / f"{name}.log")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -179,14 +164,7 @@ class Site:
         raise SystemExit("the web server did not come up; see var/soak/web.log")
 
     def stop(self):
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        self.processes.stop_all()
 
 
 # --- what the clients saw ------------------------------------------------------------------

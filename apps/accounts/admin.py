@@ -39,30 +39,37 @@ class UserAdmin(DjangoUserAdmin):
 # Their actions declare none, so anyone who may merely view the list could run them.
 
 
+def _action_requiring(permission, parent_admin, name, description):
+    """``parent_admin``'s action ``name``, offered only to who holds ``permission`` on the model."""
+
+    def action(self, request, queryset):
+        return getattr(parent_admin, name)(self, request, queryset)
+
+    action.__name__ = action.__qualname__ = name
+    return admin.action(permissions=[permission], description=description)(action)
+
+
 class PeriodicTaskAdmin(celery_beat_admin.PeriodicTaskAdmin):
-    @admin.action(permissions=["change"], description=_("Enable selected tasks"))
-    def enable_tasks(self, request, queryset):
-        return super().enable_tasks(request, queryset)
-
-    @admin.action(permissions=["change"], description=_("Disable selected tasks"))
-    def disable_tasks(self, request, queryset):
-        return super().disable_tasks(request, queryset)
-
-    @admin.action(permissions=["change"], description=_("Toggle activity of selected tasks"))
-    def toggle_tasks(self, request, queryset):
-        return super().toggle_tasks(request, queryset)
-
-    @admin.action(permissions=["change"], description=_("Run selected tasks"))
-    def run_tasks(self, request, queryset):
-        return super().run_tasks(request, queryset)
+    enable_tasks, disable_tasks, toggle_tasks, run_tasks = (
+        _action_requiring("change", celery_beat_admin.PeriodicTaskAdmin, name, description)
+        for name, description in (
+            ("enable_tasks", _("Enable selected tasks")),
+            ("disable_tasks", _("Disable selected tasks")),
+            ("toggle_tasks", _("Toggle activity of selected tasks")),
+            ("run_tasks", _("Run selected tasks")),
+        )
+    )
 
 
 class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
     """Login lockouts: deleting an attempt lifts its lock (Django's "delete selected")."""
 
-    @admin.action(permissions=["delete"], description=_("Clean up expired attempts"))
-    def cleanup_expired_attempts(self, request, queryset):
-        return super().cleanup_expired_attempts(request, queryset)
+    cleanup_expired_attempts = _action_requiring(
+        "delete",
+        axes_admin.AccessAttemptAdmin,
+        "cleanup_expired_attempts",
+        _("Clean up expired attempts"),
+    )
 
 
 for model, model_admin in ((PeriodicTask, PeriodicTaskAdmin), (AccessAttempt, AccessAttemptAdmin)):

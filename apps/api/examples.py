@@ -2,40 +2,28 @@
 
 from drf_spectacular.utils import OpenApiExample
 
-LEAD_REQUEST = OpenApiExample(
-    "A web-form lead",
-    request_only=True,
-    value={
-        "email": "aiko.tanaka@kumo.example",
-        "first_name": "Aiko",
-        "last_name": "Tanaka",
-        "company": "Kumo Systems",
-        "title": "Head of Sales Ops",
-        "phone": "+81 3 1234 5678",
-        "employees": 220,
-        "industry": "software",
-        "country": "JP",
-        "source": "website",
-        "campaign": "spring-webinar",
-    },
-)
+# Aiko's web-form lead: what the request sends, and what the lead echoes back.
+AIKO = {
+    "email": "aiko.tanaka@kumo.example",
+    "first_name": "Aiko",
+    "last_name": "Tanaka",
+    "company": "Kumo Systems",
+    "title": "Head of Sales Ops",
+    "phone": "+81 3 1234 5678",
+    "employees": 220,
+    "industry": "software",
+    "country": "JP",
+    "source": "website",
+    "campaign": "spring-webinar",
+}
+LEAD_REQUEST = OpenApiExample("A web-form lead", request_only=True, value=AIKO)
 LEAD_RESPONSE = OpenApiExample(
     "The lead",
     response_only=True,
     status_codes=["201", "200"],
     value={
         "id": 42,
-        "email": "aiko.tanaka@kumo.example",
-        "first_name": "Aiko",
-        "last_name": "Tanaka",
-        "title": "Head of Sales Ops",
-        "phone": "+81 3 1234 5678",
-        "company": "Kumo Systems",
-        "employees": 220,
-        "industry": "software",
-        "country": "JP",
-        "source": "website",
-        "campaign": "spring-webinar",
+        **AIKO,
         "stage": "new",
         "score": 0,
         "engagement_count": 0,

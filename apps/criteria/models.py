@@ -16,6 +16,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from apps.criteria import rules
@@ -61,6 +62,9 @@ class SingletonModel(models.Model):
 
     class Meta:
         abstract = True
+
+    def __str__(self):
+        return capfirst(str(self._meta.verbose_name))
 
     def save(self, *args, **kwargs):
         self.pk = self.singleton_id
@@ -163,9 +167,6 @@ class ScoringSettings(SingletonModel):
         verbose_name = _("scoring settings")
         verbose_name_plural = _("scoring settings")
 
-    def __str__(self):
-        return str(_("Scoring settings"))
-
     def clean(self):
         if self.decayed_points_percent is not None and self.decayed_points_percent > 100:
             raise ValidationError(
@@ -216,9 +217,6 @@ class FitRule(SingletonModel):
     class Meta:
         verbose_name = _("fit rule")
         verbose_name_plural = _("fit rule")
-
-    def __str__(self):
-        return str(_("Fit rule"))
 
     def clean(self):
         errors = {}
@@ -491,9 +489,6 @@ class SQLCriteria(SingletonModel):
         verbose_name = _("SQL (BANT) criteria")
         verbose_name_plural = _("SQL (BANT) criteria")
 
-    def __str__(self):
-        return str(_("SQL (BANT) criteria"))
-
     def clean(self):
         unknown = set(self.accepted_authorities or []) - set(Authority.values)
         if unknown:
@@ -603,9 +598,6 @@ class SLAPolicy(SingletonModel):
     class Meta:
         verbose_name = _("SLA policy")
         verbose_name_plural = _("SLA policy")
-
-    def __str__(self):
-        return str(_("SLA policy"))
 
     def clean(self):
         errors = {}

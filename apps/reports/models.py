@@ -12,41 +12,41 @@ from apps.criteria.models import SingletonModel
 PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
 
+def percent_field(verbose_name, *, default, help_text):
+    """A percentage (or percentage points) from 0 to 100, to two decimals."""
+    return models.DecimalField(
+        verbose_name,
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(default),
+        validators=PERCENT,
+        help_text=help_text,
+    )
+
+
 class ReportSettings(SingletonModel):
     """The MQL→SQL targets the weekly alerts compare against (SPEC §6 defaults)."""
 
-    target_rate_percent = models.DecimalField(
+    target_rate_percent = percent_field(
         _("MQL→SQL target (%)"),
-        max_digits=5,
-        decimal_places=2,
-        default=Decimal("20"),
-        validators=PERCENT,
+        default=20,
         help_text=_("Below this rate the report raises 'below target' (investigate)."),
     )
-    too_loose_below_percent = models.DecimalField(
+    too_loose_below_percent = percent_field(
         _("criteria too loose below (%)"),
-        max_digits=5,
-        decimal_places=2,
-        default=Decimal("15"),
-        validators=PERCENT,
+        default=15,
         help_text=_("Below this rate the report says the MQL criteria may be too loose."),
     )
-    too_strict_above_percent = models.DecimalField(
+    too_strict_above_percent = percent_field(
         _("criteria too strict above (%)"),
-        max_digits=5,
-        decimal_places=2,
-        default=Decimal("40"),
-        validators=PERCENT,
+        default=40,
         help_text=_(
             "Above this rate the report says the MQL criteria may be too strict (leads left on the table)."
         ),
     )
-    drop_alert_points = models.DecimalField(
+    drop_alert_points = percent_field(
         _("drop alert (points)"),
-        max_digits=5,
-        decimal_places=2,
-        default=Decimal("5"),
-        validators=PERCENT,
+        default=5,
         help_text=_(
             "A fall of this many percentage points or more from the previous week raises 'dropped'."
         ),
@@ -55,9 +55,6 @@ class ReportSettings(SingletonModel):
     class Meta:
         verbose_name = _("report settings")
         verbose_name_plural = _("report settings")
-
-    def __str__(self):
-        return str(_("Report settings"))
 
     def clean(self):
         errors = {}

@@ -499,37 +499,21 @@ def notification_message(notification: Notification) -> str:
     company = f" ({lead.company})" if lead.company else ""
     deadline = notification.event.deadline if notification.event else None
     when = date_format(timezone.localtime(deadline), "DATETIME_FORMAT") if deadline else ""
+    words = {"name": name, "company": company, "when": when}
     kind, event_kind = notification.kind, notification.event.kind if notification.event else None
     if kind == NotificationKind.NEW_MQL:
-        return _("New MQL for you: %(name)s%(company)s. Accept or reject it within the SLA.") % {
-            "name": name,
-            "company": company,
-        }
+        return (
+            _("New MQL for you: %(name)s%(company)s. Accept or reject it within the SLA.") % words
+        )
     accepting = event_kind in (SLAEventKind.ACCEPT_REMINDER, SLAEventKind.ACCEPT_BREACH)
     if kind == NotificationKind.REMINDER:
         if accepting:
-            return _("Reminder: accept or reject %(name)s%(company)s by %(when)s.") % {
-                "name": name,
-                "company": company,
-                "when": when,
-            }
-        return _("Reminder: qualify or reject %(name)s%(company)s by %(when)s.") % {
-            "name": name,
-            "company": company,
-            "when": when,
-        }
+            return _("Reminder: accept or reject %(name)s%(company)s by %(when)s.") % words
+        return _("Reminder: qualify or reject %(name)s%(company)s by %(when)s.") % words
     if kind == NotificationKind.BREACH:
         if accepting:
-            return _("You missed the accept deadline (%(when)s) for %(name)s%(company)s.") % {
-                "name": name,
-                "company": company,
-                "when": when,
-            }
-        return _("You missed the processing deadline (%(when)s) for %(name)s%(company)s.") % {
-            "name": name,
-            "company": company,
-            "when": when,
-        }
+            return _("You missed the accept deadline (%(when)s) for %(name)s%(company)s.") % words
+        return _("You missed the processing deadline (%(when)s) for %(name)s%(company)s.") % words
     if kind == NotificationKind.MQL_REJECTED:
         row = notification.transition
         return _("Sales rejected %(name)s%(company)s: %(reason)s (by %(who)s).") % {
@@ -540,14 +524,16 @@ def notification_message(notification: Notification) -> str:
         }
     event = notification.event
     # People by their full name, as every page names them.
-    owner = str(event.owner) if event and event.owner else _("nobody")
+    words["owner"] = str(event.owner) if event and event.owner else _("nobody")
     if accepting:
-        return _(
-            "Escalation: %(name)s%(company)s was not accepted by %(when)s (owner: %(owner)s)."
-        ) % {"name": name, "company": company, "when": when, "owner": owner}
-    return _(
-        "Escalation: %(name)s%(company)s was not processed by %(when)s (owner: %(owner)s)."
-    ) % {"name": name, "company": company, "when": when, "owner": owner}
+        return (
+            _("Escalation: %(name)s%(company)s was not accepted by %(when)s (owner: %(owner)s).")
+            % words
+        )
+    return (
+        _("Escalation: %(name)s%(company)s was not processed by %(when)s (owner: %(owner)s).")
+        % words
+    )
 
 
 def reject_reason_label(code: str | None) -> str:

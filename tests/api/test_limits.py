@@ -22,6 +22,19 @@ A_MINUTE_AND_A_HALF = dt.datetime(2026, 5, 11, 9, 0, 30, tzinfo=dt.UTC)
 # --- 413 ------------------------------------------------------------------------------
 
 
+def padded_engagements(lead, *, pad):
+    """A batch of 1000 page views of ``lead``, each carrying ``pad`` bytes of metadata."""
+    return [
+        {
+            "lead_id": lead.pk,
+            "kind": "page_view",
+            "occurred_at": "2026-01-01T00:00:00Z",
+            "metadata": {"pad": "x" * pad},
+        }
+        for _ in range(1000)
+    ]
+
+
 @pytest.mark.django_db
 def test_a_body_over_the_limit_gets_413_before_it_is_read(api, marketer, settings):
     settings.LEADFLOW_API_MAX_BODY_BYTES = 1000
@@ -39,16 +52,7 @@ def test_a_body_over_the_limit_gets_413_before_it_is_read(api, marketer, setting
 
 @pytest.mark.django_db
 def test_a_body_over_5_mib_gets_413_by_default(api, marketer):
-    lead = LeadFactory()
-    items = [
-        {
-            "lead_id": lead.pk,
-            "kind": "page_view",
-            "occurred_at": "2026-01-01T00:00:00Z",
-            "metadata": {"pad": "x" * 6000},
-        }
-        for _ in range(1000)
-    ]
+    items = padded_engagements(LeadFactory(), pad=6000)
 
     response = api(marketer).post(ENGAGEMENTS, items, format="json")
 
@@ -59,16 +63,7 @@ def test_a_body_over_5_mib_gets_413_by_default(api, marketer):
 
 @pytest.mark.django_db
 def test_a_body_of_4_mib_is_accepted(api, marketer):
-    lead = LeadFactory()
-    items = [
-        {
-            "lead_id": lead.pk,
-            "kind": "page_view",
-            "occurred_at": "2026-01-01T00:00:00Z",
-            "metadata": {"pad": "x" * 4500},
-        }
-        for _ in range(1000)
-    ]
+    items = padded_engagements(LeadFactory(), pad=4500)
     assert 4 * 1024 * 1024 < len(json.dumps(items)) < 5 * 1024 * 1024
 
     response = api(marketer).post(ENGAGEMENTS, items, format="json")
@@ -131,15 +126,24 @@ def test_a_chunked_body_the_server_cannot_decode_gets_411(api, marketer):
 # --- 429 ------------------------------------------------------------------------------
 
 
+def past_the_rate(client, rate, settings):
+    """With ``rate`` requests a minute allowed, ``rate + 1`` GETs then one more, all in one minute.
+
+    Returns the statuses of the first ``rate + 1`` and the last response.
+    """
+    settings.LEADFLOW_API_RATE_PER_MINUTE = rate
+    with time_machine.travel(A_MINUTE_AND_A_HALF, tick=False):
+        statuses = [client.get(LEADS).status_code for _ in range(rate + 1)]
+        return statuses, client.get(LEADS)
+
+
 @pytest.mark.django_db
 def test_past_the_rate_a_token_gets_429_with_retry_after_until_the_next_minute(
     api, marketer, manager, settings
 ):
-    settings.LEADFLOW_API_RATE_PER_MINUTE = 3
     client = api(marketer)
+    statuses, refused = past_the_rate(client, 3, settings)
     with time_machine.travel(A_MINUTE_AND_A_HALF, tick=False):
-        statuses = [client.get(LEADS).status_code for _ in range(4)]
-        refused = client.get(LEADS)
         other_token = api(manager).get(LEADS)
 
     assert statuses == [200, 200, 200, 429]
@@ -180,11 +184,8 @@ def redis_rate_limit(settings, redis_url):
 def test_with_redis_the_rate_is_counted_there_and_429_says_when_to_retry(
     api, marketer, settings, redis_rate_limit
 ):
-    settings.LEADFLOW_API_RATE_PER_MINUTE = 2
     client = api(marketer)
-    with time_machine.travel(A_MINUTE_AND_A_HALF, tick=False):
-        statuses = [client.get(LEADS).status_code for _ in range(3)]
-        refused = client.get(LEADS)
+    statuses, refused = past_the_rate(client, 2, settings)
 
     assert statuses == [200, 200, 429]
     assert refused["Retry-After"] == "30"

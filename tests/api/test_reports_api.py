@@ -10,24 +10,11 @@ from apps.leads.services import lead_transition
 from apps.reports.models import WeeklyReport
 from tests.factories import LeadFactory
 from tests.leads.helpers import form_values
+from tests.reports.conftest import REPORT_KEYS
 
 pytestmark = pytest.mark.django_db
 
-KEYS = {
-    "week",
-    "mqls",
-    "sqls",
-    "mql_to_sql_rate",
-    "opportunities",
-    "sql_to_opportunity_rate",
-    "by_source",
-    "by_owner",
-    "by_criteria_version",
-    "response_time_hours",
-    "sla",
-    "reject_reasons",
-    "alerts",
-}
+KEYS = set(REPORT_KEYS)
 
 
 def last_week() -> str:

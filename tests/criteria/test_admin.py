@@ -4,16 +4,11 @@ import pytest
 
 from apps.criteria.models import FitRule, MQLCriteria, ScoringRule
 from apps.leads.models import StageTransition
+from tests.criteria.helpers import SPEC_POINTS, mql_criteria_change_url, mql_criteria_form
 from tests.factories import LeadFactory
 from tests.leads.helpers import walk_to
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
 
 
 def test_every_criteria_page_opens_for_an_admin(admin_client):
@@ -38,32 +33,18 @@ def test_every_criteria_page_opens_for_an_admin(admin_client):
 
 
 def test_the_default_scoring_table_is_seeded():
-    assert dict(ScoringRule.objects.values_list("kind", "points")) == {
-        "page_view": 1,
-        "pricing_page_view": 3,
-        "content_download": 2,
-        "webinar_registration": 2,
-        "webinar_attendance": 4,
-        "email_click": 1,
-        "inquiry": 2,
-        "document_request": 3,
-        "quote_request": 5,
-        "demo_request": 8,
-        "event_visit": 2,
-    }
+    assert dict(ScoringRule.objects.values_list("kind", "points")) == SPEC_POINTS
 
 
 def test_saving_mql_criteria_in_admin_publishes_a_new_active_version(admin_client):
     v1 = MQLCriteria.objects.get(is_active=True)
     response = admin_client.post(
-        f"/admin/criteria/mqlcriteria/{v1.pk}/change/",
-        {
-            "score_threshold": "20",
-            "min_engagements": "3",
-            "required_kinds": ["pricing_page_view", "demo_request"],
-            "fit_required": "on",
-            "note": "Tighter after Q3 review",
-        },
+        mql_criteria_change_url(v1),
+        mql_criteria_form(
+            score_threshold="20",
+            required_kinds=["pricing_page_view", "demo_request"],
+            note="Tighter after Q3 review",
+        ),
     )
     assert response.status_code == 302
     v1.refresh_from_db()
@@ -78,15 +59,8 @@ def test_saving_mql_criteria_in_admin_publishes_a_new_active_version(admin_clien
 
 
 def test_a_negative_threshold_is_refused_with_a_message(admin_client):
-    v1 = MQLCriteria.objects.get(is_active=True)
     response = admin_client.post(
-        f"/admin/criteria/mqlcriteria/{v1.pk}/change/",
-        {
-            "score_threshold": "-1",
-            "min_engagements": "3",
-            "required_kinds": [],
-            "fit_required": "on",
-        },
+        mql_criteria_change_url(), mql_criteria_form(score_threshold="-1", required_kinds=[])
     )
     assert response.status_code == 200
     assert "greater than or equal to 0" in response.content.decode()

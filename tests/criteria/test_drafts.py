@@ -6,6 +6,7 @@ from django.utils import translation
 
 from apps.criteria.models import FitRule, MQLCriteria
 from apps.leads.services import EngagementInput, engagements_record
+from tests.criteria.helpers import mql_criteria_change_url, mql_criteria_form
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -134,12 +135,6 @@ def test_the_next_promotion_is_stamped_with_the_published_draft(rep):
     assert promotion.criteria == published and promotion.criteria.version == 2
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def test_saving_a_draft_in_admin_publishes_that_draft(admin_client):
     made = MQLCriteria.create_draft(
         values=TIGHTER, fit_rule_change=EMPLOYEES_100_TO_1000, author=None, note="suggested"
@@ -149,15 +144,10 @@ def test_saving_a_draft_in_admin_publishes_that_draft(admin_client):
     assert "Publishing it also sets the fit rule to: employees 100–1,000" in page
 
     response = admin_client.post(
-        f"/admin/criteria/mqlcriteria/{made.pk}/change/",
-        {
-            "score_threshold": "12",
-            "min_engagements": "3",
-            "required_kinds": ["pricing_page_view"],
-            "fit_required": "on",
-            "note": "Suggested, checked in the what-if",
-            "_save": "Save",
-        },
+        mql_criteria_change_url(made),
+        mql_criteria_form(
+            score_threshold="12", note="Suggested, checked in the what-if", _save="Save"
+        ),
     )
 
     assert response.status_code == 302

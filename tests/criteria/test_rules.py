@@ -18,53 +18,41 @@ from apps.criteria.rules import (
     mql_unmet,
     score_of,
 )
+from tests.criteria.helpers import SPEC_POINTS
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
-DEFAULT_POINTS = {
-    "page_view": 1,
-    "pricing_page_view": 3,
-    "content_download": 2,
-    "webinar_registration": 2,
-    "webinar_attendance": 4,
-    "email_click": 1,
-    "inquiry": 2,
-    "document_request": 3,
-    "quote_request": 5,
-    "demo_request": 8,
-    "event_visit": 2,
-}
 
 
 def test_default_table_scores_inquiry_document_and_quote_at_ten():
-    table = ScoringTable(points=DEFAULT_POINTS)
+    table = ScoringTable(points=SPEC_POINTS)
     history = [("inquiry", NOW), ("document_request", NOW), ("quote_request", NOW)]
     assert score_of(table, history, NOW) == 10
 
 
 def test_cap_limits_the_score():
-    table = ScoringTable(points=DEFAULT_POINTS, cap=12)
+    table = ScoringTable(points=SPEC_POINTS, cap=12)
     assert score_of(table, [("demo_request", NOW)] * 3, NOW) == 12
 
 
 def test_decay_keeps_the_configured_share_of_old_points():
-    table = ScoringTable(points=DEFAULT_POINTS, decay_after_days=30, decayed_percent=50)
+    table = ScoringTable(points=SPEC_POINTS, decay_after_days=30, decayed_percent=50)
     old = NOW - dt.timedelta(days=31)
     assert score_of(table, [("demo_request", old), ("quote_request", NOW)], NOW) == 4 + 5
 
 
 def test_decay_to_zero_drops_old_points():
-    table = ScoringTable(points=DEFAULT_POINTS, decay_after_days=30, decayed_percent=0)
+    table = ScoringTable(points=SPEC_POINTS, decay_after_days=30, decayed_percent=0)
     assert score_of(table, [("demo_request", NOW - dt.timedelta(days=40))], NOW) == 0
 
 
 def test_an_engagement_exactly_at_the_decay_boundary_still_counts_in_full():
-    table = ScoringTable(points=DEFAULT_POINTS, decay_after_days=30, decayed_percent=0)
+    table = ScoringTable(points=SPEC_POINTS, decay_after_days=30, decayed_percent=0)
     assert score_of(table, [("demo_request", NOW - dt.timedelta(days=30))], NOW) == 8
 
 
-@given(st.lists(st.sampled_from(sorted(DEFAULT_POINTS)), max_size=40), st.integers(0, 60))
+@given(st.lists(st.sampled_from(sorted(SPEC_POINTS)), max_size=40), st.integers(0, 60))
 def test_a_score_is_never_negative_and_never_above_the_cap(kinds, cap):
-    table = ScoringTable(points=DEFAULT_POINTS, cap=cap)
+    table = ScoringTable(points=SPEC_POINTS, cap=cap)
     score = score_of(table, [(k, NOW) for k in kinds], NOW)
     assert 0 <= score <= cap
 

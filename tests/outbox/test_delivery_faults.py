@@ -16,14 +16,11 @@ import datetime as dt
 import email
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -36,6 +33,7 @@ from apps.leads.services import lead_transition
 from apps.outbox.models import OutboxMessage
 from apps.outbox.services import outbox_message_id
 from apps.sla.models import Notification, SLAEvent
+from soak.processes import ProcessGroups, free_port
 from tests.api.conftest import client_for
 from tests.conftest import REQUIRE_SERVICES
 from tests.factories import LeadFactory, UserFactory
@@ -47,15 +45,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
 SWEEP = "SLA sweep: reminders, breaches, escalations"
 DELIVERY = "Outbox: deliver due emails and retries"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class SlowMailServer:
@@ -88,25 +79,19 @@ def slow_smtp():
     server.controller.stop()
 
 
-class Processes:
+class Processes(ProcessGroups):
     """Celery workers and beat as subprocesses of this test, on the test's own database."""
 
     def __init__(self, tmp_path, env):
-        self.tmp_path, self.env, self.running = tmp_path, env, {}
+        super().__init__(env)
+        self.tmp_path = tmp_path
 
-    def start(self, name, *args):
-        log = open(self.tmp_path / f"{name}.log", "a")
-        self.running[name] = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "leadflow", *args],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    def celery(self, name, *args):
+        command = [sys.executable, "-m", "celery", "-A", "leadflow", *args]
+        self.start(name, command, self.tmp_path / f"{name}.log", append=True)
 
     def worker(self, name):
-        self.start(
+        self.celery(
             name,
             "worker",
             "--pool=solo",  # one message at a time: a kill interrupts at most one send
@@ -119,7 +104,7 @@ class Processes:
         )
 
     def beat(self):
-        self.start(
+        self.celery(
             "beat",
             "beat",
             "--scheduler",
@@ -129,21 +114,6 @@ class Processes:
             "--loglevel=WARNING",
             f"--schedule={self.tmp_path / 'beat-schedule'}",
         )
-
-    def kill(self, name):
-        os.killpg(self.running[name].pid, signal.SIGKILL)
-        self.running[name].wait(timeout=10)
-
-    def stop_all(self):
-        for process in self.running.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.running.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
 
     def logs(self) -> str:
         return "\n".join(

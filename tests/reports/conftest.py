@@ -4,11 +4,19 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from apps.criteria.models import MQLCriteria
 from apps.leads.services import EngagementInput, engagements_record, lead_transition
+from tests.browser.conftest import (  # noqa: F401  (for the browser tests in this folder)
+    browser,
+    compiled_catalogue,
+    live_server,
+    open_page,
+    plain_http_server_settings,
+)
 from tests.factories import LeadFactory
 from tests.leads.helpers import form_values
 
@@ -17,6 +25,17 @@ H = dt.timedelta(hours=1)
 
 # Engagements worth 12 points with a pricing page view: they meet the default MQL criteria.
 QUALIFYING_KINDS = ("pricing_page_view", "demo_request", "page_view")
+
+# SPEC §6: the keys of the weekly report document (API and stored report), in order, and the
+# header line of the weekly CSV export (dashboard and `weekly_report --format csv`).
+REPORT_KEYS = (
+    "week mqls sqls mql_to_sql_rate opportunities sql_to_opportunity_rate by_source by_owner "
+    "by_criteria_version response_time_hours sla reject_reasons alerts"
+).split()
+CSV_HEADER_LINE = (
+    "week,mqls,sqls,mql_to_sql_rate,opportunities,sql_to_opportunity_rate,"
+    "response_time_median_h,response_time_p90_h,accepted_in_time_rate,processed_in_time_rate"
+)
 
 
 @pytest.fixture
@@ -36,6 +55,16 @@ def team(team):
 
 def jst(year, month, day, hour=0, minute=0):
     return dt.datetime(year, month, day, hour, minute, tzinfo=TOKYO)
+
+
+NOW = jst(2026, 5, 20, 12)  # Wednesday of 2026-W21: the default window is W09–W20
+
+
+@pytest.fixture
+def at_now():
+    """The pages and the API are read at ``NOW``."""
+    with time_machine.travel(NOW, tick=False):
+        yield
 
 
 def only_rep_taking_leads(rep):
@@ -75,6 +104,24 @@ class History:
             values=form_values("promote", {"reason": "Asked for a demo at the booth"}, at=at),
             at=at,
         )
+
+    def mqls_of_week20(self, sources, *, owner, accepted_at, rejected_at=None):
+        """MQLs promoted by hand an hour apart from Tuesday 12 May 2026 09:00 (2026-W20), one per source.
+
+        The first is accepted at ``accepted_at`` and qualified on Wednesday 09:00; with
+        ``rejected_at``, the last is rejected then for no budget.
+        """
+        leads = []
+        for i, source in enumerate(sources):
+            lead = self.lead(source)
+            self.promote_by_hand(lead, jst(2026, 5, 12, 9 + i), owner=owner)
+            if i == 0:
+                self.step(lead, "accept", accepted_at)
+                self.step(lead, "qualify", jst(2026, 5, 13, 9))
+            leads.append(lead)
+        if rejected_at is not None:
+            self.step(leads[-1], "reject", rejected_at, reason="no_budget")
+        return leads
 
     def promote_by_scoring(self, lead, at, *, owner):
         """Engagements at ``at`` that make the active criteria promote the lead."""

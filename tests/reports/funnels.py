@@ -20,10 +20,10 @@ from django.test.utils import CaptureQueriesContext
 from apps.criteria.models import FitRule
 from apps.leads.services import EngagementInput, engagements_record
 from apps.reports.weeks import IsoWeek, WeekWindow
-from tests.reports.conftest import jst
+from tests.reports.conftest import NOW
 
-NOW = jst(2026, 5, 20, 12)  # Wednesday of 2026-W21: the default window is W09–W20
 WINDOW = WeekWindow.default(NOW)
+
 
 LOOSE = {"score_threshold": 3, "min_engagements": 1, "required_kinds": [], "fit_required": False}
 IN_FIT = (60, 150, 320, 480)  # 50–500 employees

@@ -10,7 +10,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 
 from apps.reports.models import WeeklyReport
-from tests.reports.conftest import jst
+from tests.reports.conftest import CSV_HEADER_LINE, jst
 
 pytestmark = pytest.mark.django_db
 
@@ -18,14 +18,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def week20(tokyo, team, history):
     """2026-W20: four MQLs (two webinar, two website), one qualified; one rejected for no budget."""
-    for i in range(4):
-        lead = history.lead("webinar" if i < 2 else "website")
-        history.promote_by_hand(lead, jst(2026, 5, 12, 9 + i), owner=team["rita"])
-        if i == 0:
-            history.step(lead, "accept", jst(2026, 5, 12, 12))
-            history.step(lead, "qualify", jst(2026, 5, 13, 9))
-        if i == 3:
-            history.step(lead, "reject", jst(2026, 5, 12, 18), reason="no_budget")
+    history.mqls_of_week20(
+        ["webinar", "webinar", "website", "website"],
+        owner=team["rita"],
+        accepted_at=jst(2026, 5, 12, 12),
+        rejected_at=jst(2026, 5, 12, 18),
+    )
     mail.outbox.clear()
 
 
@@ -62,18 +60,7 @@ def test_csv_prints_the_dashboard_columns_for_the_week(week20):
         rows = list(csv.reader(io.StringIO(run("--week", "2026-W20", "--format", "csv"))))
 
     assert rows == [
-        [
-            "week",
-            "mqls",
-            "sqls",
-            "mql_to_sql_rate",
-            "opportunities",
-            "sql_to_opportunity_rate",
-            "response_time_median_h",
-            "response_time_p90_h",
-            "accepted_in_time_rate",
-            "processed_in_time_rate",
-        ],
+        CSV_HEADER_LINE.split(","),
         # Answered in time: the one accepted and the one rejected (6 h after promotion).
         ["2026-W20", "4", "1", "0.25", "0", "0.0", "3.0", "3.0", "0.5", "0.5"],
     ]

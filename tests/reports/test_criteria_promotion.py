@@ -5,24 +5,13 @@ from django.contrib.messages import get_messages
 
 from apps.criteria.models import MQLCriteria
 from apps.leads.models import Lead, StageTransition
+from tests.criteria.helpers import mql_criteria_form
 from tests.factories import LeadFactory
 from tests.leads.helpers import engage
 
 pytestmark = pytest.mark.django_db
 
-LOOSER = {
-    "score_threshold": "5",
-    "min_engagements": "3",
-    "required_kinds": ["pricing_page_view"],
-    "fit_required": "on",
-    "note": "Looser",
-}
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
+LOOSER = mql_criteria_form(score_threshold="5", note="Looser")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.reports.models import WeeklyReport
 from apps.reports.selectors import weekly_report_compute
 from apps.reports.weeks import IsoWeek
-from tests.reports.conftest import jst
+from tests.reports.conftest import CSV_HEADER_LINE, jst
 
 pytestmark = pytest.mark.django_db
 
@@ -27,14 +27,12 @@ def now(tokyo):
 @pytest.fixture
 def week20(now, team, history):
     """2026-W20: 5 webinar MQLs, 1 reached SQL (20%); 2 ads MQLs, none (7 in all: 14.3%), one rejected."""
-    for i in range(7):
-        lead = history.lead("webinar" if i < 5 else "ads")
-        history.promote_by_hand(lead, jst(2026, 5, 12, 9 + i), owner=team["rita"])
-        if i == 0:
-            history.step(lead, "accept", jst(2026, 5, 12, 11))
-            history.step(lead, "qualify", jst(2026, 5, 13, 9))
-        if i == 6:
-            history.step(lead, "reject", jst(2026, 5, 13, 9), reason="no_budget")
+    history.mqls_of_week20(
+        ["webinar"] * 5 + ["ads"] * 2,
+        owner=team["rita"],
+        accepted_at=jst(2026, 5, 12, 11),
+        rejected_at=jst(2026, 5, 13, 9),
+    )
 
 
 def login(client, user):
@@ -168,18 +166,7 @@ def test_the_csv_has_a_header_and_one_row_per_week(client, team, week20):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert 'filename="leadflow-weekly-2026-W10-2026-W21.csv"' in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == [
-        "week",
-        "mqls",
-        "sqls",
-        "mql_to_sql_rate",
-        "opportunities",
-        "sql_to_opportunity_rate",
-        "response_time_median_h",
-        "response_time_p90_h",
-        "accepted_in_time_rate",
-        "processed_in_time_rate",
-    ]
+    assert rows[0] == CSV_HEADER_LINE.split(",")
     assert [row[0] for row in rows[1:]] == [f"2026-W{n:02d}" for n in range(10, 22)]
     # Answered in time: the one accepted (2 h) and the one rejected (18 h): 2 of 7.
     assert rows[11] == ["2026-W20", "7", "1", "0.143", "0", "0.0", "2.0", "2.0", "0.286", "0.286"]

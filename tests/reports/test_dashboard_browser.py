@@ -9,14 +9,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from tests.browser.conftest import (  # noqa: F401  (the browser fixtures, shared with tests/browser)
-    browser,
-    compiled_catalogue,
-    live_server,
-    log_in,
-    open_page,
-    plain_http_server_settings,
-)
+from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

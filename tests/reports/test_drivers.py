@@ -4,7 +4,6 @@ import datetime as dt
 
 import numpy as np
 import pytest
-import time_machine
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -134,28 +133,15 @@ def six_mqls(tokyo, history):
     FitRule.objects.update_or_create(pk=1, defaults={"employees_min": 50, "employees_max": 500})
     history.publish_criteria(**LOOSE)
     week = jst(2026, 5, 13, 10)  # Wednesday of W20
-    promote_with(
-        history,
-        at=week,
-        kinds=["pricing_page_view", "page_view", "page_view"],
-        employees=100,
-        sql=True,
-    )
-    promote_with(
-        history, at=week, kinds=["pricing_page_view", "demo_request"], employees=100, sql=True
-    )
-    promote_with(
-        history,
-        at=week,
-        kinds=["pricing_page_view", "page_view", "email_click"],
-        employees=20,
-        sql=True,
-    )
-    promote_with(
-        history, at=week, kinds=["demo_request"], employees=100, later=["pricing_page_view"]
-    )
-    promote_with(history, at=week, kinds=["webinar_attendance"], employees=None)
-    promote_with(history, at=week, kinds=["content_download", "page_view"], employees=1000)
+    for kinds, employees, sql, later in (
+        (["pricing_page_view", "page_view", "page_view"], 100, True, ()),
+        (["pricing_page_view", "demo_request"], 100, True, ()),
+        (["pricing_page_view", "page_view", "email_click"], 20, True, ()),
+        (["demo_request"], 100, False, ["pricing_page_view"]),
+        (["webinar_attendance"], None, False, ()),
+        (["content_download", "page_view"], 1000, False, ()),
+    ):
+        promote_with(history, at=week, kinds=kinds, employees=employees, sql=sql, later=later)
     # W08 is before the window: neither its MQL nor its SQL counts.
     promote_with(
         history, at=jst(2026, 2, 18, 10), kinds=["pricing_page_view"] * 2, employees=100, sql=True
@@ -277,12 +263,6 @@ def test_the_drivers_cost_the_same_few_queries_whatever_the_number_of_leads(toky
 
 
 # --- the page and the API ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def at_now():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.mark.django_db

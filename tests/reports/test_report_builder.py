@@ -11,7 +11,7 @@ import pytest
 
 from apps.reports.selectors import weekly_report_compute
 from apps.reports.weeks import IsoWeek
-from tests.reports.conftest import jst
+from tests.reports.conftest import REPORT_KEYS, jst
 
 pytestmark = pytest.mark.django_db
 
@@ -192,21 +192,7 @@ def test_a_week_inside_the_target_band_with_no_drop_raises_no_alert(week20):
 def test_the_document_has_exactly_the_keys_of_the_api(week20):
     doc = weekly_report_compute(week=W20, as_of=AS_OF).document
 
-    assert list(doc) == [
-        "week",
-        "mqls",
-        "sqls",
-        "mql_to_sql_rate",
-        "opportunities",
-        "sql_to_opportunity_rate",
-        "by_source",
-        "by_owner",
-        "by_criteria_version",
-        "response_time_hours",
-        "sla",
-        "reject_reasons",
-        "alerts",
-    ]
+    assert list(doc) == REPORT_KEYS
 
 
 def test_conversions_after_the_report_count_when_it_is_rebuilt_later(week20):

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import time_machine
 from django.utils import translation
 
 from apps.criteria import rules
@@ -116,6 +115,11 @@ def test_the_vectorised_replay_counts_what_a_lead_by_lead_replay_counts(seed):
             for c in population.profiles.country
         ],
     }
+    # What each lead had at the window's end, and just before the window started.
+    moments = (
+        (population.score, population.engagements, population.kinds),
+        (population.score_before, population.engagements_before, population.kinds_before),
+    )
 
     for k, kind_set in enumerate(SPACE.kind_sets):
         for f, option in enumerate(SPACE.fit_options):
@@ -136,23 +140,17 @@ def test_the_vectorised_replay_counts_what_a_lead_by_lead_replay_counts(seed):
                             "industry": texts["industry"][n],
                             "country": texts["country"][n],
                         }
-                        at_end = met(
-                            rule,
-                            option.rule,
-                            option.required,
-                            score=int(population.score[n]),
-                            engagements=int(population.engagements[n]),
-                            kinds=int(population.kinds[n]),
-                            **profile,
-                        )
-                        before = met(
-                            rule,
-                            option.rule,
-                            option.required,
-                            score=int(population.score_before[n]),
-                            engagements=int(population.engagements_before[n]),
-                            kinds=int(population.kinds_before[n]),
-                            **profile,
+                        at_end, before = (
+                            met(
+                                rule,
+                                option.rule,
+                                option.required,
+                                score=int(score[n]),
+                                engagements=int(engagements[n]),
+                                kinds=int(kinds[n]),
+                                **profile,
+                            )
+                            for score, engagements, kinds in moments
                         )
                         if at_end and not before:
                             mqls += 1
@@ -238,12 +236,6 @@ def test_suggestions_cost_the_same_few_queries_whatever_the_number_of_leads(toky
 
 
 # --- the page --------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def at_now():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.mark.django_db

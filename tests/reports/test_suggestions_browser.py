@@ -11,16 +11,8 @@ from playwright.sync_api import expect
 from apps.criteria.models import FitRule, MQLCriteria
 from apps.leads.services import EngagementInput, engagements_record
 from apps.reports.weeks import WeekWindow
-from tests.browser.conftest import (  # noqa: F401  (the browser fixtures, shared with tests/browser)
-    browser,
-    compiled_catalogue,
-    live_server,
-    log_in,
-    open_page,
-    plain_http_server_settings,
-)
+from tests.browser.conftest import log_in
 from tests.factories import LeadFactory
-from tests.reports.conftest import history, team  # noqa: F401
 from tests.reports.funnels import worked_example
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

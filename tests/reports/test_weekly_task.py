@@ -29,12 +29,9 @@ MONDAY_MORNING = jst(2026, 5, 18, 8)  # the Monday after 2026-W20
 @pytest.fixture
 def week20(tokyo, team, history):
     """Five MQLs in 2026-W20, one qualified: 20%, right at the target; last week had none."""
-    for i in range(5):
-        lead = history.lead("webinar" if i < 2 else "website")
-        history.promote_by_hand(lead, jst(2026, 5, 12, 9 + i), owner=team["rita"])
-        if i == 0:
-            history.step(lead, "accept", jst(2026, 5, 12, 10))
-            history.step(lead, "qualify", jst(2026, 5, 13, 9))
+    history.mqls_of_week20(
+        ["webinar"] * 2 + ["website"] * 3, owner=team["rita"], accepted_at=jst(2026, 5, 12, 10)
+    )
     mail.outbox.clear()
 
 

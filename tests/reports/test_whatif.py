@@ -15,24 +15,11 @@ from apps.criteria.models import MQLCriteria
 from apps.leads.models import Engagement, StageTransition
 from apps.reports.weeks import IsoWeek
 from apps.reports.whatif import criteria_whatif, first_qualifying_moments, preview_weeks
+from tests.criteria.helpers import SPEC_POINTS, mql_criteria_form
 from tests.factories import LeadFactory
 from tests.reports.conftest import jst
 
-DEFAULT_TABLE = rules.ScoringTable(
-    points={
-        "page_view": 1,
-        "pricing_page_view": 3,
-        "content_download": 2,
-        "webinar_registration": 2,
-        "webinar_attendance": 4,
-        "email_click": 1,
-        "inquiry": 2,
-        "document_request": 3,
-        "quote_request": 5,
-        "demo_request": 8,
-        "event_visit": 2,
-    }
-)
+DEFAULT_TABLE = rules.ScoringTable(points=SPEC_POINTS)
 DEFAULT = rules.MQLRule()
 T0 = dt.datetime(2026, 5, 11, 9, tzinfo=dt.UTC)
 
@@ -221,23 +208,8 @@ def test_on_the_seed_data_the_current_criteria_replay_matches_the_real_promotion
     }
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def preview(client, url, **fields):
-    data = {
-        "score_threshold": "10",
-        "min_engagements": "3",
-        "required_kinds": ["pricing_page_view"],
-        "fit_required": "on",
-        "note": "",
-        "_preview": "1",
-        **fields,
-    }
-    return client.post(url, data)
+    return client.post(url, mql_criteria_form(_preview="1", **fields))
 
 
 @pytest.mark.django_db
@@ -307,15 +279,7 @@ def test_saving_after_a_preview_still_publishes_the_new_version(admin_client):
     preview(admin_client, url, score_threshold="20")
 
     response = admin_client.post(
-        url,
-        {
-            "score_threshold": "20",
-            "min_engagements": "3",
-            "required_kinds": ["pricing_page_view"],
-            "fit_required": "on",
-            "note": "Tighter",
-            "_save": "Save",
-        },
+        url, mql_criteria_form(score_threshold="20", note="Tighter", _save="Save")
     )
 
     assert response.status_code == 302

@@ -13,15 +13,20 @@ from tests.leads.helpers import walk_to
 pytestmark = pytest.mark.django_db
 
 
+def aikos_mql(marketer, manager):
+    """Aiko Tanaka's lead, walked to MQL (and so to the rep) through the lifecycle."""
+    return walk_to(
+        LeadFactory(first_name="Aiko", last_name="Tanaka"),
+        "mql",
+        marketer=marketer,
+        manager=manager,
+    )
+
+
 @pytest.fixture
 def reminded(marketer, manager, rep, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        lead = walk_to(
-            LeadFactory(first_name="Aiko", last_name="Tanaka"),
-            "mql",
-            marketer=marketer,
-            manager=manager,
-        )
+        lead = aikos_mql(marketer, manager)
         sla_sweep(now=lead.mql_at + dt.timedelta(hours=21))
     return lead
 
@@ -107,12 +112,7 @@ def test_emails_go_out_in_the_recipients_language(
     rep.language = "ja"
     rep.save()
     with django_capture_on_commit_callbacks(execute=True):
-        lead = walk_to(
-            LeadFactory(first_name="Aiko", last_name="Tanaka"),
-            "mql",
-            marketer=marketer,
-            manager=manager,
-        )
+        lead = aikos_mql(marketer, manager)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         sla_sweep(now=lead.mql_at + dt.timedelta(hours=25))

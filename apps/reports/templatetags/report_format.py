@@ -8,42 +8,32 @@ from apps.reports.criteria_words import fit_rule_text as fit_rule_words
 register = template.Library()
 
 
-@register.filter
-def percent(rate):
-    """0.175 -> "17.5%"; None (nothing to divide by) -> "—"."""
-    if rate is None or rate == "":
-        return "—"
-    return f"{rate_percent_text(rate)}%"
+def _dash_without_figure(format_figure):
+    """A filter that reads "—" where there is no figure (None, or "" from a missing variable)."""
+
+    def filter_(value):
+        if value is None or value == "":
+            return "—"
+        return format_figure(value)
+
+    return filter_
 
 
-@register.filter
-def hours(value):
-    """4.5 -> "4.5 h"; None -> "—"."""
-    if value is None:
-        return "—"
-    return f"{value:g} h"
+# How each kind of figure reads; the filter of the same name applies it.
+FIGURE_FORMATS = {
+    "percent": lambda rate: f"{rate_percent_text(rate)}%",  # 0.175 -> "17.5%"
+    "percent1": lambda rate: f"{rate * 100:.1f}%",  # 0.16667 -> "16.7%" (rates not rounded)
+    "hours": lambda value: f"{value:g} h",  # 4.5 -> "4.5 h"
+    "lift": lambda value: f"×{value:.2f}",  # 2.1 -> "×2.10"
+}
+for _name, _format in FIGURE_FORMATS.items():
+    register.filter(_name, _dash_without_figure(_format))
 
 
 @register.filter
 def alert_label(code):
     """A short name for an alert code, in the active language."""
     return ALERT_LABELS.get(code, code)
-
-
-@register.filter
-def percent1(rate):
-    """0.16667 -> "16.7%" (rates that are not rounded in the document)."""
-    if rate is None or rate == "":
-        return "—"
-    return f"{rate * 100:.1f}%"
-
-
-@register.filter
-def lift(value):
-    """2.1 -> "×2.10"; None -> "—"."""
-    if value is None:
-        return "—"
-    return f"×{value:.2f}"
 
 
 @register.filter
