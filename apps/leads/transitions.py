@@ -102,6 +102,7 @@ class Transition:
     event: str  # the history's name for it, as a past event
     done: str  # said once it is done; may use %(lead)s, %(reason)s and %(owner)s
     summary: str  # the API operation's summary (the schema is in English)
+    event_type: str  # its event for webhooks and the event feed, e.g. "lead.accepted"
     danger: bool = False  # its button warns
     note_only: bool = False  # its only input is an optional note: a bare button
     hands_over: bool = False  # gives the lead to a rep (or the pool) who must now accept it
@@ -259,6 +260,7 @@ TRANSITIONS: dict[str, Transition] = {
     for entry in (
         Transition(
             name="accept",
+            event_type="lead.accepted",
             form=inputs.NoteForm,
             who=ActorRule(
                 permission="leads.work_all_leads",
@@ -275,6 +277,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="qualify",
+            event_type="lead.qualified",
             form=inputs.QualifyForm,
             who=SALES_WORK,
             apply=_qualify,
@@ -289,6 +292,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="convert",
+            event_type="lead.converted",
             form=inputs.ConvertForm,
             who=SALES_WORK,
             apply=_convert,
@@ -301,6 +305,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="win",
+            event_type="lead.won",
             form=inputs.NoteForm,
             who=SALES_WORK,
             apply=_win,
@@ -313,6 +318,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="lose",
+            event_type="lead.lost",
             form=inputs.LoseForm,
             who=SALES_WORK,
             apply=_lose,
@@ -325,6 +331,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="reject",
+            event_type="lead.rejected",
             form=inputs.RejectForm,
             who=SALES_WORK,
             apply=_reject,
@@ -342,6 +349,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="promote",
+            event_type="lead.promoted",
             form=inputs.PromoteForm,
             who=ActorRule(permission="leads.promote_lead", system=True),
             apply=_promote,
@@ -354,6 +362,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="resubmit",
+            event_type="lead.resubmitted",
             form=inputs.ResubmitForm,
             who=REVIEW,
             apply=_resubmit,
@@ -371,6 +380,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="recycle",
+            event_type="lead.recycled",
             form=inputs.NoteForm,
             who=REVIEW,
             apply=_recycle,
@@ -383,6 +393,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="disqualify",
+            event_type="lead.disqualified",
             form=inputs.DisqualifyForm,
             who=REVIEW,
             apply=_disqualify,
@@ -399,6 +410,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="reassign",
+            event_type="lead.reassigned",
             form=inputs.ReassignForm,
             who=ActorRule(permission="leads.reassign_lead", system=True),
             apply=_reassign,
