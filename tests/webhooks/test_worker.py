@@ -16,7 +16,7 @@ from apps.outbox.models import OutboxStatus
 from apps.webhooks.models import Event, WebhookDelivery
 from tests.factories import LeadFactory, UserFactory
 from tests.leads.helpers import QUALIFYING_BANT, form_values
-from tests.outbox.test_delivery_faults import DELIVERY, clear_queue, every, processes  # noqa: F401
+from tests.outbox.test_delivery_faults import DELIVERY, clear_queue, every, processes
 from tests.waiting import wait_for
 
 pytestmark = [
@@ -66,7 +66,7 @@ def test_a_worker_killed_mid_delivery_loses_no_event(
     endpoint,
     people,
     processes,
-    redis_url,  # noqa: F811
+    redis_url,
 ):
     from leadflow.celery import app
     from tests.conftest import _forget_broker
