@@ -182,8 +182,11 @@ def events_sequence(*, limit: int = 5000) -> int:
         EventFeedClock.objects.filter(pk=1).update(last=F("last"))
         clock, _created = EventFeedClock.objects.select_for_update().get_or_create(pk=1)
         ids = list(pending.order_by("pk").values_list("pk", flat=True)[:limit])
-        for position, pk in enumerate(ids, start=clock.last + 1):
-            Event.objects.filter(pk=pk).update(sequence=position)
+        Event.objects.bulk_update(
+            [Event(pk=pk, sequence=n) for n, pk in enumerate(ids, start=clock.last + 1)],
+            ["sequence"],
+            batch_size=500,
+        )
         EventFeedClock.objects.filter(pk=1).update(last=clock.last + len(ids))
     return len(ids)
 
