@@ -118,8 +118,18 @@ def slack_text(event) -> str:
     }
     text = _("%(lead)s%(company)s: %(event)s by %(actor)s.") % words
     if transition.get("reason"):
-        text += " " + _("Reason: %(reason)s.") % {"reason": _escape(transition["reason"])}
+        text += " " + _("Reason: %(reason)s.") % {"reason": _escape(_reason(entry, transition))}
     return text
+
+
+def _reason(entry, transition: dict) -> str:
+    """A reject or disqualify reason by its admin-edited label; other reasons are free text."""
+    code = transition["reason"]
+    model = entry.reason_model if entry else None
+    if model is None:
+        return code
+    chosen = model.objects.filter(code=code).first()
+    return chosen.label if chosen else code
 
 
 def slack_message(event) -> dict:

@@ -47,7 +47,7 @@ def test_a_new_mql_reads_as_a_sentence_with_a_link_to_the_lead(
         f"score {lead.score}, owner {lead.owner.username if lead.owner else 'nobody'}."
     )
     assert second["text"].startswith(f"<https://leadflow.example.com/leads/{lead.pk}/|Aiko Tanaka>")
-    assert "Rejected by mona" in second["text"]
+    assert "Rejected by mona. Reason: No budget." in second["text"]
     # Slack checks no signature, and none is sent.
     assert "webhook-signature" not in receiver.received[0].headers
 
