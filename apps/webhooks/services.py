@@ -98,7 +98,8 @@ def event_record(*, type: str, body: dict, lead=None, at: dt.datetime | None = N
 
 
 def _listening_endpoints() -> list[WebhookEndpoint]:
-    return list(WebhookEndpoint.objects.filter(active=True).exclude(state=EndpointState.PAUSED))
+    # A paused endpoint still gets its deliveries, held: resuming it sends them, in order.
+    return list(WebhookEndpoint.objects.filter(active=True))
 
 
 def _deliveries_create(pairs: list[tuple[Event, WebhookEndpoint]]) -> list[WebhookDelivery]:
@@ -112,6 +113,11 @@ def _deliveries_create(pairs: list[tuple[Event, WebhookEndpoint]]) -> list[Webho
                 payload={"event_id": event.pk, "endpoint_id": endpoint.pk},
                 sequence_key=(
                     f"webhook:{endpoint.pk}:lead:{event.lead_id}" if event.lead_id else ""
+                ),
+                **(
+                    {"status": OutboxStatus.SKIPPED, "last_error": PAUSED_NOTE}
+                    if endpoint.state == EndpointState.PAUSED
+                    else {}
                 ),
             )
             for event, endpoint in pairs

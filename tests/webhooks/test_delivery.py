@@ -210,17 +210,18 @@ def test_an_endpoint_that_keeps_failing_is_paused_not_retried_and_resumes_in_ord
         move(lead, "reject", manager, {"reason": "no_budget"})  # no delivery while paused
     deliver_until_quiet()
     assert len(receiver.received) == tries
-    assert not WebhookDelivery.objects.filter(event__type="lead.rejected").exists()
+    held = WebhookDelivery.objects.get(event__type="lead.rejected").message
+    assert held.status == OutboxStatus.SKIPPED and held.attempts == 0
 
     receiver.status = 204
     with on_commit():
         queued = webhook_endpoint_resume(endpoint=endpoint)
     deliver_until_quiet()
-    assert queued == 2
+    assert queued == 3
     endpoint.refresh_from_db()
     assert endpoint.state == EndpointState.HEALTHY
     sent = [r.json["type"] for r in receiver.received[tries:]]
-    assert sent == ["lead.promoted", "lead.accepted"]
+    assert sent == ["lead.promoted", "lead.accepted", "lead.rejected"]
 
 
 def test_a_redirect_is_not_followed_and_a_long_answer_is_cut(
