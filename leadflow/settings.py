@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "apps.sla",
     "apps.reports",
     "apps.api",
+    "apps.webhooks",
     "apps.demo",
 ]
 
@@ -239,6 +240,24 @@ OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=3600)
 OUTBOX_MESSAGE_ID_DOMAIN = env.str(
     "OUTBOX_MESSAGE_ID_DOMAIN", default=urlsplit(SITE_URL).hostname or "leadflow.localhost"
 )
+
+# --- Webhooks ----------------------------------------------------------------
+# Endpoints must be https:// in production; plain http is allowed for local runs.
+WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=PRODUCTION)
+# Hosts (names or addresses) an operator allows although they resolve to loopback, private
+# or link-local addresses, e.g. an internal receiver: "hooks.internal,10.0.0.5".
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+# One request may take this long (connecting, sending and reading the answer).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Only this much of a receiver's answer is read (and kept in the delivery log).
+WEBHOOK_RESPONSE_LIMIT_BYTES = env.int("WEBHOOK_RESPONSE_LIMIT_BYTES", default=4096)
+# Retries after 1, 2, 4 … minutes, capped at 4 hours: 14 attempts span about a day. Then
+# the endpoint is marked failing (admins are told); after WEBHOOK_PAUSE_AFTER_SECONDS of
+# failing without a success, the next delivery that gives up pauses it until an admin resumes it.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=14)
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=60)
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=4 * 3600)
+WEBHOOK_PAUSE_AFTER_SECONDS = env.int("WEBHOOK_PAUSE_AFTER_SECONDS", default=3 * 24 * 3600)
 
 # --- API ---------------------------------------------------------------------
 # A request body over this many bytes gets 413 before anything reads it.

@@ -12,6 +12,8 @@ urlpatterns = [
     path("leads/", include("apps.leads.urls")),
     path("notifications/", include("apps.sla.urls")),
     path("reports/", include("apps.reports.urls")),
+    # Before the API's own routes, whose last pattern answers 404 for anything else under /api/.
+    path("api/v1/events/", include("apps.webhooks.urls")),
     path("api/", include("apps.api.urls")),
     path("admin/", admin.site.urls),
 ]

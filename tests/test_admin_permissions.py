@@ -28,6 +28,8 @@ from apps.criteria.models import CurrencyRate
 from apps.leads.models import Lead
 from apps.reports.models import ReportSettings, WeeklyReport
 from apps.sla.services import sla_sweep
+from apps.webhooks.models import WebhookEndpoint
+from apps.webhooks.services import webhook_test_send
 from tests.factories import EngagementFactory, LeadFactory, UserFactory
 from tests.leads.helpers import walk_to
 
@@ -71,6 +73,11 @@ def world(marketer, rep, manager, django_capture_on_commit_callbacks):
     AccessAttempt.objects.create(**axes_fields, failures_since_start=1, get_data="", post_data="")
     AccessLog.objects.create(**axes_fields)
     AccessFailureLog.objects.create(**axes_fields)
+    # A delivery row without sending it (its after-commit kick is not run).
+    hook = WebhookEndpoint.objects.create(
+        name="Warehouse", url="https://hooks.example.com/in", event_types=["lead.created"]
+    )
+    webhook_test_send(endpoints=[hook])
     return {"lead": lead, "secrets": (*SECRETS, token.key)}
 
 

@@ -18,8 +18,8 @@ from tests.leads.helpers import form_values, walk_to
 pytestmark = pytest.mark.django_db
 
 ROLES = ("anonymous", "rep", "other_rep", "marketer", "manager", "admin", "nobody")
-# Covered by their own suites: the admin, the JSON API, the notifications.
-EXCLUDED_NAMESPACES = {"admin", "api", "sla", "notifications"}
+# Covered by their own suites: the admin, the JSON API (and its event feed), the notifications.
+EXCLUDED_NAMESPACES = {"admin", "api", "sla", "notifications", "events"}
 
 LOGIN = "login"  # 302 to the login page
 DONE = "done"  # 302 back to the page, the action done

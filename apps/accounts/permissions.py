@@ -55,6 +55,11 @@ def can_see_all_leads(user) -> bool:
     return user.has_perm("leads.view_all_leads")
 
 
+def can_read_event_feed(user) -> bool:
+    """Marketing, sales managers and superusers: the event feed carries every lead."""
+    return has_role(user) and can_see_all_leads(user)
+
+
 def can_work_any_lead(user) -> bool:
     """Sales managers act as the owner on every lead."""
     return user.has_perm("leads.work_all_leads")

@@ -46,6 +46,9 @@ stage_changed = Signal()
 #: ``replay``): receivers write what must commit or roll back with the change, such as the
 #: outbox rows of its emails.
 transition_recorded = Signal()
+#: Sent inside the transaction that creates a lead (``lead``, ``replay`` as above), for
+#: what must commit with it, such as its ``lead.created`` event.
+lead_created = Signal()
 
 _replaying: ContextVar[bool] = ContextVar("replaying_history", default=False)
 
@@ -238,6 +241,8 @@ def lead_upsert(*, email: str, values: Mapping[str, Any]) -> tuple[Lead, bool]:
         verdict = fit_of(lead, fit_rule)
         lead.fit, lead.fit_reason = verdict.verdict, verdict.reason[:255]
         lead.save()
+        if created:
+            lead_created.send(sender=Lead, lead=lead, replay=_replaying.get())
     return lead, created
 
 

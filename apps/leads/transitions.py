@@ -102,6 +102,7 @@ class Transition:
     event: str  # the history's name for it, as a past event
     done: str  # said once it is done; may use %(lead)s, %(reason)s and %(owner)s
     summary: str  # the API operation's summary (the schema is in English)
+    event_type: str  # its event for webhooks and the event feed, e.g. "lead.accepted"
     danger: bool = False  # its button warns
     # Said before a transition that cannot be taken back, beside the button that confirms it.
     confirm: str = ""
@@ -261,6 +262,7 @@ TRANSITIONS: dict[str, Transition] = {
     for entry in (
         Transition(
             name="accept",
+            event_type="lead.accepted",
             form=inputs.NoteForm,
             who=ActorRule(
                 permission="leads.work_all_leads",
@@ -277,6 +279,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="qualify",
+            event_type="lead.qualified",
             form=inputs.QualifyForm,
             who=SALES_WORK,
             apply=_qualify,
@@ -291,6 +294,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="convert",
+            event_type="lead.converted",
             form=inputs.ConvertForm,
             who=SALES_WORK,
             apply=_convert,
@@ -303,6 +307,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="win",
+            event_type="lead.won",
             form=inputs.NoteForm,
             who=SALES_WORK,
             apply=_win,
@@ -315,6 +320,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="lose",
+            event_type="lead.lost",
             form=inputs.LoseForm,
             who=SALES_WORK,
             apply=_lose,
@@ -327,6 +333,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="reject",
+            event_type="lead.rejected",
             form=inputs.RejectForm,
             who=SALES_WORK,
             apply=_reject,
@@ -348,6 +355,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="promote",
+            event_type="lead.promoted",
             form=inputs.PromoteForm,
             who=ActorRule(permission="leads.promote_lead", system=True),
             apply=_promote,
@@ -360,6 +368,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="resubmit",
+            event_type="lead.resubmitted",
             form=inputs.ResubmitForm,
             who=REVIEW,
             apply=_resubmit,
@@ -377,6 +386,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="recycle",
+            event_type="lead.recycled",
             form=inputs.NoteForm,
             who=REVIEW,
             apply=_recycle,
@@ -393,6 +403,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="disqualify",
+            event_type="lead.disqualified",
             form=inputs.DisqualifyForm,
             who=REVIEW,
             apply=_disqualify,
@@ -410,6 +421,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             name="reassign",
+            event_type="lead.reassigned",
             form=inputs.ReassignForm,
             who=ActorRule(permission="leads.reassign_lead", system=True),
             apply=_reassign,

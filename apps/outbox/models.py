@@ -36,6 +36,9 @@ class OutboxMessage(models.Model):
 
     kind = models.CharField(_("kind"), max_length=64)
     key = models.CharField(_("idempotency key"), max_length=200, unique=True)
+    # Rows that share a non-empty sequence key go out one at a time in the order written
+    # (a webhook endpoint's events about one lead); a row waits while an earlier one is open.
+    sequence_key = models.CharField(_("sequence key"), max_length=200, blank=True, default="")
     payload = models.JSONField(_("payload"), default=dict, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
@@ -62,6 +65,11 @@ class OutboxMessage(models.Model):
                 condition=Q(status__in=["pending", "sending"]),
             ),
             models.Index(fields=["status", "created_at"], name="outbox_status_idx"),
+            models.Index(
+                fields=["sequence_key", "id"],
+                name="outbox_sequence_idx",
+                condition=Q(status__in=["pending", "sending"]) & ~Q(sequence_key=""),
+            ),
         ]
 
     def __str__(self):

@@ -13,6 +13,11 @@ again. A failed attempt is retried with exponential backoff, up to
 ``OUTBOX_MAX_ATTEMPTS``; then the row is ``failed``, visible in the admin,
 which can send it again. An effect goes out twice only when a worker dies
 between sending and recording that it sent.
+
+A kind may bring its own retry policy (webhooks retry for about a day) and a
+hook called when a row fails for good. Rows with the same ``sequence_key`` go
+out one at a time, oldest first: a row is not claimed while an earlier one of
+its sequence is still open, and when one is done the next is kicked.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from functools import partial
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from apps.outbox.models import OPEN_STATUSES, OutboxMessage, OutboxStatus
@@ -42,6 +47,28 @@ Handler = Callable[[OutboxMessage], None]
 _HANDLERS: dict[str, Handler] = {}
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often a kind is attempted and how long it waits between failures."""
+
+    max_attempts: int
+    base_seconds: int
+    max_seconds: int
+
+
+def default_policy() -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=settings.OUTBOX_MAX_ATTEMPTS,
+        base_seconds=settings.OUTBOX_RETRY_BASE_SECONDS,
+        max_seconds=settings.OUTBOX_RETRY_MAX_SECONDS,
+    )
+
+
+# Policies are read when used (functions of the settings), so a test's settings apply.
+_POLICIES: dict[str, Callable[[], RetryPolicy]] = {}
+_GIVE_UP: dict[str, Callable[[OutboxMessage], None]] = {}
+
+
 class NothingToDeliver(Exception):
     """Raised by a handler when the effect has become moot (e.g. the recipient has no address).
 
@@ -49,15 +76,26 @@ class NothingToDeliver(Exception):
     """
 
 
-def outbox_handler(kind: str) -> Callable[[Handler], Handler]:
+def outbox_handler(
+    kind: str,
+    *,
+    policy: Callable[[], RetryPolicy] | None = None,
+    on_give_up: Callable[[OutboxMessage], None] | None = None,
+) -> Callable[[Handler], Handler]:
     """Register the function that delivers rows of ``kind``; it raises when the attempt failed.
 
     The app that owns the effect registers it (imported from its ``AppConfig.ready``),
-    so the outbox never imports the apps that use it.
+    so the outbox never imports the apps that use it. ``policy`` (default: the
+    ``OUTBOX_*`` settings) returns the kind's retry policy; ``on_give_up`` is called
+    with a row once it has failed for good (its errors are logged, never raised).
     """
 
     def register(handler: Handler) -> Handler:
         _HANDLERS[kind] = handler
+        if policy is not None:
+            _POLICIES[kind] = policy
+        if on_give_up is not None:
+            _GIVE_UP[kind] = on_give_up
         return handler
 
     return register
@@ -154,15 +192,28 @@ def outbox_deliver_due(*, kinds: Sequence[str] | None = None, limit: int = 200) 
     if kinds is not None:
         due = due.filter(kind__in=kinds)
     # A row whose every attempt was claimed by a worker that died: give up on it visibly.
-    abandoned = due.filter(status=OutboxStatus.SENDING, attempts__gte=_max_attempts()).update(
-        status=OutboxStatus.FAILED,
-        claim=None,
-        lease_expires_at=None,
-        last_error="The last attempt never finished (its worker stopped mid-send).",
+    abandoned = list(
+        due.filter(status=OutboxStatus.SENDING)
+        .exclude(_under_attempt_limit())
+        .values_list("pk", flat=True)
     )
     if abandoned:
-        logger.error("outbox: %s message(s) failed for good: their workers died", abandoned)
-    ids = list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
+        OutboxMessage.objects.filter(pk__in=abandoned, status=OutboxStatus.SENDING).update(
+            status=OutboxStatus.FAILED,
+            claim=None,
+            lease_expires_at=None,
+            last_error="The last attempt never finished (its worker stopped mid-send).",
+        )
+        logger.error("outbox: %s message(s) failed for good: their workers died", len(abandoned))
+        for message in OutboxMessage.objects.filter(pk__in=abandoned):
+            _gave_up(message)
+    # A row waiting behind an earlier one of its sequence is not due yet: picking it would
+    # only crowd out rows that can go.
+    ids = list(
+        due.filter(_first_open_in_sequence())
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
     return outbox_deliver(ids=ids)
 
 
@@ -195,9 +246,10 @@ def _deliver_one(pk: int, result: DeliveryResult) -> None:
     lease_ends = now + dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
     claimed = OutboxMessage.objects.filter(
         Q(pk=pk),
+        _under_attempt_limit(),
+        _first_open_in_sequence(),
         status__in=OPEN_STATUSES,
         next_attempt_at__lte=now,
-        attempts__lt=_max_attempts(),
     ).update(
         status=OutboxStatus.SENDING,
         claim=token,
@@ -214,6 +266,7 @@ def _deliver_one(pk: int, result: DeliveryResult) -> None:
     release = partial(
         OutboxMessage.objects.filter(pk=pk, claim=token).update, claim=None, lease_expires_at=None
     )
+    policy = _policy(message.kind)
     try:
         handler = _HANDLERS.get(message.kind)
         if handler is None:
@@ -223,32 +276,81 @@ def _deliver_one(pk: int, result: DeliveryResult) -> None:
         release(status=OutboxStatus.SKIPPED, last_error=str(exc))
         result.skipped += 1
         logger.info("outbox: %s skipped: %s", message, exc)
+        _kick_next_in_sequence(message)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
-        if message.attempts >= _max_attempts():
+        if message.attempts >= policy.max_attempts:
             release(status=OutboxStatus.FAILED, last_error=error)
             result.failed += 1
             logger.error(
                 "outbox: %s failed after %s attempts: %s", message, message.attempts, error
             )
+            _gave_up(message)
+            _kick_next_in_sequence(message)
         else:
-            retry_at = timezone.now() + retry_delay(message.attempts)
+            retry_at = timezone.now() + retry_delay(message.attempts, policy=policy)
             release(status=OutboxStatus.PENDING, next_attempt_at=retry_at, last_error=error)
             result.retrying += 1
             logger.warning("outbox: %s attempt %s failed: %s", message, message.attempts, error)
     else:
         release(status=OutboxStatus.SENT, sent_at=timezone.now(), last_error="")
         result.sent += 1
+        _kick_next_in_sequence(message)
 
 
-def retry_delay(attempts: int) -> dt.timedelta:
+def retry_delay(attempts: int, *, policy: RetryPolicy | None = None) -> dt.timedelta:
     """Exponential backoff: the base delay after the first failure, doubling, capped."""
-    seconds = settings.OUTBOX_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1)
-    return dt.timedelta(seconds=min(seconds, settings.OUTBOX_RETRY_MAX_SECONDS))
+    policy = policy or default_policy()
+    seconds = policy.base_seconds * 2 ** max(0, attempts - 1)
+    return dt.timedelta(seconds=min(seconds, policy.max_seconds))
 
 
-def _max_attempts() -> int:
-    return settings.OUTBOX_MAX_ATTEMPTS
+def _policy(kind: str) -> RetryPolicy:
+    policy = _POLICIES.get(kind)
+    return policy() if policy is not None else default_policy()
+
+
+def _under_attempt_limit() -> Q:
+    """Rows that still have an attempt left under their kind's policy."""
+    special = {kind: policy().max_attempts for kind, policy in _POLICIES.items()}
+    condition = Q(attempts__lt=default_policy().max_attempts) & ~Q(kind__in=list(special))
+    for kind, max_attempts in special.items():
+        condition |= Q(kind=kind, attempts__lt=max_attempts)
+    return condition
+
+
+def _first_open_in_sequence() -> Q:
+    """Rows outside any sequence, or the oldest open row of theirs."""
+    earlier_open = OutboxMessage.objects.filter(
+        sequence_key=OuterRef("sequence_key"), status__in=OPEN_STATUSES, pk__lt=OuterRef("pk")
+    )
+    return Q(sequence_key="") | ~Exists(earlier_open)
+
+
+def _kick_next_in_sequence(message: OutboxMessage) -> None:
+    """The row done, the next of its sequence may go (it was not claimed while this one was open)."""
+    if not message.sequence_key:
+        return
+    following = (
+        OutboxMessage.objects.filter(
+            sequence_key=message.sequence_key, status__in=OPEN_STATUSES, pk__gt=message.pk
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if following is not None:
+        outbox_kick([following])
+
+
+def _gave_up(message: OutboxMessage) -> None:
+    hook = _GIVE_UP.get(message.kind)
+    if hook is None:
+        return
+    try:
+        hook(message)
+    except Exception:
+        logger.exception("outbox: the give-up hook of %s failed", message)
 
 
 # --- email ---------------------------------------------------------------------------------

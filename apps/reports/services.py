@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -113,6 +114,10 @@ def weekly_report_document(week: str, *, now: dt.datetime | None = None) -> dict
     return weekly_report_compute(week=iso_week, as_of=now).document
 
 
+#: Sent inside the transaction that queues a stored report's emails (once per report):
+#: ``report`` goes out now, so whatever else announces it commits with its emails.
+weekly_report_published = Signal()
+
 #: The outbox kind of one recipient's copy of a weekly report.
 WEEKLY_REPORT_EMAIL = "reports.weekly_report_email"
 
@@ -130,6 +135,7 @@ def weekly_report_email(*, report: WeeklyReport) -> int:
         )
         if not claimed:
             return 0
+        weekly_report_published.send(sender=WeeklyReport, report=report)
         messages = outbox_put_many(
             messages=[
                 OutboxMessage(

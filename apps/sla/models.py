@@ -77,6 +77,8 @@ class NotificationKind(models.TextChoices):
     ESCALATION = "escalation", _("SLA escalation")
     REASSIGNED_AWAY = "reassigned_away", _("Lead reassigned away")
     MQL_REJECTED = "mql_rejected", _("MQL rejected by sales")
+    WEBHOOK_FAILING = "webhook_failing", _("Webhook endpoint failing")
+    WEBHOOK_PAUSED = "webhook_paused", _("Webhook endpoint paused")
 
 
 #: Kinds told by email in a daily digest, not one email each.
@@ -91,9 +93,18 @@ class Notification(models.Model):
         verbose_name=_("recipient"),
     )
     kind = models.CharField(_("kind"), max_length=20, choices=NotificationKind.choices)
+    # Null for news about something else than a lead (a failing webhook endpoint), which
+    # ``detail`` names and ``link`` points to.
     lead = models.ForeignKey(
-        "leads.Lead", on_delete=models.PROTECT, related_name="+", verbose_name=_("lead")
+        "leads.Lead",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("lead"),
     )
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    link = models.URLField(_("link"), max_length=500, blank=True)
     event = models.ForeignKey(
         SLAEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
     )

@@ -28,6 +28,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -58,6 +59,10 @@ from apps.sla.models import (
 logger = logging.getLogger(__name__)
 
 SWEEP_BATCH_SIZE = 500
+
+#: Sent inside the sweep's transaction with the ids of the reminders and breaches it has
+#: just recorded (``event_ids``), for what must commit with them, such as webhook events.
+sla_events_recorded = Signal()
 
 REMINDERS = {"accept": SLAEventKind.ACCEPT_REMINDER, "process": SLAEventKind.PROCESS_REMINDER}
 BREACHES = {"accept": SLAEventKind.ACCEPT_BREACH, "process": SLAEventKind.PROCESS_BREACH}
@@ -187,6 +192,8 @@ def _sweep_batch(leads: list[DueLead], *, now, policy, managers, result) -> None
         )
     for event in claimed:
         result.count(event.kind)
+    if claimed:
+        sla_events_recorded.send(sender=SLAEvent, event_ids=[event.pk for event in claimed])
 
     created = notifications_create(
         notifications=[
@@ -477,14 +484,15 @@ def lead_url(lead: Lead) -> str:
 
 def notification_email(notification: Notification) -> EmailMultiAlternatives:
     """The email of a notification, in its recipient's language, HTML with a text part."""
+    lead = notification.lead
     return email_in_users_language(
         recipient=notification.recipient,
         templates="notifications",
         context=lambda: {
             "notification": notification,
-            "lead": notification.lead,
+            "lead": lead,
             "message": notification_message(notification),
-            "url": lead_url(notification.lead),
+            "url": lead_url(lead) if lead is not None else notification.link,
         },
     )
 
@@ -494,6 +502,16 @@ def notification_message(notification: Notification) -> str:
     from django.utils.formats import date_format
     from django.utils.translation import gettext as _
 
+    if notification.kind == NotificationKind.WEBHOOK_FAILING:
+        return _(
+            "Webhook endpoint %(name)s is failing: its deliveries have been retried for a day "
+            "without success. Check the receiver, then resume it in the admin."
+        ) % {"name": notification.detail}
+    if notification.kind == NotificationKind.WEBHOOK_PAUSED:
+        return _(
+            "Webhook endpoint %(name)s is paused: it kept failing. Nothing is sent to it until "
+            "an admin resumes it, which sends what it missed."
+        ) % {"name": notification.detail}
     lead = notification.lead
     name = lead.full_name or lead.email
     company = f" ({lead.company})" if lead.company else ""

@@ -88,13 +88,15 @@ def notification_days(notifications, *, now) -> list[dict]:
 
 
 class NotificationOpenView(RoleRequiredMixin, View):
-    """Follow a notification to its lead, marking it read; another user's notification is a 404."""
+    """Follow a notification to its lead (or its admin page), marking it read; another user's is a 404."""
 
     def get(self, request, pk):
         notification = get_object_or_404(request.user.notifications, pk=pk)
         if notification.read_at is None:
             notification.read_at = timezone.now()
             notification.save(update_fields=["read_at"])
+        if notification.lead_id is None:  # about the system (a webhook endpoint), not a lead
+            return redirect(notification.link or reverse("sla:list"))
         return redirect("leads:detail", notification.lead_id)
 
 

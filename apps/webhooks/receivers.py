@@ -1,0 +1,83 @@
+"""Changes elsewhere become events, in the transaction that makes them (never for replays)."""
+
+from django.dispatch import receiver
+
+from apps.leads.models import Lead
+from apps.leads.services import lead_created, transition_recorded
+from apps.leads.transitions import TRANSITIONS
+from apps.reports.services import dashboard_url, weekly_report_published
+from apps.sla.models import SLAEvent, SLAEventKind
+from apps.sla.services import sla_events_recorded
+from apps.webhooks import events as vocabulary
+from apps.webhooks.models import Event
+from apps.webhooks.services import event_record, events_record
+
+REMINDERS = {SLAEventKind.ACCEPT_REMINDER, SLAEventKind.PROCESS_REMINDER}
+ACCEPT_CLOCK = {SLAEventKind.ACCEPT_REMINDER, SLAEventKind.ACCEPT_BREACH}
+
+
+@receiver(lead_created)
+def lead_created_event(sender, lead, replay=False, **kwargs):
+    if replay:
+        return
+    event_record(
+        type=vocabulary.LEAD_CREATED,
+        lead=lead,
+        body={"lead": vocabulary.lead_data(lead)},
+        at=lead.created_at,
+    )
+
+
+@receiver(transition_recorded)
+def transition_event(sender, transition, replay=False, **kwargs):
+    # Replayed history (demo data) is news to nobody.
+    if replay:
+        return
+    lead = transition.lead
+    event_record(
+        type=TRANSITIONS[transition.transition].event_type,
+        lead=lead,
+        body={
+            "lead": vocabulary.lead_data(lead),
+            "transition": vocabulary.transition_data(transition),
+            "deadlines": vocabulary.deadlines_data(lead),
+        },
+        at=transition.at,
+    )
+
+
+@receiver(sla_events_recorded)
+def sla_events(sender, event_ids, **kwargs):
+    rows = SLAEvent.objects.filter(pk__in=event_ids).select_related("owner").order_by("pk")
+    rows = list(rows)
+    leads = Lead.objects.select_related("owner").in_bulk([row.lead_id for row in rows])
+    events_record(
+        events=[
+            Event(
+                type=vocabulary.SLA_REMINDER if row.kind in REMINDERS else vocabulary.SLA_BREACHED,
+                occurred_at=row.created_at,
+                lead_id=row.lead_id,
+                body=vocabulary.as_json(
+                    {
+                        "lead": vocabulary.lead_data(leads[row.lead_id]),
+                        "sla": {
+                            "kind": row.kind,
+                            "clock": "accept" if row.kind in ACCEPT_CLOCK else "process",
+                            "deadline": row.deadline,
+                            "owner": row.owner.get_username() if row.owner else None,
+                        },
+                        "deadlines": vocabulary.deadlines_data(leads[row.lead_id]),
+                    }
+                ),
+            )
+            for row in rows
+        ]
+    )
+
+
+@receiver(weekly_report_published)
+def weekly_report_event(sender, report, **kwargs):
+    event_record(
+        type=vocabulary.REPORT_WEEKLY,
+        body={"report": report.document, "url": dashboard_url()},
+    )
