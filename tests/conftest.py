@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from django.conf import settings as django_settings
 
 from tests.factories import UserFactory
 
@@ -16,6 +17,16 @@ def _plain_http(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     # Role users are made in nearly every test; real password hashing would take minutes.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _site_language():
+    """Every test starts in the site's language, whatever an earlier one activated."""
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
