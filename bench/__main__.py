@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -114,7 +115,15 @@ def stored_dataset(database: str) -> dict | None:
 
 
 def run_child(args: list[str], env: dict) -> None:
-    subprocess.run([sys.executable, *args], cwd=ROOT, env=env, check=True)
+    child = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env)
+    try:
+        code = child.wait()
+    except BaseException:  # stopped ourselves: stop the child, which stops its servers
+        child.terminate()
+        child.wait(timeout=60)
+        raise
+    if code:
+        raise subprocess.CalledProcessError(code, args)
 
 
 def dataset_ensure(tier: str, leads: int, redis) -> dict:
@@ -287,6 +296,7 @@ def report(tier_files: list[Path], elapsed: float) -> list[dict]:
 
 
 def main():
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sizes = [s.strip() for s in os.environ.get("BENCH_SIZES", "10k,100k,1M").split(",") if s]
     unknown = [s for s in sizes if s not in TIERS]
     if unknown:
@@ -301,6 +311,9 @@ def main():
     )
     started = time.perf_counter()
     files = []
+    if os.environ.get("BENCH_REPORT_ONLY") == "1":  # tabulate tiers measured earlier
+        report([OUT / f"tier-{t}.json" for t in sizes if (OUT / f"tier-{t}.json").exists()], 0)
+        return
     for tier in sizes:
         tier_started = time.perf_counter()
         dataset_ensure(tier, TIERS[tier], redis)

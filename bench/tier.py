@@ -1026,6 +1026,8 @@ def main():
     run.add_argument("--tier", required=True)
     run.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
+    # Stopped from outside (a timeout, Ctrl-C upstream): unwind, so gunicorn is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     django_setup()
     if args.command == "generate":
         generate(args.leads)
