@@ -263,9 +263,9 @@ FROM (
            (%(last_names)s)[1 + (i / 30) %% 40] AS ln,
            (%(company_words)s)[1 + (i / 5) %% 25] AS cw,
            (%(company_kinds)s)[1 + (i / 125) %% 8] AS ck,
-           CASE WHEN p IS NOT NULL THEN 50 + (i * 37) %% 451
+           CASE WHEN p IS NOT NULL THEN 50 + (i::bigint * 37) %% 451
                 WHEN i %% 10 = 0 THEN NULL
-                ELSE 5 + (i * 7919) %% 3000 END AS employees,
+                ELSE 5 + (i::bigint * 7919) %% 3000 END AS employees,
            CASE path WHEN 'recycled' THEN 'new' WHEN 'disq_new' THEN 'disqualified'
                      WHEN 'disq_rejected' THEN 'disqualified' ELSE path END AS stage,
            CASE WHEN path IN ('new', 'disq_new', 'recycled') THEN NULL
