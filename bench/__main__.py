@@ -148,7 +148,7 @@ def dataset_ensure(tier: str, leads: int, redis) -> dict:
 
 def tier_measure(tier: str, redis) -> Path:
     source = f"{PREFIX}_{tier.lower()}"
-    copy = f"{source}_run"
+    copy = f"{source}_run_{os.getpid()}"  # two benches at once never share a copy
     admin(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
     started = time.perf_counter()
     admin(f'CREATE DATABASE "{copy}" TEMPLATE "{source}" STRATEGY FILE_COPY')
