@@ -197,6 +197,8 @@ def verdict(row, first) -> bool | None:
         return ratio is not None and ratio >= 0.25
     if figure == "weekly report":
         return ratio is not None and ratio <= 1.5
+    if figure.startswith("suggestions"):
+        return median <= 5000
     if figure.startswith("SLA sweep"):
         return p95 <= 200
     if row["target"].startswith("p95 ≤ 50 ms"):
