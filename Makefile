@@ -9,7 +9,7 @@ RUN_ENV := DEBUG=true SITE_URL=http://$(HOST):$(PORT)
 # (settings refuse to start without one); an exported SECRET_KEY wins.
 TEST_ENV := SECRET_KEY=$${SECRET_KEY:-leadflow-tests-only-not-a-secret}
 
-.PHONY: run test lint format install install-dev migrate messages clean soak
+.PHONY: run test lint format install install-dev migrate messages clean soak bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ test: install-dev messages
 # SOAK_REDIS_URL (default db 7), SOAK_SECONDS (default 180), SOAK_MAX_REQUESTS.
 soak: install-dev messages
 	$(BIN)/python -m soak
+
+# SPEC §9's figures at 10k, 100k and 1M leads, each beside its baseline (README, "Performance").
+# PostgreSQL server from DATABASE_URL; BENCH_SIZES=10k,100k picks tiers (default all three).
+bench: install-dev messages
+	$(TEST_ENV) DEBUG=false $(BIN)/python -m bench
 
 # Lint as CI does: ruff's rules, the formatter's layout, and no model change without its migration.
 lint: install-dev

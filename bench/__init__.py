@@ -1,0 +1,1 @@
+"""make bench: SPEC §9 measured (see __main__)."""
