@@ -7,9 +7,10 @@ transition is and does is declared in ``apps.leads.transitions``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
-from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -268,22 +269,25 @@ def engagements_record(
     """Store engagements, score their leads and promote the leads that now qualify.
 
     One transaction for the whole list: the leads are locked (in id order, so
-    concurrent requests cannot deadlock), the rows inserted in bulk, each lead's
-    score, counts and fit updated once, and every ``new`` lead meeting the
-    active MQL criteria promoted by the system. An ``external_id`` already
-    stored, or repeated in the list, is skipped; the unique constraint decides.
+    concurrent requests cannot deadlock), the rows inserted in bulk, every
+    touched lead's score, counts and fit written by one set-based UPDATE, and
+    every ``new`` lead meeting the active MQL criteria promoted by the system
+    through ``lead_transition``. An ``external_id`` already stored, or repeated
+    in the list, is skipped; the unique constraint decides.
     """
     now = now or timezone.now()
     table = ScoringSettings.current_table()
     fit_rule = FitRule.load().as_rule()
+    wanted = {i.lead_id for i in items}
     with transaction.atomic():
         leads = {
-            lead.pk: lead
-            for lead in Lead.objects.select_for_update()
-            .filter(pk__in={i.lead_id for i in items})
+            row[0]: _LeadTally(*row)
+            for row in Lead.objects.select_for_update()
+            .filter(pk__in=wanted)
             .order_by("pk")
+            .values_list(*_LeadTally.COLUMNS)
         }
-        missing = {i.lead_id for i in items} - set(leads)
+        missing = wanted - set(leads)
         if missing:
             raise Lead.DoesNotExist(f"no lead with id {sorted(missing)}")
         rows = [
@@ -303,47 +307,114 @@ def engagements_record(
         created, duplicate_rows = _insert_engagements(rows)
         duplicates = [origin[id(row)] for row in duplicate_rows]
 
-        per_lead: dict[int, list[Engagement]] = defaultdict(list)
+        changed: dict[int, _LeadTally] = {}
         for row in created:
-            recycled_at = leads[row.lead_id].recycled_at
+            lead = leads[row.lead_id]
             # Engagement from before a recycle is history, not nurture progress.
-            if recycled_at is None or row.occurred_at >= recycled_at:
-                per_lead[row.lead_id].append(row)
-        changed = []
-        for lead_id, lead_rows in per_lead.items():
-            lead = leads[lead_id]
-            lead.score = table.capped(lead.score + sum(r.points for r in lead_rows))
-            lead.engagement_count += len(lead_rows)
-            counts = Counter(lead.kind_counts)
-            counts.update(r.kind for r in lead_rows)
-            lead.kind_counts = dict(counts)
-            verdict = fit_of(lead, fit_rule)
-            lead.fit, lead.fit_reason = verdict.verdict, verdict.reason[:255]
-            changed.append(lead)
-        if changed:
-            Lead.objects.bulk_update(
-                changed, ["score", "engagement_count", "kind_counts", "fit", "fit_reason"]
+            if lead.recycled_at is None or row.occurred_at >= lead.recycled_at:
+                lead.add(row.kind, row.points)
+                changed[lead.pk] = lead
+        for lead in changed.values():
+            lead.score = table.capped(lead.score)
+            verdict = rules.evaluate_fit(
+                fit_rule, employees=lead.employees, industry=lead.industry, country=lead.country
             )
+            lead.fit, lead.fit_reason = verdict.verdict, verdict.reason[:255]
+        _tallies_write(changed.values())
 
         promoted = []
-        candidates = [lead for lead in changed if lead.stage == Stage.NEW]
+        candidates = [lead for lead in changed.values() if lead.stage == Stage.NEW]
         if candidates:
             criteria = MQLCriteria.active()
             mql_rule = criteria.as_rule()
-            for lead in candidates:
-                unmet = rules.mql_unmet(
+            meeting = [
+                lead.pk
+                for lead in candidates
+                if not rules.mql_unmet(
                     mql_rule,
                     score=lead.score,
                     engagement_count=lead.engagement_count,
                     kinds=set(lead.kind_counts),
                     fit=lead.fit,
                 )
-                if not unmet:
-                    lead_transition(
-                        lead=lead.pk, name="promote", actor=None, criteria=criteria, at=now
-                    )
-                    promoted.append(lead.pk)
+            ]
+            for pk in meeting:
+                lead_transition(lead=pk, name="promote", actor=None, criteria=criteria, at=now)
+                promoted.append(pk)
     return EngagementResult(created=created, duplicates=duplicates, promoted_lead_ids=promoted)
+
+
+class _LeadTally:
+    """What intake reads and writes of one locked lead: no model instance per lead."""
+
+    COLUMNS = (
+        "pk",
+        "stage",
+        "score",
+        "engagement_count",
+        "kind_counts",
+        "recycled_at",
+        "employees",
+        "industry",
+        "country",
+    )
+    __slots__ = (*COLUMNS, "fit", "fit_reason")
+
+    def __init__(self, *values):
+        for name, value in zip(self.COLUMNS, values, strict=True):
+            setattr(self, name, value)
+        self.kind_counts = dict(self.kind_counts or {})
+
+    def add(self, kind: str, points: int) -> None:
+        self.score += points
+        self.engagement_count += 1
+        self.kind_counts[kind] = self.kind_counts.get(kind, 0) + 1
+
+
+def _tallies_write(tallies: Iterable[_LeadTally]) -> None:
+    """One ``UPDATE … FROM (VALUES …)`` per 1,000 leads: score, counts and fit."""
+    tallies = sorted(tallies, key=lambda t: t.pk)
+    columns = ("score", "engagement_count", "kind_counts", "fit", "fit_reason")
+    for start in range(0, len(tallies), 1000):
+        rows_values_update(
+            Lead,
+            columns,
+            [
+                (t.pk, t.score, t.engagement_count, json.dumps(t.kind_counts), t.fit, t.fit_reason)
+                for t in tallies[start : start + 1000]
+            ],
+        )
+
+
+def rows_values_update(model, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+    """``UPDATE table SET col = v.col … FROM (VALUES (pk, …), …) v WHERE pk = v.pk``.
+
+    ``rows`` are (pk, *values of ``columns``), values ready for the database
+    (JSON as a string). One statement whatever the number of rows, where
+    ``bulk_update`` builds one ``CASE`` per column with a branch per row.
+    PostgreSQL types the VALUES by casts on the first row; SQLite (3.33+) needs none.
+    """
+    if not rows:
+        return 0
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = [meta.pk, *(meta.get_field(name) for name in columns)]
+    names = [quote(f.column) for f in fields]
+    if connection.vendor == "postgresql":
+        first = "(" + ", ".join(f"%s::{f.db_type(connection)}" for f in fields) + ")"
+    else:
+        first = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    rest = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    values = ", ".join([first] + [rest] * (len(rows) - 1))
+    table = quote(meta.db_table)
+    assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH v ({', '.join(names)}) AS (VALUES {values}) "
+            f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{names[0]} = v.{names[0]}",
+            [value for row in rows for value in row],
+        )
+        return cursor.rowcount
 
 
 def _insert_engagements(rows: list[Engagement]) -> tuple[list[Engagement], list[Engagement]]:
