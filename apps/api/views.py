@@ -229,7 +229,7 @@ class EngagementIntakeView(LeadflowAPIView):
 
         ids = {attrs["lead_id"] for attrs in cleaned.values() if attrs.get("lead_id")}
         emails = {attrs["lead_email"] for attrs in cleaned.values() if attrs.get("lead_email")}
-        leads = Lead.objects.filter(Q(pk__in=ids) | Q(email__in=emails))
+        leads = Lead.objects.filter(Q(pk__any_of=ids) | Q(email__any_of=emails))
         visible = visible_leads_filter(self.request.user)
         if visible is not None:
             leads = leads.filter(visible)

@@ -18,8 +18,7 @@ from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce, Least
+from django.db.models import Count, F, Q, Value
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -283,7 +282,7 @@ def engagements_record(
         leads = {
             row[0]: _LeadTally(*row)
             for row in Lead.objects.select_for_update()
-            .filter(pk__in=wanted)
+            .filter(pk__any_of=wanted)
             .order_by("pk")
             .values_list(*_LeadTally.COLUMNS)
         }
@@ -400,20 +399,25 @@ def rows_values_update(model, columns: Sequence[str], rows: Sequence[Sequence[An
     quote = connection.ops.quote_name
     fields = [meta.pk, *(meta.get_field(name) for name in columns)]
     names = [quote(f.column) for f in fields]
-    if connection.vendor == "postgresql":
-        first = "(" + ", ".join(f"%s::{f.db_type(connection)}" for f in fields) + ")"
-    else:
-        first = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    rest = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    values = ", ".join([first] + [rest] * (len(rows) - 1))
     table = quote(meta.db_table)
     assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH v ({', '.join(names)}) AS (VALUES {values}) "
-            f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{names[0]} = v.{names[0]}",
-            [value for row in rows for value in row],
+    if connection.vendor == "postgresql":
+        # One array parameter per column: nothing for psycopg to parse per row.
+        casts = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+        sql = (
+            f"UPDATE {table} SET {assignments} FROM unnest({casts}) AS v ({', '.join(names)}) "
+            f"WHERE {table}.{names[0]} = v.{names[0]}"
         )
+        params = [list(column) for column in zip(*rows, strict=True)]
+    else:
+        values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+        sql = (
+            f"WITH v ({', '.join(names)}) AS (VALUES {values}) "
+            f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{names[0]} = v.{names[0]}"
+        )
+        params = [value for row in rows for value in row]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
         return cursor.rowcount
 
 
@@ -434,6 +438,8 @@ def _insert_engagements(rows: list[Engagement]) -> tuple[list[Engagement], list[
         else:
             seen.add(row.external_id)
             keyed.append(row)
+    if connection.vendor == "postgresql":
+        return _insert_engagements_unnest(plain, keyed, skipped)
     created = Engagement.objects.bulk_create(plain) if plain else []
     if keyed:
         now = timezone.now()
@@ -468,75 +474,125 @@ def _insert_engagements(rows: list[Engagement]) -> tuple[list[Engagement], list[
     return created, skipped
 
 
+def _unnest(model, fields, rows) -> tuple[str, list]:
+    """``unnest(%s::type[], …)`` over ``rows``' values of ``fields``: one parameter per column.
+
+    psycopg parses a query with thousands of placeholders on the client every
+    time; a few array parameters cost nothing to parse.
+    """
+    arrays = [
+        [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows] for f in fields
+    ]
+    casts = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    return f"unnest({casts})", arrays
+
+
+def _insert_engagements_unnest(plain, keyed, skipped):
+    """PostgreSQL: every row in one ``INSERT … SELECT FROM unnest(…)``; keyed ones may conflict."""
+    rows = plain + keyed
+    if not rows:
+        return [], skipped
+    now = timezone.now()
+    for row in rows:
+        row.created_at = now
+    fields = [f for f in Engagement._meta.concrete_fields if not f.primary_key]
+    source, params = _unnest(Engagement, fields, rows)
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(Engagement._meta.db_table)} "
+            f"({', '.join(quote(f.column) for f in fields)}) SELECT * FROM {source} "
+            "ON CONFLICT DO NOTHING RETURNING id, external_id",
+            params,
+        )
+        returned = cursor.fetchall()
+    # Rows come back in the order they were given (as bulk_create relies on); keyed ones by key.
+    plain_ids = [pk for pk, external_id in returned if external_id is None]
+    keyed_ids = {external_id: pk for pk, external_id in returned if external_id is not None}
+    for row, pk in zip(plain, plain_ids, strict=True):
+        row.pk = pk
+        row._state.adding = False
+    created = list(plain)
+    for row in keyed:
+        if row.external_id in keyed_ids:
+            row.pk = keyed_ids[row.external_id]
+            row._state.adding = False
+            created.append(row)
+        else:
+            skipped.append(row)
+    return created, skipped
+
+
 def scores_recompute(
     *, now: dt.datetime | None = None, batch_size: int = 5000, progress=None
 ) -> int:
     """Rebuild every lead's score, counts and fit from its history, decay included.
 
-    Set-based: one UPDATE per batch of leads computes the scores in SQL with the
-    current scoring table; the batch's rows are locked first so an engagement
-    arriving meanwhile is either seen or waits. Returns the number of leads.
+    Keyed batches of ``batch_size`` leads in id order (no list of every id is
+    held): each batch locks its leads (in id order, as intake does, so the two
+    cannot deadlock), counts their engagements per kind (and how many decayed)
+    in one grouped query, and writes score, counts and fit with one set-based
+    UPDATE. Engagement from before a lead's recycle does not count. Returns the
+    number of leads.
     """
     now = now or timezone.now()
     table = ScoringSettings.current_table()
     fit_rule = FitRule.load().as_rule()
-    points = Case(
-        *[When(kind=kind, then=Value(p)) for kind, p in table.points.items()],
-        default=Value(0),
-        output_field=IntegerField(),
+    cutoff = (
+        now - dt.timedelta(days=table.decay_after_days)
+        if table.decay_after_days is not None
+        else None
     )
-    if table.decay_after_days is not None:
-        cutoff = now - dt.timedelta(days=table.decay_after_days)
-        points = Case(
-            When(occurred_at__lt=cutoff, then=points * Value(table.decayed_percent) / Value(100)),
-            default=points,
-            output_field=IntegerField(),
-        )
+    decayed = Count("id", filter=Q(occurred_at__lt=cutoff)) if cutoff else Value(0)
     counted = Engagement.objects.filter(
         Q(lead__recycled_at__isnull=True) | Q(occurred_at__gte=F("lead__recycled_at"))
     )
-    total = Subquery(
-        counted.filter(lead=OuterRef("pk"))
-        .order_by()
-        .values("lead")
-        .annotate(total=Sum(points))
-        .values("total"),
-        output_field=IntegerField(),
-    )
-    score = Coalesce(total, Value(0))
-    if table.cap is not None:
-        score = Least(score, Value(table.cap))
-
-    ids = list(Lead.objects.order_by("pk").values_list("pk", flat=True))
-    done = 0
-    for start in range(0, len(ids), batch_size):
-        batch = ids[start : start + batch_size]
+    done, after = 0, 0
+    while True:
         with transaction.atomic():
             leads = list(
-                # Locked in id order, as intake locks them: the nightly job and the API cannot deadlock.
                 Lead.objects.select_for_update()
-                .filter(pk__in=batch)
+                .filter(pk__gt=after)
                 .order_by("pk")
-                .only("pk", "stage", "employees", "industry", "country", "fit", "fit_reason")
+                .values_list("pk", "employees", "industry", "country")[:batch_size]
             )
-            Lead.objects.filter(pk__in=batch).update(score=score)
-            counts: dict[int, dict[str, int]] = defaultdict(dict)
-            for lead_id, kind, n in (
-                counted.filter(lead_id__in=batch)
+            if not leads:
+                break
+            after = leads[-1][0]
+            tally: dict[int, list] = defaultdict(lambda: [0, {}])
+            for lead_id, kind, n, old in (
+                counted.filter(lead_id__gte=leads[0][0], lead_id__lte=after)
                 .order_by()
-                .values_list("lead_id", "kind")
-                .annotate(n=Count("id"))
+                .values("lead_id", "kind")
+                .annotate(n=Count("id"), old=decayed)
+                .values_list("lead_id", "kind", "n", "old")
             ):
-                counts[lead_id][kind] = n
-            for lead in leads:
-                verdict = fit_of(lead, fit_rule)
-                lead.fit, lead.fit_reason = verdict.verdict, verdict.reason[:255]
-                lead.kind_counts = counts.get(lead.pk, {})
-                lead.engagement_count = sum(lead.kind_counts.values())
-            Lead.objects.bulk_update(
-                leads, ["fit", "fit_reason", "kind_counts", "engagement_count"]
+                points = table.points.get(kind, 0)
+                # Per engagement as ``ScoringTable.points_for`` does: decayed points are rounded down.
+                tally[lead_id][0] += (
+                    points * (n - old) + points * table.decayed_percent // 100 * old
+                )
+                tally[lead_id][1][kind] = n
+            rows = []
+            for pk, employees, industry, country in leads:
+                score, counts = tally.get(pk, (0, {}))
+                verdict = rules.evaluate_fit(
+                    fit_rule, employees=employees, industry=industry, country=country
+                )
+                rows.append(
+                    (
+                        pk,
+                        table.capped(score),
+                        sum(counts.values()),
+                        json.dumps(counts),
+                        verdict.verdict,
+                        verdict.reason[:255],
+                    )
+                )
+            rows_values_update(
+                Lead, ("score", "engagement_count", "kind_counts", "fit", "fit_reason"), rows
             )
-        done += len(batch)
+        done += len(leads)
         if progress:
-            progress(len(batch))
+            progress(len(leads))
     return done
