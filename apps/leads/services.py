@@ -238,7 +238,57 @@ def lead_upsert(*, email: str, values: Mapping[str, Any]) -> tuple[Lead, bool]:
         verdict = fit_of(lead, fit_rule)
         lead.fit, lead.fit_reason = verdict.verdict, verdict.reason[:255]
         lead.save()
+        if lead.stage == Stage.NEW and lead.archived_at is None:
+            # A profile change (such as the fit) can make the lead meet the criteria now.
+            criteria = MQLCriteria.active()
+            if not rules.mql_unmet(
+                criteria.as_rule(),
+                score=lead.score,
+                engagement_count=lead.engagement_count,
+                kinds=set(lead.kind_counts or {}),
+                fit=lead.fit,
+            ):
+                lead_transition(lead=lead, name="promote", criteria=criteria)
     return lead, created
+
+
+def leads_promote_if_meeting(
+    pks: Iterable[int], *, criteria: MQLCriteria | None = None
+) -> list[int]:
+    """Promote those of ``pks`` that are new and now meet the MQL criteria; returns their ids.
+
+    For a profile change (an update through the API, an import, the admin):
+    SPEC §3 promotes a lead the moment it meets the criteria, not at its next
+    engagement. Each goes through ``lead_transition`` as a system promotion.
+    """
+    pks = list(pks)
+    candidates = list(
+        Lead.objects.filter(pk__any_of=pks, stage=Stage.NEW, archived_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", "score", "engagement_count", "kind_counts", "fit")
+    )
+    if not candidates:
+        return []
+    criteria = criteria or MQLCriteria.active()
+    rule = criteria.as_rule()
+    promoted = []
+    for pk, score, count, kinds, fit in candidates:
+        if not rules.mql_unmet(
+            rule, score=score, engagement_count=count, kinds=set(kinds or {}), fit=fit
+        ):
+            lead_transition(lead=pk, name="promote", criteria=criteria)
+            promoted.append(pk)
+    return promoted
+
+
+def leads_fit_refresh(rows: Iterable[tuple], *, rule: rules.FitRuleValues | None = None) -> None:
+    """Write the fit of each (pk, employees, industry, country) in ``rows`` with one UPDATE."""
+    rule = rule or FitRule.load().as_rule()
+    values = []
+    for pk, employees, industry, country in rows:
+        verdict = rules.evaluate_fit(rule, employees=employees, industry=industry, country=country)
+        values.append((pk, verdict.verdict, verdict.reason[:255]))
+    rows_values_update(Lead, ("fit", "fit_reason"), values)
 
 
 # --- engagements and scoring ---------------------------------------------------
