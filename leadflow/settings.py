@@ -185,7 +185,9 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # The admin's CSV import (add and change permission on leads) refuses files larger than this;
 # larger files go through `manage.py import_leads`.
-LEADFLOW_ADMIN_IMPORT_MAX_BYTES = env.int("LEADFLOW_ADMIN_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+LEADFLOW_ADMIN_IMPORT_MAX_BYTES = env.int(
+    "LEADFLOW_ADMIN_IMPORT_MAX_BYTES", default=20 * 1024 * 1024
+)
 
 # --- Celery ------------------------------------------------------------------
 # Embedded default: kombu's filesystem transport, one folder for in and out, so a

@@ -359,6 +359,10 @@ def read_csv_header(reader) -> CsvLayout:
     return CsvLayout(columns=columns, ignored=[c for c in columns if c not in LEAD_COLUMNS])
 
 
+#: A line break followed by a comma inside one value: the rows after an unterminated quote.
+_SWALLOWED_ROW = re.compile(r"[\r\n][^\r\n]*,")
+
+
 def read_csv_rows(text: io.TextIOBase) -> tuple[CsvLayout, Iterator[CsvRow]]:
     """The header, and an iterator over the data rows, each with the line it starts on."""
     reader = csv.reader(text)
@@ -381,6 +385,16 @@ def read_csv_rows(text: io.TextIOBase) -> tuple[CsvLayout, Iterator[CsvRow]]:
                     _("line %(line)s: %(error)s") % {"line": reader.line_num, "error": exc}
                 ) from exc
             line, last_line = last_line + 1, reader.line_num
+            if last_line > line and any(_SWALLOWED_ROW.search(cell) for cell in cells):
+                # A value may run over lines, but not over a line of cells: a quote left open
+                # has swallowed the rows after it.
+                raise ImportFileError(
+                    _(
+                        "line %(line)s: a quoted value runs over several lines of cells; "
+                        "a closing quote is probably missing."
+                    )
+                    % {"line": line}
+                )
             if not any(cell.strip() for cell in cells):
                 continue  # blank lines and the empty rows spreadsheets leave at the end
             problem = ""

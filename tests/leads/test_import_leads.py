@@ -368,3 +368,54 @@ def test_the_admin_import_needs_permission_to_add_and_change_leads(client, djang
     assert client.get("/admin/leads/lead/import/").status_code == 200
     assert "Import CSV" in client.get("/admin/leads/lead/").content.decode()
     assert not Lead.objects.exists()
+
+
+# --- strictness (encoding, quoting) -------------------------------------------------
+
+
+def test_a_latin1_file_is_refused_as_ambiguous_not_imported_as_mojibake(tmp_path):
+    path = write_csv(tmp_path, "email,first_name\nrenee@example.com,Renée\n", encoding="latin-1")
+
+    with pytest.raises(CommandError, match="--encoding"):
+        import_leads(path)
+
+    assert not Lead.objects.exists()
+
+
+def test_a_latin1_file_imports_when_its_encoding_is_named(tmp_path):
+    path = write_csv(tmp_path, "email,first_name\nrenee@example.com,Renée\n", encoding="latin-1")
+
+    out, _ = import_leads(path, "--encoding", "latin-1")
+
+    assert "created 1" in out
+    assert Lead.objects.get().first_name == "Renée"
+
+
+def test_a_shift_jis_file_of_kanji_only_is_still_detected(tmp_path):
+    path = write_csv(tmp_path, "email,last_name,company\nhayashi@example.jp,林,山田商事\n", "cp932")
+
+    out, _ = import_leads(path)
+
+    assert "(cp932): created 1" in out
+    assert Lead.objects.get().company == "山田商事"
+
+
+def test_a_file_that_is_not_in_the_named_encoding_is_refused(tmp_path):
+    path = write_csv(tmp_path, "email,first_name\nrenee@example.com,Renée\n", encoding="latin-1")
+
+    with pytest.raises(CommandError, match="not valid utf-8"):
+        import_leads(path, "--encoding", "utf-8")
+
+
+def test_an_unterminated_quote_is_an_error_naming_its_line(tmp_path):
+    path = write_csv(
+        tmp_path,
+        'email,first_name\na@example.com,Ann\nb@example.com,"Bob\nc@example.com,"Cy"\n',
+    )
+
+    with pytest.raises(
+        CommandError, match="line 3: a quoted value runs over several lines of cells"
+    ):
+        import_leads(path)
+
+    assert not Lead.objects.exists()
