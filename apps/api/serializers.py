@@ -361,6 +361,24 @@ def metadata_problem(value) -> str:
     return ""
 
 
+class EngagementTimeField(serializers.DateTimeField):
+    """DRF's datetime field, with times at the calendar's ends answered 400, not 500.
+
+    Reading year 1 without an offset east of UTC (or year 9999 west of it)
+    overflows Python's datetime inside DRF's time-zone check.
+    """
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            raise serializers.ValidationError(
+                occurred_at_problem(EARLIEST_ENGAGEMENT - dt.timedelta(days=1))
+                if value.year < EARLIEST_ENGAGEMENT.year
+                else _("This time is in the future.")
+            ) from None
+
+
 class EngagementInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """One engagement; its lead named by ``lead_id`` or ``lead_email`` (exactly one)."""
 
@@ -375,9 +393,9 @@ class EngagementInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer
             % {"kinds": ", ".join(EngagementKind.values)}
         },
     )
-    occurred_at = serializers.DateTimeField(
+    occurred_at = EngagementTimeField(
         help_text="ISO 8601. Without an offset it is read in the site's time zone. "
-        "At most 5 minutes ahead of the server's clock.",
+        "From 2000-01-01 to at most 5 minutes ahead of the server's clock.",
     )
     source = StringField(max_length=40, required=False, allow_blank=True, default="")
     campaign = StringField(max_length=200, required=False, allow_blank=True, default="")

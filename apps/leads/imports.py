@@ -489,17 +489,20 @@ def leads_import_csv(
 
     summary = ImportSummary(encoding=csv_encoding_of(chunks, declared=encoding))
     active_sources = active_source_codes()
-    if connection.vendor == "postgresql":
-        return _import_staged(
-            path,
-            summary,
-            active_sources,
-            skip_invalid=skip_invalid,
-            dry_run=dry_run,
-            batch_size=batch_size,
-            progress=progress,
-        )
+    run = _import_staged if connection.vendor == "postgresql" else _import_rowwise
+    return run(
+        path,
+        summary,
+        active_sources,
+        skip_invalid=skip_invalid,
+        dry_run=dry_run,
+        batch_size=batch_size,
+        progress=progress,
+    )
 
+
+def _import_rowwise(path, summary, active_sources, *, skip_invalid, dry_run, batch_size, progress):
+    """Any database: a check pass, then a write pass of one transaction per batch."""
     plan = _check_pass(path, summary, active_sources, batch_size, progress)
     if dry_run or (summary.rejected and not skip_invalid):
         summary.created, summary.updated, summary.duplicates = plan
