@@ -17,7 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.criteria.models import EngagementKind
-from apps.leads.imports import active_source_codes, country_code_validator, unknown_source_message
+from apps.leads.imports import LeadRowForm, active_source_codes
 from apps.leads.models import Engagement, Lead, Stage, StageTransition, email_normalize
 from apps.leads.transitions import TRANSITIONS, Transition
 from apps.reports.alerts import ALERT_CODES
@@ -253,57 +253,60 @@ class LeadDetailSerializer(LeadSerializer):
         return StageTransitionSerializer(rows, many=True).data
 
 
+def _intake_field(name: str, form_field: forms.Field, help_text: str = "") -> serializers.Field:
+    """The JSON type of one ``LeadRowForm`` field, documented with its limits; no value rules.
+
+    The values are judged by the form (``LeadIntakeSerializer.validate``), so the
+    API, the CSV import and the admin import share one set of rules and messages.
+    """
+    kwargs = {"required": form_field.required, "help_text": help_text}
+    if isinstance(form_field, forms.IntegerField):
+        field = WholeNumberField(
+            min_value=form_field.min_value,
+            max_value=form_field.max_value,
+            allow_null=True,
+            **kwargs,
+        )
+    else:
+        kind = EmailAddressField if isinstance(form_field, forms.EmailField) else StringField
+        optional = {} if form_field.required else {"allow_blank": True, "allow_null": True}
+        field = kind(max_length=form_field.max_length, **optional, **kwargs)
+    # The limits stay on the field for the schema; the form applies them, in its own words.
+    field.validators = []
+    return field
+
+
+_INTAKE_HELP = {
+    "email": "The key: matched case-insensitively.",
+    "country": "ISO 3166 two-letter code, any case.",
+    "source": "An active lead source code (defaults: website, webinar, event, content, ads, "
+    "referral, email, partner, import, other). Kept from the first touch when the lead exists.",
+    "campaign": "Kept from the first touch when the lead exists.",
+}
+
+
 class LeadIntakeSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """A lead to create, or to merge into the lead with the same email."""
 
-    email = EmailAddressField(max_length=254, help_text="The key: matched case-insensitively.")
-    first_name = StringField(max_length=100, required=False, allow_blank=True, allow_null=True)
-    last_name = StringField(max_length=100, required=False, allow_blank=True, allow_null=True)
-    company = StringField(max_length=200, required=False, allow_blank=True, allow_null=True)
-    title = StringField(max_length=150, required=False, allow_blank=True, allow_null=True)
-    phone = StringField(max_length=50, required=False, allow_blank=True, allow_null=True)
-    employees = WholeNumberField(
-        min_value=0, max_value=2_147_483_647, required=False, allow_null=True
-    )
-    industry = StringField(max_length=100, required=False, allow_blank=True, allow_null=True)
-    country = StringField(
-        max_length=2,
-        required=False,
-        allow_blank=True,
-        allow_null=True,
-        validators=[country_code_validator],
-        help_text="ISO 3166 two-letter code, any case.",
-    )
-    source = StringField(
-        max_length=40,
-        help_text="An active lead source code (defaults: website, webinar, event, content, ads, referral, "
-        "email, partner, import, other). Kept from the first touch when the lead exists.",
-    )
-    campaign = StringField(
-        max_length=200,
-        required=False,
-        allow_blank=True,
-        allow_null=True,
-        help_text="Kept from the first touch when the lead exists.",
-    )
+    def get_fields(self):
+        form = LeadRowForm(active_sources=[], source_required=True)
+        return {
+            name: _intake_field(name, field, _INTAKE_HELP.get(name, ""))
+            for name, field in form.fields.items()
+        }
 
-    def validate_email(self, value):
-        email = email_normalize(value)
-        if len(email) > 254:  # a few capitals lower-case into two characters
+    def validate(self, attrs):
+        form = LeadRowForm(
+            data={name: "" if value is None else value for name, value in attrs.items()},
+            active_sources=active_source_codes(),
+            source_required=True,
+        )
+        if not form.is_valid():
             raise serializers.ValidationError(
-                _("Ensure this field has no more than 254 characters.")
+                {name: [str(m) for m in messages] for name, messages in form.errors.items()}
             )
-        return email
-
-    def validate_country(self, value):
-        return value.upper() if value else value
-
-    def validate_source(self, value):
-        code = value.strip().lower()
-        active = active_source_codes()
-        if code not in active:
-            raise serializers.ValidationError(unknown_source_message(code, active))
-        return code
+        # Only what was sent: a field left out is not a blank to merge.
+        return {name: form.cleaned_data[name] for name in attrs}
 
 
 # --- engagements ------------------------------------------------------------------------

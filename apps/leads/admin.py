@@ -11,10 +11,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.criteria.models import FitRule
 from apps.leads.imports import ImportFileError, leads_import_csv, read_csv_rows
 from apps.leads.models import Engagement, Lead, Qualification, StageTransition
-from apps.leads.services import fit_of, lead_transition, leads_promote_if_meeting
+from apps.leads.services import lead_fit_refresh, lead_transition, leads_promote_if_meeting
 from apps.leads.transitions import (
     TRANSITIONS,
     LifecycleError,
@@ -266,8 +265,7 @@ class LeadAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        verdict = fit_of(obj, FitRule.load().as_rule())
-        obj.fit, obj.fit_reason = verdict.verdict, verdict.reason[:255]
+        lead_fit_refresh(obj)
         super().save_model(request, obj, form, change)
         # A profile edit can make the lead meet the MQL criteria: it is promoted then.
         leads_promote_if_meeting([obj.pk])

@@ -113,7 +113,13 @@ def _merge(given: Mapping[str, Any], *, exists: bool) -> dict[str, Any]:
 
 
 class LeadRowForm(forms.Form):
-    """One lead as a CSV row or admin-import row carries it: every value a string."""
+    """The rules of a lead from outside, for every door: CSV rows, the admin import, the API.
+
+    The API's ``LeadIntakeSerializer`` checks only the JSON types and hands the
+    values to this form, so the rules and their messages are these. A CSV row
+    may leave ``source`` blank (it defaults to ``import``); the API must name
+    it (``source_required``).
+    """
 
     email = forms.EmailField(max_length=254)
     first_name = forms.CharField(max_length=100, required=False)
@@ -127,9 +133,10 @@ class LeadRowForm(forms.Form):
     source = forms.CharField(max_length=40, required=False)
     campaign = forms.CharField(max_length=200, required=False)
 
-    def __init__(self, *args, active_sources: list[str], **kwargs):
+    def __init__(self, *args, active_sources: list[str], source_required: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.active_sources = active_sources
+        self.fields["source"].required = source_required
 
     def clean_email(self):
         email = self.cleaned_data["email"].lower()

@@ -210,9 +210,21 @@ LEAD_FIELDS = (
 )
 
 
-def fit_of(lead: Lead, rule: rules.FitRuleValues) -> rules.FitResult:
-    return rules.evaluate_fit(
-        rule, employees=lead.employees, industry=lead.industry, country=lead.country
+def fit_fields(
+    rule: rules.FitRuleValues, *, employees: int | None, industry: str, country: str
+) -> tuple[str, str]:
+    """The stored ``fit`` and ``fit_reason`` of a profile: the one place every write computes them."""
+    verdict = rules.evaluate_fit(rule, employees=employees, industry=industry, country=country)
+    return verdict.verdict, verdict.reason[:255]
+
+
+def lead_fit_refresh(lead: Lead, rule: rules.FitRuleValues | None = None) -> None:
+    """Set ``lead.fit`` and ``lead.fit_reason`` from its profile (not saved)."""
+    lead.fit, lead.fit_reason = fit_fields(
+        rule or FitRule.load().as_rule(),
+        employees=lead.employees,
+        industry=lead.industry,
+        country=lead.country,
     )
 
 
@@ -235,8 +247,7 @@ def lead_upsert(*, email: str, values: Mapping[str, Any]) -> tuple[Lead, bool]:
         else:
             for key, value in values.items():
                 setattr(lead, key, value)
-        verdict = fit_of(lead, fit_rule)
-        lead.fit, lead.fit_reason = verdict.verdict, verdict.reason[:255]
+        lead_fit_refresh(lead, fit_rule)
         lead.save()
         if lead.stage == Stage.NEW and lead.archived_at is None:
             # A profile change (such as the fit) can make the lead meet the criteria now.
@@ -286,8 +297,9 @@ def leads_fit_refresh(rows: Iterable[tuple], *, rule: rules.FitRuleValues | None
     rule = rule or FitRule.load().as_rule()
     values = []
     for pk, employees, industry, country in rows:
-        verdict = rules.evaluate_fit(rule, employees=employees, industry=industry, country=country)
-        values.append((pk, verdict.verdict, verdict.reason[:255]))
+        values.append(
+            (pk, *fit_fields(rule, employees=employees, industry=industry, country=country))
+        )
     rows_values_update(Lead, ("fit", "fit_reason"), values)
 
 
@@ -365,10 +377,9 @@ def engagements_record(
                 changed[lead.pk] = lead
         for lead in changed.values():
             lead.score = table.capped(lead.score)
-            verdict = rules.evaluate_fit(
+            lead.fit, lead.fit_reason = fit_fields(
                 fit_rule, employees=lead.employees, industry=lead.industry, country=lead.country
             )
-            lead.fit, lead.fit_reason = verdict.verdict, verdict.reason[:255]
         _tallies_write(changed.values())
 
         promoted = []
@@ -626,7 +637,7 @@ def scores_recompute(
             rows = []
             for pk, employees, industry, country in leads:
                 score, counts = tally.get(pk, (0, {}))
-                verdict = rules.evaluate_fit(
+                fit, fit_reason = fit_fields(
                     fit_rule, employees=employees, industry=industry, country=country
                 )
                 rows.append(
@@ -635,8 +646,8 @@ def scores_recompute(
                         table.capped(score),
                         sum(counts.values()),
                         json.dumps(counts),
-                        verdict.verdict,
-                        verdict.reason[:255],
+                        fit,
+                        fit_reason,
                     )
                 )
             rows_values_update(

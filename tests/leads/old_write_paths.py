@@ -16,7 +16,13 @@ from django.utils import timezone
 from apps.criteria import rules
 from apps.criteria.models import FitRule, MQLCriteria, ScoringSettings
 from apps.leads.models import Engagement, Lead, Stage
-from apps.leads.services import EngagementResult, fit_of, lead_transition
+from apps.leads.services import EngagementResult, lead_transition
+
+
+def fit_of(lead, rule):
+    return rules.evaluate_fit(
+        rule, employees=lead.employees, industry=lead.industry, country=lead.country
+    )
 
 
 def old_engagements_record(*, items, now=None) -> EngagementResult:
