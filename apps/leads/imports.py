@@ -139,7 +139,7 @@ class LeadRowForm(forms.Form):
         self.fields["source"].required = source_required
 
     def clean_email(self):
-        email = self.cleaned_data["email"].lower()
+        email = email_normalize(self.cleaned_data["email"])
         if len(email) > 254:  # a few capitals lower-case into two characters
             raise forms.ValidationError(_("Ensure this value has at most 254 characters."))
         return email

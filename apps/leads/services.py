@@ -27,7 +27,7 @@ from django_fsm import ConcurrentTransition
 from apps.accounts.permissions import can_work_leads
 from apps.criteria import rules
 from apps.criteria.models import FitRule, MQLCriteria, ScoringSettings
-from apps.leads.models import Engagement, Lead, Stage, StageTransition
+from apps.leads.models import Engagement, Lead, Stage, StageTransition, email_normalize
 from apps.leads.selectors import new_leads_meeting, taken_from_the_pool
 from apps.leads.transitions import LeadChanged as LeadChanged
 from apps.leads.transitions import LifecycleError as LifecycleError
@@ -233,7 +233,7 @@ def lead_upsert(*, email: str, values: Mapping[str, Any]) -> tuple[Lead, bool]:
 
     Only the profile changes; the stage, score and owner are never touched here.
     """
-    email = email.strip().lower()
+    email = email_normalize(email)
     values = {("source_id" if k == "source" else k): v for k, v in values.items()}
     unknown = set(values) - set(LEAD_FIELDS)
     if unknown:
