@@ -735,7 +735,7 @@ def _refit_and_promote(cursor, batch_size: int) -> None:
     after = 0
     while True:
         cursor.execute(
-            "SELECT l.id, l.employees, l.industry, l.country FROM leads_lead l "
+            "SELECT l.id, l.employees, l.industry, l.country, l.fit, l.fit_reason FROM leads_lead l "
             "JOIN lead_import_merged m ON m.email = l.email WHERE l.id > %s ORDER BY l.id LIMIT %s",
             [after, max(batch_size, 1000)],
         )

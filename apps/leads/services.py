@@ -293,13 +293,14 @@ def leads_promote_if_meeting(
 
 
 def leads_fit_refresh(rows: Iterable[tuple], *, rule: rules.FitRuleValues | None = None) -> None:
-    """Write the fit of each (pk, employees, industry, country) in ``rows`` with one UPDATE."""
+    """Write the fit of each (pk, employees, industry, country[, fit, fit_reason]) in ``rows``."""
     rule = rule or FitRule.load().as_rule()
     values = []
-    for pk, employees, industry, country in rows:
-        values.append(
-            (pk, *fit_fields(rule, employees=employees, industry=industry, country=country))
-        )
+    for pk, employees, industry, country, *stored in rows:
+        fit = fit_fields(rule, employees=employees, industry=industry, country=country)
+        # When the rows carry the stored fit and reason, only a changed verdict is written.
+        if tuple(stored) != fit:
+            values.append((pk, *fit))
     rows_values_update(Lead, ("fit", "fit_reason"), values)
 
 
