@@ -114,6 +114,18 @@ def stored_dataset(database: str) -> dict | None:
     return {"leads": leads, "anchor": anchor, "seconds": seconds}
 
 
+def migrations_missing(database: str) -> list[str]:
+    """The project's migrations (apps/*/migrations) that ``database`` has not applied."""
+    import psycopg
+
+    on_disk = {
+        (path.parent.parent.name, path.stem) for path in (ROOT / "apps").glob("*/migrations/0*.py")
+    }
+    with psycopg.connect(f"{server_url()}/{database}") as conn:
+        applied = set(conn.execute("SELECT app, name FROM django_migrations").fetchall())
+    return sorted(f"{app}.{name}" for app, name in on_disk - applied)
+
+
 def run_child(args: list[str], env: dict) -> None:
     child = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env)
     try:
@@ -134,6 +146,13 @@ def dataset_ensure(tier: str, leads: int, redis) -> dict:
             f"{tier}: reusing {database} (generated {stored['anchor']:%Y-%m-%d %H:%M} UTC "
             f"in {stored['seconds']:.0f} s)"
         )
+        missing = migrations_missing(database)
+        if missing:  # the code moved on since: bring the stored schema up to date
+            say(f"{tier}: applying {len(missing)} newer migration(s) to {database}")
+            run_child(
+                ["manage.py", "migrate", "--noinput", "-v", "0"],
+                child_environment(database, redis),
+            )
         return stored
     say(f"{tier}: generating {leads:,} leads into {database}")
     admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

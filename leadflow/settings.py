@@ -55,7 +55,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
-    "import_export",
     "axes",
     "csp",
     "apps.accounts",
@@ -191,9 +190,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute address of the site, for links in emails.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
-# The admin's CSV import (django-import-export) reads and writes leads: it needs the change
-# permission, not merely access to the admin.
-IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+# The admin's CSV import (add and change permission on leads) refuses files larger than this;
+# larger files go through `manage.py import_leads`.
+LEADFLOW_ADMIN_IMPORT_MAX_BYTES = env.int(
+    "LEADFLOW_ADMIN_IMPORT_MAX_BYTES", default=20 * 1024 * 1024
+)
 
 # --- Celery ------------------------------------------------------------------
 # Embedded default: kombu's filesystem transport, one folder for in and out, so a

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.leads.filters import SLA_CHOICES, sla_condition
-from apps.leads.models import Fit, Stage
+from apps.leads.models import Fit, Stage, email_normalize
 from apps.leads.selectors import leads_matching
 
 # Dates a time zone can still shift without leaving the calendar.
@@ -84,7 +84,7 @@ class LeadApiFilter(django_filters.FilterSet):
         return leads_matching(queryset, value)
 
     def filter_email(self, queryset, name, value):
-        return queryset.filter(email=value.strip().lower())
+        return queryset.filter(email=email_normalize(value))
 
     def filter_owner(self, queryset, name, value):
         if value.lower() == "none":

@@ -8,14 +8,17 @@ import re
 from collections.abc import Mapping
 
 from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import EmailValidator
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.criteria.models import EngagementKind
-from apps.leads.imports import active_source_codes, country_code_validator, unknown_source_message
-from apps.leads.models import Engagement, Lead, Stage, StageTransition
+from apps.leads.imports import LeadRowForm, active_source_codes
+from apps.leads.models import Engagement, Lead, Stage, StageTransition, email_normalize
 from apps.leads.transitions import TRANSITIONS, Transition
 from apps.reports.alerts import ALERT_CODES
 
@@ -25,6 +28,8 @@ MAX_ENGAGEMENTS_PER_REQUEST = 1000
 MAX_METADATA_BYTES = 16 * 1024
 #: How far ahead of the server's clock ``occurred_at`` may be (the sender's clock may run fast).
 CLOCK_SKEW = dt.timedelta(minutes=5)
+#: The earliest engagement time accepted: older is a sender's bug (or year 1), not history.
+EARLIEST_ENGAGEMENT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 #: Engagements a lead's detail lists, newest first; ``engagements_total`` counts them all.
 DETAIL_ENGAGEMENTS = 200
 
@@ -248,57 +253,60 @@ class LeadDetailSerializer(LeadSerializer):
         return StageTransitionSerializer(rows, many=True).data
 
 
+def _intake_field(name: str, form_field: forms.Field, help_text: str = "") -> serializers.Field:
+    """The JSON type of one ``LeadRowForm`` field, documented with its limits; no value rules.
+
+    The values are judged by the form (``LeadIntakeSerializer.validate``), so the
+    API, the CSV import and the admin import share one set of rules and messages.
+    """
+    kwargs = {"required": form_field.required, "help_text": help_text}
+    if isinstance(form_field, forms.IntegerField):
+        field = WholeNumberField(
+            min_value=form_field.min_value,
+            max_value=form_field.max_value,
+            allow_null=True,
+            **kwargs,
+        )
+    else:
+        kind = EmailAddressField if isinstance(form_field, forms.EmailField) else StringField
+        optional = {} if form_field.required else {"allow_blank": True, "allow_null": True}
+        field = kind(max_length=form_field.max_length, **optional, **kwargs)
+    # The limits stay on the field for the schema; the form applies them, in its own words.
+    field.validators = []
+    return field
+
+
+_INTAKE_HELP = {
+    "email": "The key: matched case-insensitively.",
+    "country": "ISO 3166 two-letter code, any case.",
+    "source": "An active lead source code (defaults: website, webinar, event, content, ads, "
+    "referral, email, partner, import, other). Kept from the first touch when the lead exists.",
+    "campaign": "Kept from the first touch when the lead exists.",
+}
+
+
 class LeadIntakeSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """A lead to create, or to merge into the lead with the same email."""
 
-    email = EmailAddressField(max_length=254, help_text="The key: matched case-insensitively.")
-    first_name = StringField(max_length=100, required=False, allow_blank=True, allow_null=True)
-    last_name = StringField(max_length=100, required=False, allow_blank=True, allow_null=True)
-    company = StringField(max_length=200, required=False, allow_blank=True, allow_null=True)
-    title = StringField(max_length=150, required=False, allow_blank=True, allow_null=True)
-    phone = StringField(max_length=50, required=False, allow_blank=True, allow_null=True)
-    employees = WholeNumberField(
-        min_value=0, max_value=2_147_483_647, required=False, allow_null=True
-    )
-    industry = StringField(max_length=100, required=False, allow_blank=True, allow_null=True)
-    country = StringField(
-        max_length=2,
-        required=False,
-        allow_blank=True,
-        allow_null=True,
-        validators=[country_code_validator],
-        help_text="ISO 3166 two-letter code, any case.",
-    )
-    source = StringField(
-        max_length=40,
-        help_text="An active lead source code (defaults: website, webinar, event, content, ads, referral, "
-        "email, partner, import, other). Kept from the first touch when the lead exists.",
-    )
-    campaign = StringField(
-        max_length=200,
-        required=False,
-        allow_blank=True,
-        allow_null=True,
-        help_text="Kept from the first touch when the lead exists.",
-    )
+    def get_fields(self):
+        form = LeadRowForm(active_sources=[], source_required=True)
+        return {
+            name: _intake_field(name, field, _INTAKE_HELP.get(name, ""))
+            for name, field in form.fields.items()
+        }
 
-    def validate_email(self, value):
-        email = value.strip().lower()
-        if len(email) > 254:  # a few capitals lower-case into two characters
+    def validate(self, attrs):
+        form = LeadRowForm(
+            data={name: "" if value is None else value for name, value in attrs.items()},
+            active_sources=active_source_codes(),
+            source_required=True,
+        )
+        if not form.is_valid():
             raise serializers.ValidationError(
-                _("Ensure this field has no more than 254 characters.")
+                {name: [str(m) for m in messages] for name, messages in form.errors.items()}
             )
-        return email
-
-    def validate_country(self, value):
-        return value.upper() if value else value
-
-    def validate_source(self, value):
-        code = value.strip().lower()
-        active = active_source_codes()
-        if code not in active:
-            raise serializers.ValidationError(unknown_source_message(code, active))
-        return code
+        # Only what was sent: a field left out is not a blank to merge.
+        return {name: form.cleaned_data[name] for name in attrs}
 
 
 # --- engagements ------------------------------------------------------------------------
@@ -322,6 +330,58 @@ def _holds_unstorable_text(value) -> bool:
     return False
 
 
+def occurred_at_problem(value: dt.datetime) -> str:
+    """Why an engagement time is refused ("" when it is fine): before 2000 or in the future."""
+    try:
+        if value < EARLIEST_ENGAGEMENT:
+            return _("This time is before %(earliest)s; engagements that old are refused.") % {
+                "earliest": EARLIEST_ENGAGEMENT.date().isoformat()
+            }
+    except OverflowError:  # year 1 in a zone east of UTC has no UTC time
+        return _("This time is before %(earliest)s; engagements that old are refused.") % {
+            "earliest": EARLIEST_ENGAGEMENT.date().isoformat()
+        }
+    if value > timezone.now() + CLOCK_SKEW:
+        return _("This time is in the future.")
+    return ""
+
+
+def metadata_problem(value) -> str:
+    """Why a metadata object cannot be stored ("" when it can)."""
+    if _holds_unstorable_text(value):
+        return _(
+            "metadata holds a NUL character or half a surrogate pair, which no database stores."
+        )
+    try:
+        size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    except RecursionError:
+        return _("metadata is nested too deeply.")
+    if size > MAX_METADATA_BYTES:
+        return _("metadata is %(size)s bytes as JSON; the most is %(max)s.") % {
+            "size": size,
+            "max": MAX_METADATA_BYTES,
+        }
+    return ""
+
+
+class EngagementTimeField(serializers.DateTimeField):
+    """DRF's datetime field, with times at the calendar's ends answered 400, not 500.
+
+    Reading year 1 without an offset east of UTC (or year 9999 west of it)
+    overflows Python's datetime inside DRF's time-zone check.
+    """
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            raise serializers.ValidationError(
+                occurred_at_problem(EARLIEST_ENGAGEMENT - dt.timedelta(days=1))
+                if value.year < EARLIEST_ENGAGEMENT.year
+                else _("This time is in the future.")
+            ) from None
+
+
 class EngagementInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """One engagement; its lead named by ``lead_id`` or ``lead_email`` (exactly one)."""
 
@@ -336,9 +396,9 @@ class EngagementInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer
             % {"kinds": ", ".join(EngagementKind.values)}
         },
     )
-    occurred_at = serializers.DateTimeField(
+    occurred_at = EngagementTimeField(
         help_text="ISO 8601. Without an offset it is read in the site's time zone. "
-        "At most 5 minutes ahead of the server's clock.",
+        "From 2000-01-01 to at most 5 minutes ahead of the server's clock.",
     )
     source = StringField(max_length=40, required=False, allow_blank=True, default="")
     campaign = StringField(max_length=200, required=False, allow_blank=True, default="")
@@ -358,26 +418,15 @@ class EngagementInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer
     )
 
     def validate_occurred_at(self, value):
-        if value > timezone.now() + CLOCK_SKEW:
-            raise serializers.ValidationError(_("This time is in the future."))
+        problem = occurred_at_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
         return value
 
     def validate_metadata(self, value):
-        if _holds_unstorable_text(value):
-            raise serializers.ValidationError(
-                _(
-                    "metadata holds a NUL character or half a surrogate pair, which no database stores."
-                )
-            )
-        try:
-            size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-        except RecursionError:
-            raise serializers.ValidationError(_("metadata is nested too deeply.")) from None
-        if size > MAX_METADATA_BYTES:
-            raise serializers.ValidationError(
-                _("metadata is %(size)s bytes as JSON; the most is %(max)s.")
-                % {"size": size, "max": MAX_METADATA_BYTES}
-            )
+        problem = metadata_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
         return value
 
     def validate(self, attrs):
@@ -390,8 +439,107 @@ class EngagementInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer
             )
             raise serializers.ValidationError({"lead_id": [message]})
         if attrs.get("lead_email"):
-            attrs["lead_email"] = attrs["lead_email"].strip().lower()
+            attrs["lead_email"] = email_normalize(attrs["lead_email"])
         return attrs
+
+
+_ENGAGEMENT_FIELDS = frozenset(EngagementInputSerializer().fields)
+_ENGAGEMENT_KINDS = frozenset(EngagementKind.values)
+_email_valid = EmailValidator()
+
+
+def _plain_text(value, max_length: int) -> str | None:
+    """``value`` trimmed, as DRF's CharField would take it; None when it might refuse it."""
+    if type(value) is not str:
+        return None
+    value = value.strip()
+    if len(value) > max_length or _UNSTORABLE_CHARACTER.search(value):
+        return None
+    return value
+
+
+def _engagement_quick(item) -> dict | None:
+    """The validated values of an item that certainly passes; None to ask the serializer.
+
+    The usual item (an offset on its time, plain strings) is checked here without
+    DRF's per-field machinery; anything unusual or wrong goes through
+    ``EngagementInputSerializer``, so the answers and messages are its own.
+    """
+    if type(item) is not dict or not item.keys() <= _ENGAGEMENT_FIELDS:
+        return None
+    attrs = {}
+    lead_id, lead_email = item.get("lead_id"), item.get("lead_email")
+    if "lead_id" in item:
+        if type(lead_id) is not int or not 1 <= lead_id <= 2**63 - 1 or "lead_email" in item:
+            return None
+        attrs["lead_id"] = lead_id
+    elif "lead_email" in item:
+        email = _plain_text(lead_email, 254)
+        if not email:
+            return None
+        try:
+            _email_valid(email)
+        except DjangoValidationError:
+            return None
+        attrs["lead_email"] = email_normalize(email)
+    else:
+        return None
+    kind = item.get("kind")
+    if type(kind) is not str or kind not in _ENGAGEMENT_KINDS:
+        return None
+    attrs["kind"] = kind
+    when = item.get("occurred_at")
+    if type(when) is not str:
+        return None
+    try:
+        parsed = parse_datetime(when)
+        if parsed is None or parsed.tzinfo is None:
+            return None
+        parsed = parsed.astimezone(timezone.get_current_timezone())
+    except (ValueError, OverflowError):
+        return None
+    if occurred_at_problem(parsed):
+        return None
+    attrs["occurred_at"] = parsed
+    for name, max_length in (("source", 40), ("campaign", 200)):
+        value = _plain_text(item.get(name, ""), max_length)
+        if value is None:
+            return None
+        attrs[name] = value
+    external_id = item.get("external_id")
+    if external_id is not None:
+        external_id = _plain_text(external_id, 200)
+        if external_id is None:
+            return None
+    attrs["external_id"] = external_id
+    metadata = item.get("metadata", {})
+    if type(metadata) is not dict or metadata_problem(metadata):
+        return None
+    attrs["metadata"] = dict(metadata)
+    return attrs
+
+
+def engagement_items_clean(items: list) -> tuple[dict[int, dict], dict[int, dict]]:
+    """Each item's validated values by index, and each bad item's errors by index.
+
+    One serializer for the whole list, used only for the items the quick check
+    does not vouch for.
+    """
+    checker = None
+    cleaned, errors = {}, {}
+    for index, item in enumerate(items):
+        attrs = _engagement_quick(item)
+        if attrs is not None:
+            cleaned[index] = attrs
+            continue
+        checker = checker or EngagementInputSerializer()
+        try:
+            cleaned[index] = checker.run_validation(item)
+        except serializers.ValidationError as exc:
+            errors[index] = (
+                exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            )
+    return cleaned, errors
 
 
 class EngagementIntakeResultSerializer(serializers.Serializer):

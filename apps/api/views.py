@@ -44,6 +44,7 @@ from apps.api.serializers import (
     SuggestionsSerializer,
     ValidationErrorSerializer,
     WeeklyReportSerializer,
+    engagement_items_clean,
 )
 from apps.leads.imports import lead_intake
 from apps.leads.models import Lead
@@ -224,19 +225,11 @@ class EngagementIntakeView(LeadflowAPIView):
 
     def _validate(self, items) -> tuple[list[EngagementInput], dict[int, dict]]:
         """Every item checked, and every named lead found in one query; errors by index."""
-        checker = EngagementInputSerializer()
-        cleaned, errors = {}, {}
-        for index, item in enumerate(items):
-            try:
-                cleaned[index] = checker.run_validation(item)
-            except exceptions.ValidationError as exc:
-                errors[index] = (
-                    exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-                )
+        cleaned, errors = engagement_items_clean(items)
 
         ids = {attrs["lead_id"] for attrs in cleaned.values() if attrs.get("lead_id")}
         emails = {attrs["lead_email"] for attrs in cleaned.values() if attrs.get("lead_email")}
-        leads = Lead.objects.filter(Q(pk__in=ids) | Q(email__in=emails))
+        leads = Lead.objects.filter(Q(pk__any_of=ids) | Q(email__any_of=emails))
         visible = visible_leads_filter(self.request.user)
         if visible is not None:
             leads = leads.filter(visible)

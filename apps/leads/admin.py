@@ -1,3 +1,8 @@
+import tempfile
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
@@ -6,10 +11,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.criteria.models import FitRule
+from apps.leads.imports import ImportFileError, leads_import_csv, read_csv_rows
 from apps.leads.models import Engagement, Lead, Qualification, StageTransition
-from apps.leads.resources import LeadImportAdminMixin
-from apps.leads.services import fit_of, lead_transition
+from apps.leads.services import lead_fit_refresh, lead_transition, leads_promote_if_meeting
 from apps.leads.transitions import (
     TRANSITIONS,
     LifecycleError,
@@ -97,8 +101,58 @@ def _transition_action(entry):
     return action
 
 
+IMPORT_SESSION_KEY = "leads_admin_import"
+#: Rows of the file shown in the preview.
+PREVIEW_ROWS = 20
+
+
+class LeadImportForm(forms.Form):
+    import_file = forms.FileField(label=_("CSV file"))
+    encoding = forms.CharField(
+        label=_("Encoding"),
+        required=False,
+        max_length=40,
+        help_text=_("Leave blank to detect UTF-8 or Shift_JIS; otherwise e.g. latin-1."),
+    )
+    skip_invalid = forms.BooleanField(
+        label=_("Import the valid rows and skip the invalid ones"), required=False
+    )
+
+
+def _upload_to_temp_file(upload) -> Path | None:
+    """The upload copied chunk by chunk to a temporary file; None when it is too large."""
+    limit = settings.LEADFLOW_ADMIN_IMPORT_MAX_BYTES
+    if upload.size is not None and upload.size > limit:
+        return None
+    handle = tempfile.NamedTemporaryFile(prefix="lead-import-", suffix=".csv", delete=False)
+    written = 0
+    with handle:
+        for chunk in upload.chunks():
+            written += len(chunk)
+            if written > limit:
+                break
+            handle.write(chunk)
+    if written > limit:
+        Path(handle.name).unlink(missing_ok=True)
+        return None
+    return Path(handle.name)
+
+
+def _preview_rows(path: Path, encoding: str) -> dict:
+    """The header and the first ``PREVIEW_ROWS`` rows of the file (its own data only)."""
+    with path.open("r", encoding=encoding, newline="") as text:
+        layout, rows = read_csv_rows(text)
+        shown = []
+        for row in rows:
+            shown.append([row.values.get(column, "") for column in layout.columns])
+            if len(shown) >= PREVIEW_ROWS:
+                break
+    return {"columns": layout.columns, "rows": shown}
+
+
 @admin.register(Lead)
-class LeadAdmin(LeadImportAdminMixin, admin.ModelAdmin):
+class LeadAdmin(admin.ModelAdmin):
+    change_list_template = "admin/leads/lead/change_list.html"
     list_display = [
         "email",
         "full_name",
@@ -211,9 +265,10 @@ class LeadAdmin(LeadImportAdminMixin, admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        verdict = fit_of(obj, FitRule.load().as_rule())
-        obj.fit, obj.fit_reason = verdict.verdict, verdict.reason[:255]
+        lead_fit_refresh(obj)
         super().save_model(request, obj, form, change)
+        # A profile edit can make the lead meet the MQL criteria: it is promoted then.
+        leads_promote_if_meeting([obj.pk])
 
     @admin.action(
         permissions=["change"],
@@ -225,6 +280,11 @@ class LeadAdmin(LeadImportAdminMixin, admin.ModelAdmin):
 
     def get_urls(self):
         return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="leads_lead_import",
+            ),
             path(
                 "<int:pk>/transition/<str:name>/",
                 self.admin_site.admin_view(self.transition_view),
@@ -238,6 +298,103 @@ class LeadAdmin(LeadImportAdminMixin, admin.ModelAdmin):
         if lead is not None:
             extra_context["available_transitions"] = available_transitions(request.user, lead)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def has_import_permission(self, request) -> bool:
+        # An import creates leads and changes known ones.
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "may_import": self.has_import_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def import_view(self, request):
+        """Upload a CSV, see a dry-run preview, confirm: ``leads_import_csv`` does both steps.
+
+        The upload is streamed to a temporary file (refused past
+        ``LEADFLOW_ADMIN_IMPORT_MAX_BYTES``); the session remembers which file
+        the preview was of, so the confirm step imports exactly what was shown.
+        """
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Import leads from a CSV file"),
+            "form": LeadImportForm(),
+            "max_mb": settings.LEADFLOW_ADMIN_IMPORT_MAX_BYTES // (1024 * 1024),
+        }
+        if request.method == "POST" and request.POST.get("confirm"):
+            return self._import_confirm(request)
+        if request.method == "POST":
+            form = LeadImportForm(request.POST, request.FILES)
+            context["form"] = form
+            if form.is_valid():
+                context.update(self._import_preview(request, form))
+        return TemplateResponse(request, "admin/leads/lead/import.html", context)
+
+    def _import_preview(self, request, form) -> dict:
+        pending = request.session.pop(IMPORT_SESSION_KEY, None)
+        if pending:
+            Path(pending["path"]).unlink(missing_ok=True)
+        path = _upload_to_temp_file(form.cleaned_data["import_file"])
+        if path is None:
+            form.add_error(
+                "import_file",
+                _("The file is larger than %(mb)s MB; import it with manage.py import_leads.")
+                % {"mb": settings.LEADFLOW_ADMIN_IMPORT_MAX_BYTES // (1024 * 1024)},
+            )
+            return {}
+        options = {
+            "skip_invalid": form.cleaned_data["skip_invalid"],
+            "encoding": form.cleaned_data["encoding"] or None,
+        }
+        try:
+            summary = leads_import_csv(path=path, dry_run=True, **options)
+        except ImportFileError as exc:
+            path.unlink(missing_ok=True)
+            form.add_error("import_file", str(exc))
+            return {}
+        confirmable = not (summary.rejected and not options["skip_invalid"])
+        if confirmable:
+            request.session[IMPORT_SESSION_KEY] = {"path": str(path), **options}
+        else:
+            path.unlink(missing_ok=True)
+        return {
+            "summary": summary,
+            "confirmable": confirmable,
+            "preview": _preview_rows(path, summary.encoding) if confirmable else None,
+        }
+
+    def _import_confirm(self, request):
+        pending = request.session.pop(IMPORT_SESSION_KEY, None)
+        if not pending or not Path(pending["path"]).exists():
+            self.message_user(
+                request, _("That import has expired; upload the file again."), messages.ERROR
+            )
+            return redirect(reverse("admin:leads_lead_import"))
+        path = Path(pending.pop("path"))
+        try:
+            summary = leads_import_csv(path=path, **pending)
+        except ImportFileError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return redirect(reverse("admin:leads_lead_import"))
+        finally:
+            path.unlink(missing_ok=True)
+        self.message_user(
+            request,
+            _(
+                "Imported: %(created)s created, %(updated)s updated, %(duplicates)s repeated "
+                "emails merged, %(rejected)s rows skipped."
+            )
+            % {
+                "created": summary.created,
+                "updated": summary.updated,
+                "duplicates": summary.duplicates,
+                "rejected": summary.rejected,
+            },
+            messages.SUCCESS,
+        )
+        return redirect(reverse("admin:leads_lead_changelist"))
 
     def transition_view(self, request, pk, name):
         # The page shows the lead and makes a change: both need the change permission.

@@ -17,20 +17,28 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django import forms
-from django.core.validators import RegexValidator
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, RegexValidator
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.criteria.models import LeadSource
-from apps.leads.models import Lead
-from apps.leads.services import lead_upsert
+from apps.leads.models import Lead, email_normalize
+from apps.leads.services import (
+    lead_upsert,
+    leads_created,
+    leads_fit_refresh,
+    leads_promote_if_meeting,
+)
 
 #: The CSV columns (and API fields) of a lead, in the order the README lists them.
 LEAD_COLUMNS = (
@@ -87,7 +95,7 @@ def lead_intake(
     same email at once both succeed: the loser of the insert retries as an update.
     ``exists`` saves a query when the caller already looked the email up.
     """
-    email = email.strip().lower()
+    email = email_normalize(email)
     given = {key: value for key, value in values.items() if value is not None and value != ""}
     if exists is None:
         exists = Lead.objects.filter(email=email).exists()
@@ -110,7 +118,13 @@ def _merge(given: Mapping[str, Any], *, exists: bool) -> dict[str, Any]:
 
 
 class LeadRowForm(forms.Form):
-    """One lead as a CSV row or admin-import row carries it: every value a string."""
+    """The rules of a lead from outside, for every door: CSV rows, the admin import, the API.
+
+    The API's ``LeadIntakeSerializer`` checks only the JSON types and hands the
+    values to this form, so the rules and their messages are these. A CSV row
+    may leave ``source`` blank (it defaults to ``import``); the API must name
+    it (``source_required``).
+    """
 
     email = forms.EmailField(max_length=254)
     first_name = forms.CharField(max_length=100, required=False)
@@ -124,12 +138,13 @@ class LeadRowForm(forms.Form):
     source = forms.CharField(max_length=40, required=False)
     campaign = forms.CharField(max_length=200, required=False)
 
-    def __init__(self, *args, active_sources: list[str], **kwargs):
+    def __init__(self, *args, active_sources: list[str], source_required: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.active_sources = active_sources
+        self.fields["source"].required = source_required
 
     def clean_email(self):
-        email = self.cleaned_data["email"].lower()
+        email = email_normalize(self.cleaned_data["email"])
         if len(email) > 254:  # a few capitals lower-case into two characters
             raise forms.ValidationError(_("Ensure this value has at most 254 characters."))
         return email
@@ -156,10 +171,60 @@ def lead_row_clean(
             # Spreadsheets write 1,200 or 1 200; the number is the same.
             value = value.replace(",", "").replace(" ", "").replace("\u00a0", "")
         data[column] = value
+    quick = _row_quick(data, active_sources)
+    if quick is not None:
+        return quick, {}
     form = LeadRowForm(data=data, active_sources=active_sources)
     if not form.is_valid():
         return None, {key: [str(m) for m in messages] for key, messages in form.errors.items()}
     return dict(form.cleaned_data), {}
+
+
+_TEXT_LIMITS = {
+    name: LeadRowForm.base_fields[name].max_length
+    for name in LEAD_COLUMNS
+    if name not in ("email", "employees", "country", "source")
+}
+_email_valid = EmailValidator()
+
+
+def _row_quick(data: Mapping[str, str], active_sources: list[str]) -> dict | None:
+    """The cleaned values of a row that certainly passes ``LeadRowForm``; None to ask the form.
+
+    The usual row is checked here without a form instance; anything unusual
+    goes through the form, so the messages are the form's own.
+    """
+    email = data["email"]
+    if not email or len(email) > 254 or "\x00" in email:
+        return None
+    try:
+        _email_valid(email)
+    except ValidationError:
+        return None
+    values = {"email": email_normalize(email)}
+    if len(values["email"]) > 254:
+        return None
+    for name, limit in _TEXT_LIMITS.items():
+        value = data[name]
+        if len(value) > limit or "\x00" in value:
+            return None
+        values[name] = value
+    employees = data["employees"]
+    if employees:
+        if not (employees.isascii() and employees.isdigit()) or int(employees) > 2_147_483_647:
+            return None
+        values["employees"] = int(employees)
+    else:
+        values["employees"] = None
+    country = data["country"]
+    if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
+        return None
+    values["country"] = country.upper()
+    source = data["source"].lower() or DEFAULT_IMPORT_SOURCE
+    if source not in active_sources:
+        return None
+    values["source"] = source
+    return {name: values[name] for name in LEAD_COLUMNS}
 
 
 def describe_errors(errors: Mapping[str, list[str]]) -> str:
@@ -182,29 +247,88 @@ def normalize_column(name: str) -> str:
     return "_".join((name or "").strip().lower().replace("-", " ").split())
 
 
-def csv_encoding_of(chunks: Callable[[], Iterable[bytes]]) -> str:
-    """The first of ``CSV_ENCODINGS`` that decodes every byte ``chunks()`` yields.
+def csv_encoding_of(chunks: Callable[[], Iterable[bytes]], *, declared: str | None = None) -> str:
+    """The encoding of the bytes ``chunks()`` yields: ``declared``, or detected.
 
-    ``chunks`` is called once per encoding tried, so a file is streamed, never
-    held whole. NUL bytes mean UTF-16 or a binary file, which Shift_JIS would
-    otherwise decode into nonsense.
+    Detected: the first of ``CSV_ENCODINGS`` that decodes every byte, and for
+    Shift_JIS only with confidence: a Latin-1 file often decodes as cp932 too
+    ("Renée" as "Ren馥"), so a file without any kana whose double-byte
+    characters sit inside Latin words is refused as ambiguous; the user names
+    the encoding instead. ``chunks`` is called once per encoding tried, so a
+    file is streamed, never held whole. NUL bytes mean UTF-16 or a binary file.
     """
-    for encoding in CSV_ENCODINGS:
-        decoder = codecs.getincrementaldecoder(encoding)()
+    if declared:
         try:
-            for chunk in chunks():
-                if b"\x00" in chunk:
-                    raise UnicodeDecodeError(
-                        encoding, chunk, chunk.index(b"\x00"), chunk.index(b"\x00") + 1, "NUL"
-                    )
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
+            name = codecs.lookup(declared).name
+        except LookupError:
+            raise ImportFileError(
+                _("'%(encoding)s' is not an encoding Python knows; try utf-8, cp932 or latin-1.")
+                % {"encoding": declared}
+            ) from None
+        if not _decodes(chunks, name):
+            raise ImportFileError(
+                _("The file is not valid %(encoding)s text; check the encoding you named.")
+                % {"encoding": declared}
+            )
+        return "utf-8-sig" if name == "utf-8" else name
+    for encoding in CSV_ENCODINGS:
+        evidence = _Cp932Evidence() if encoding == "cp932" else None
+        if not _decodes(chunks, encoding, evidence):
             continue
+        if evidence is not None and not evidence.confident:
+            raise ImportFileError(
+                _(
+                    "The file is not UTF-8, and reading it as Shift_JIS gives unlikely text "
+                    "(it may be Latin-1 or Windows-1252); name its encoding "
+                    "(import_leads --encoding latin-1, or save it as CSV UTF-8) and try again."
+                )
+            )
         return encoding
     raise ImportFileError(
         _("The file is neither UTF-8 nor Shift_JIS text; save it as CSV UTF-8 and try again.")
     )
+
+
+class _Cp932Evidence:
+    """What a cp932 reading looks like: kana (Japanese), or characters glued to Latin letters."""
+
+    KANA = re.compile("[\u3040-\u30ff]")
+    GLUED = re.compile("(?<=[A-Za-z])[^\x00-\x7f]")
+
+    def __init__(self):
+        self.kana = False
+        self.glued = False
+
+    def see(self, text: str) -> None:
+        if not self.kana and self.KANA.search(text):
+            self.kana = True
+        if not self.glued:
+            for match in self.GLUED.finditer(text):
+                raw = match.group().encode("cp932")
+                # Latin-1 accented letter + ASCII letter reads as one double-byte character
+                # whose second byte is that letter; a lone one reads as half-width katakana.
+                if len(raw) == 1 or chr(raw[-1]).isascii() and chr(raw[-1]).isalpha():
+                    self.glued = True
+                    break
+
+    @property
+    def confident(self) -> bool:
+        return self.kana or not self.glued
+
+
+def _decodes(chunks, encoding: str, evidence: _Cp932Evidence | None = None) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        for chunk in chunks():
+            if b"\x00" in chunk:
+                return False
+            text = decoder.decode(chunk)
+            if evidence is not None:
+                evidence.see(text)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def csv_bytes_as_utf8(data: bytes) -> bytes:
@@ -247,6 +371,10 @@ def read_csv_header(reader) -> CsvLayout:
     return CsvLayout(columns=columns, ignored=[c for c in columns if c not in LEAD_COLUMNS])
 
 
+#: A line break followed by a comma inside one value: the rows after an unterminated quote.
+_SWALLOWED_ROW = re.compile(r"[\r\n][^\r\n]*,")
+
+
 def read_csv_rows(text: io.TextIOBase) -> tuple[CsvLayout, Iterator[CsvRow]]:
     """The header, and an iterator over the data rows, each with the line it starts on."""
     reader = csv.reader(text)
@@ -269,6 +397,16 @@ def read_csv_rows(text: io.TextIOBase) -> tuple[CsvLayout, Iterator[CsvRow]]:
                     _("line %(line)s: %(error)s") % {"line": reader.line_num, "error": exc}
                 ) from exc
             line, last_line = last_line + 1, reader.line_num
+            if last_line > line and any(_SWALLOWED_ROW.search(cell) for cell in cells):
+                # A value may run over lines, but not over a line of cells: a quote left open
+                # has swallowed the rows after it.
+                raise ImportFileError(
+                    _(
+                        "line %(line)s: a quoted value runs over several lines of cells; "
+                        "a closing quote is probably missing."
+                    )
+                    % {"line": line}
+                )
             if not any(cell.strip() for cell in cells):
                 continue  # blank lines and the empty rows spreadsheets leave at the end
             problem = ""
@@ -336,6 +474,7 @@ def leads_import_csv(
     dry_run: bool = False,
     batch_size: int = 500,
     progress: Callable[[str, int | None], Any] | None = None,
+    encoding: str | None = None,
 ) -> ImportSummary:
     """Import the leads of the CSV file ``path``; returns what happened.
 
@@ -346,6 +485,12 @@ def leads_import_csv(
     transaction per ``batch_size`` rows. A row whose email appeared earlier in
     the file is merged into that lead (the later row's non-blank values win).
     ``progress(description, total)`` returns a bar with ``update(n)`` and ``close()``.
+    ``encoding`` names the file's encoding; by default it is detected (UTF-8 or
+    Shift_JIS), and a file that could be either is refused.
+
+    On PostgreSQL one pass streams the valid rows into a temporary table with
+    ``COPY`` and one transaction merges them with set-based SQL
+    (``_import_staged``): the same rules, all or nothing.
     """
     path = Path(path)
     progress = progress or (lambda description, total: _NoProgress())
@@ -354,9 +499,22 @@ def leads_import_csv(
         with path.open("rb") as raw:
             yield from iter(lambda: raw.read(1 << 20), b"")
 
-    summary = ImportSummary(encoding=csv_encoding_of(chunks))
+    summary = ImportSummary(encoding=csv_encoding_of(chunks, declared=encoding))
     active_sources = active_source_codes()
+    run = _import_staged if connection.vendor == "postgresql" else _import_rowwise
+    return run(
+        path,
+        summary,
+        active_sources,
+        skip_invalid=skip_invalid,
+        dry_run=dry_run,
+        batch_size=batch_size,
+        progress=progress,
+    )
 
+
+def _import_rowwise(path, summary, active_sources, *, skip_invalid, dry_run, batch_size, progress):
+    """Any database: a check pass, then a write pass of one transaction per batch."""
     plan = _check_pass(path, summary, active_sources, batch_size, progress)
     if dry_run or (summary.rejected and not skip_invalid):
         summary.created, summary.updated, summary.duplicates = plan
@@ -464,3 +622,134 @@ def _write_pass(path, summary, active_sources, batch_size, progress, *, valid_ro
     finally:
         bar.close()
         text.close()
+
+
+# --- PostgreSQL: COPY into a temporary table, merge with set-based SQL ----------------
+
+_TEXT_COLUMNS = [c for c in LEAD_COLUMNS if c != "employees"]
+
+
+def _import_staged(path, summary, active_sources, *, skip_invalid, dry_run, batch_size, progress):
+    """Stage the valid rows with COPY, then merge them into the leads in one transaction.
+
+    The merge keeps ``lead_intake``'s rules: per email, the later row's
+    non-blank values win; a blank never erases a stored value; ``source`` and
+    ``campaign`` keep the first touch (the first row of a new email, the stored
+    lead's otherwise). The fit of every touched lead is then refreshed and the
+    new leads that now meet the MQL criteria are promoted.
+    """
+    columns = ", ".join(LEAD_COLUMNS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # ON COMMIT DROP, and dropped here too for a caller's transaction that goes on.
+        cursor.execute("DROP TABLE IF EXISTS lead_import, lead_import_merged")
+        cursor.execute(
+            "CREATE TEMP TABLE lead_import (line integer, "
+            + ", ".join(f"{c} {'integer' if c == 'employees' else 'text'}" for c in LEAD_COLUMNS)
+            + ") ON COMMIT DROP"
+        )
+        text, layout, rows = _open_rows(path, summary.encoding)
+        summary.ignored_columns = layout.ignored
+        bar = progress(_("Checking rows"), None)
+        try:
+            with cursor.cursor.copy(f"COPY lead_import (line, {columns}) FROM STDIN") as copy:
+                for line, values in _valid_rows(
+                    _count_rows(rows, summary, bar), active_sources, summary.reject
+                ):
+                    copy.write_row((line, *(values[c] for c in LEAD_COLUMNS)))
+        finally:
+            bar.close()
+            text.close()
+        latest = ", ".join(
+            f"(array_agg({c} ORDER BY line DESC) FILTER (WHERE {c} <> ''))[1] AS {c}"
+            for c in _TEXT_COLUMNS
+            if c not in FIRST_TOUCH_FIELDS and c != "email"
+        )
+        cursor.execute(
+            "CREATE TEMP TABLE lead_import_merged ON COMMIT DROP AS "
+            f"SELECT email, {latest}, "
+            "(array_agg(employees ORDER BY line DESC) FILTER (WHERE employees IS NOT NULL))[1] "
+            "AS employees, "
+            "(array_agg(source ORDER BY line))[1] AS source, "
+            "(array_agg(campaign ORDER BY line))[1] AS campaign, min(line) AS first_line, "
+            "EXISTS (SELECT 1 FROM leads_lead l WHERE l.email = i.email) AS stored "
+            "FROM lead_import i GROUP BY email"
+        )
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE NOT stored), count(*) FILTER (WHERE stored), "
+            "(SELECT count(*) FROM lead_import) - count(*) FROM lead_import_merged"
+        )
+        created, updated, duplicates = cursor.fetchone()
+        if dry_run or (summary.rejected and not skip_invalid):
+            summary.created, summary.updated, summary.duplicates = created, updated, duplicates
+            transaction.set_rollback(True)
+            return summary
+
+        bar = progress(_("Importing leads"), created + updated + duplicates)
+        try:
+            _merge_staged(cursor)
+            _refit_and_promote(cursor, batch_size)
+            bar.update(created + updated + duplicates)
+        finally:
+            bar.close()
+        cursor.execute("DROP TABLE lead_import, lead_import_merged")
+    summary.created, summary.updated, summary.duplicates = created, updated, duplicates
+    summary.written = True
+    return summary
+
+
+def _merge_staged(cursor) -> None:
+    """Update the stored leads from ``lead_import_merged``, then insert the new ones."""
+    now = timezone.now()
+    profile = [c for c in LEAD_COLUMNS if c != "email"]
+    kept = [c for c in profile if c not in FIRST_TOUCH_FIELDS]
+    cursor.execute(
+        "UPDATE leads_lead l SET "
+        + ", ".join(f"{c} = coalesce(m.{c}, l.{c})" for c in kept)
+        + ", updated_at = %s FROM lead_import_merged m WHERE m.stored AND l.email = m.email",
+        [now],
+    )
+    given = {"email", *profile}
+    fields = [f for f in Lead._meta.concrete_fields if not f.primary_key]
+    names, selected, params = [], [], []
+    for f in fields:
+        names.append(connection.ops.quote_name(f.column))
+        name = "source" if f.name == "source" else f.name
+        if name in given:
+            # A column no row gave keeps the model's default ("" for text).
+            default = f.get_db_prep_save(f.get_default(), connection)
+            selected.append(f"coalesce(m.{name}, %s)" if name != "email" else "m.email")
+            if name != "email":
+                params.append(default)
+        else:
+            value = (
+                now
+                if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+                else f.get_default()
+            )
+            selected.append(f"%s::{f.db_type(connection)}")
+            params.append(f.get_db_prep_save(value, connection))
+    cursor.execute(
+        f"INSERT INTO leads_lead ({', '.join(names)}) SELECT {', '.join(selected)} "
+        "FROM lead_import_merged m WHERE NOT m.stored ORDER BY m.first_line RETURNING id",
+        params,
+    )
+    ids = [row[0] for row in cursor.fetchall()]
+    if ids:
+        leads_created.send(sender=Lead, ids=ids)
+
+
+def _refit_and_promote(cursor, batch_size: int) -> None:
+    """The fit of every imported lead, in keyed batches; then the promotions it allows."""
+    after = 0
+    while True:
+        cursor.execute(
+            "SELECT l.id, l.employees, l.industry, l.country, l.fit, l.fit_reason FROM leads_lead l "
+            "JOIN lead_import_merged m ON m.email = l.email WHERE l.id > %s ORDER BY l.id LIMIT %s",
+            [after, max(batch_size, 1000)],
+        )
+        rows = cursor.fetchall()
+        if not rows:
+            return
+        after = rows[-1][0]
+        leads_fit_refresh(rows)
+        leads_promote_if_meeting([row[0] for row in rows])

@@ -84,6 +84,11 @@ def next_sla_check(stage: str, clocks, *, after: dt.datetime) -> dt.datetime | N
     return Lead._next_check(after, moments)
 
 
+def email_normalize(email: str | None) -> str:
+    """The one form of an email address Leadflow stores and matches: trimmed, lower-case."""
+    return (email or "").strip().lower()
+
+
 class NoDeleteQuerySet(models.QuerySet):
     """Nothing the product does deletes a lead, an engagement or a transition."""
 
@@ -280,7 +285,7 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         return f"{name} <{self.email}>" if name else self.email
 
     def save(self, *args, **kwargs):
-        self.email = (self.email or "").strip().lower()
+        self.email = email_normalize(self.email)
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

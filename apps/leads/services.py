@@ -7,9 +7,10 @@ transition is and does is declared in ``apps.leads.transitions``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
-from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -17,8 +18,7 @@ from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce, Least
+from django.db.models import Count, F, Q, Value
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +27,7 @@ from django_fsm import ConcurrentTransition
 from apps.accounts.permissions import can_work_leads
 from apps.criteria import rules
 from apps.criteria.models import FitRule, MQLCriteria, ScoringSettings
-from apps.leads.models import Engagement, Lead, Stage, StageTransition
+from apps.leads.models import Engagement, Lead, Stage, StageTransition, email_normalize
 from apps.leads.selectors import new_leads_meeting, taken_from_the_pool
 from apps.leads.transitions import LeadChanged as LeadChanged
 from apps.leads.transitions import LifecycleError as LifecycleError
@@ -49,6 +49,9 @@ transition_recorded = Signal()
 #: Sent inside the transaction that creates a lead (``lead``, ``replay`` as above), for
 #: what must commit with it, such as its ``lead.created`` event.
 lead_created = Signal()
+#: Sent inside the transaction of a set-based import with the ids of the leads it created
+#: (``lead_created`` is sent for each lead created one at a time).
+leads_created = Signal()
 
 _replaying: ContextVar[bool] = ContextVar("replaying_history", default=False)
 
@@ -213,9 +216,21 @@ LEAD_FIELDS = (
 )
 
 
-def fit_of(lead: Lead, rule: rules.FitRuleValues) -> rules.FitResult:
-    return rules.evaluate_fit(
-        rule, employees=lead.employees, industry=lead.industry, country=lead.country
+def fit_fields(
+    rule: rules.FitRuleValues, *, employees: int | None, industry: str, country: str
+) -> tuple[str, str]:
+    """The stored ``fit`` and ``fit_reason`` of a profile: the one place every write computes them."""
+    verdict = rules.evaluate_fit(rule, employees=employees, industry=industry, country=country)
+    return verdict.verdict, verdict.reason[:255]
+
+
+def lead_fit_refresh(lead: Lead, rule: rules.FitRuleValues | None = None) -> None:
+    """Set ``lead.fit`` and ``lead.fit_reason`` from its profile (not saved)."""
+    lead.fit, lead.fit_reason = fit_fields(
+        rule or FitRule.load().as_rule(),
+        employees=lead.employees,
+        industry=lead.industry,
+        country=lead.country,
     )
 
 
@@ -224,7 +239,7 @@ def lead_upsert(*, email: str, values: Mapping[str, Any]) -> tuple[Lead, bool]:
 
     Only the profile changes; the stage, score and owner are never touched here.
     """
-    email = email.strip().lower()
+    email = email_normalize(email)
     values = {("source_id" if k == "source" else k): v for k, v in values.items()}
     unknown = set(values) - set(LEAD_FIELDS)
     if unknown:
@@ -238,12 +253,63 @@ def lead_upsert(*, email: str, values: Mapping[str, Any]) -> tuple[Lead, bool]:
         else:
             for key, value in values.items():
                 setattr(lead, key, value)
-        verdict = fit_of(lead, fit_rule)
-        lead.fit, lead.fit_reason = verdict.verdict, verdict.reason[:255]
+        lead_fit_refresh(lead, fit_rule)
         lead.save()
         if created:
             lead_created.send(sender=Lead, lead=lead, replay=_replaying.get())
+        if lead.stage == Stage.NEW and lead.archived_at is None:
+            # A profile change (such as the fit) can make the lead meet the criteria now.
+            criteria = MQLCriteria.active()
+            if not rules.mql_unmet(
+                criteria.as_rule(),
+                score=lead.score,
+                engagement_count=lead.engagement_count,
+                kinds=set(lead.kind_counts or {}),
+                fit=lead.fit,
+            ):
+                lead_transition(lead=lead, name="promote", criteria=criteria)
     return lead, created
+
+
+def leads_promote_if_meeting(
+    pks: Iterable[int], *, criteria: MQLCriteria | None = None
+) -> list[int]:
+    """Promote those of ``pks`` that are new and now meet the MQL criteria; returns their ids.
+
+    For a profile change (an update through the API, an import, the admin):
+    SPEC §3 promotes a lead the moment it meets the criteria, not at its next
+    engagement. Each goes through ``lead_transition`` as a system promotion.
+    """
+    pks = list(pks)
+    candidates = list(
+        Lead.objects.filter(pk__any_of=pks, stage=Stage.NEW, archived_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", "score", "engagement_count", "kind_counts", "fit")
+    )
+    if not candidates:
+        return []
+    criteria = criteria or MQLCriteria.active()
+    rule = criteria.as_rule()
+    promoted = []
+    for pk, score, count, kinds, fit in candidates:
+        if not rules.mql_unmet(
+            rule, score=score, engagement_count=count, kinds=set(kinds or {}), fit=fit
+        ):
+            lead_transition(lead=pk, name="promote", criteria=criteria)
+            promoted.append(pk)
+    return promoted
+
+
+def leads_fit_refresh(rows: Iterable[tuple], *, rule: rules.FitRuleValues | None = None) -> None:
+    """Write the fit of each (pk, employees, industry, country[, fit, fit_reason]) in ``rows``."""
+    rule = rule or FitRule.load().as_rule()
+    values = []
+    for pk, employees, industry, country, *stored in rows:
+        fit = fit_fields(rule, employees=employees, industry=industry, country=country)
+        # When the rows carry the stored fit and reason, only a changed verdict is written.
+        if tuple(stored) != fit:
+            values.append((pk, *fit))
+    rows_values_update(Lead, ("fit", "fit_reason"), values)
 
 
 # --- engagements and scoring ---------------------------------------------------
@@ -273,22 +339,25 @@ def engagements_record(
     """Store engagements, score their leads and promote the leads that now qualify.
 
     One transaction for the whole list: the leads are locked (in id order, so
-    concurrent requests cannot deadlock), the rows inserted in bulk, each lead's
-    score, counts and fit updated once, and every ``new`` lead meeting the
-    active MQL criteria promoted by the system. An ``external_id`` already
-    stored, or repeated in the list, is skipped; the unique constraint decides.
+    concurrent requests cannot deadlock), the rows inserted in bulk, every
+    touched lead's score, counts and fit written by one set-based UPDATE, and
+    every ``new`` lead meeting the active MQL criteria promoted by the system
+    through ``lead_transition``. An ``external_id`` already stored, or repeated
+    in the list, is skipped; the unique constraint decides.
     """
     now = now or timezone.now()
     table = ScoringSettings.current_table()
     fit_rule = FitRule.load().as_rule()
+    wanted = {i.lead_id for i in items}
     with transaction.atomic():
         leads = {
-            lead.pk: lead
-            for lead in Lead.objects.select_for_update()
-            .filter(pk__in={i.lead_id for i in items})
+            row[0]: _LeadTally(*row)
+            for row in Lead.objects.select_for_update()
+            .filter(pk__any_of=wanted)
             .order_by("pk")
+            .values_list(*_LeadTally.COLUMNS)
         }
-        missing = {i.lead_id for i in items} - set(leads)
+        missing = wanted - set(leads)
         if missing:
             raise Lead.DoesNotExist(f"no lead with id {sorted(missing)}")
         rows = [
@@ -308,47 +377,118 @@ def engagements_record(
         created, duplicate_rows = _insert_engagements(rows)
         duplicates = [origin[id(row)] for row in duplicate_rows]
 
-        per_lead: dict[int, list[Engagement]] = defaultdict(list)
+        changed: dict[int, _LeadTally] = {}
         for row in created:
-            recycled_at = leads[row.lead_id].recycled_at
+            lead = leads[row.lead_id]
             # Engagement from before a recycle is history, not nurture progress.
-            if recycled_at is None or row.occurred_at >= recycled_at:
-                per_lead[row.lead_id].append(row)
-        changed = []
-        for lead_id, lead_rows in per_lead.items():
-            lead = leads[lead_id]
-            lead.score = table.capped(lead.score + sum(r.points for r in lead_rows))
-            lead.engagement_count += len(lead_rows)
-            counts = Counter(lead.kind_counts)
-            counts.update(r.kind for r in lead_rows)
-            lead.kind_counts = dict(counts)
-            verdict = fit_of(lead, fit_rule)
-            lead.fit, lead.fit_reason = verdict.verdict, verdict.reason[:255]
-            changed.append(lead)
-        if changed:
-            Lead.objects.bulk_update(
-                changed, ["score", "engagement_count", "kind_counts", "fit", "fit_reason"]
+            if lead.recycled_at is None or row.occurred_at >= lead.recycled_at:
+                lead.add(row.kind, row.points)
+                changed[lead.pk] = lead
+        for lead in changed.values():
+            lead.score = table.capped(lead.score)
+            lead.fit, lead.fit_reason = fit_fields(
+                fit_rule, employees=lead.employees, industry=lead.industry, country=lead.country
             )
+        _tallies_write(changed.values())
 
         promoted = []
-        candidates = [lead for lead in changed if lead.stage == Stage.NEW]
+        candidates = [lead for lead in changed.values() if lead.stage == Stage.NEW]
         if candidates:
             criteria = MQLCriteria.active()
             mql_rule = criteria.as_rule()
-            for lead in candidates:
-                unmet = rules.mql_unmet(
+            meeting = [
+                lead.pk
+                for lead in candidates
+                if not rules.mql_unmet(
                     mql_rule,
                     score=lead.score,
                     engagement_count=lead.engagement_count,
                     kinds=set(lead.kind_counts),
                     fit=lead.fit,
                 )
-                if not unmet:
-                    lead_transition(
-                        lead=lead.pk, name="promote", actor=None, criteria=criteria, at=now
-                    )
-                    promoted.append(lead.pk)
+            ]
+            for pk in meeting:
+                lead_transition(lead=pk, name="promote", actor=None, criteria=criteria, at=now)
+                promoted.append(pk)
     return EngagementResult(created=created, duplicates=duplicates, promoted_lead_ids=promoted)
+
+
+class _LeadTally:
+    """What intake reads and writes of one locked lead: no model instance per lead."""
+
+    COLUMNS = (
+        "pk",
+        "stage",
+        "score",
+        "engagement_count",
+        "kind_counts",
+        "recycled_at",
+        "employees",
+        "industry",
+        "country",
+    )
+    __slots__ = (*COLUMNS, "fit", "fit_reason")
+
+    def __init__(self, *values):
+        for name, value in zip(self.COLUMNS, values, strict=True):
+            setattr(self, name, value)
+        self.kind_counts = dict(self.kind_counts or {})
+
+    def add(self, kind: str, points: int) -> None:
+        self.score += points
+        self.engagement_count += 1
+        self.kind_counts[kind] = self.kind_counts.get(kind, 0) + 1
+
+
+def _tallies_write(tallies: Iterable[_LeadTally]) -> None:
+    """One ``UPDATE … FROM (VALUES …)`` per 1,000 leads: score, counts and fit."""
+    tallies = sorted(tallies, key=lambda t: t.pk)
+    columns = ("score", "engagement_count", "kind_counts", "fit", "fit_reason")
+    for start in range(0, len(tallies), 1000):
+        rows_values_update(
+            Lead,
+            columns,
+            [
+                (t.pk, t.score, t.engagement_count, json.dumps(t.kind_counts), t.fit, t.fit_reason)
+                for t in tallies[start : start + 1000]
+            ],
+        )
+
+
+def rows_values_update(model, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+    """``UPDATE table SET col = v.col … FROM (VALUES (pk, …), …) v WHERE pk = v.pk``.
+
+    ``rows`` are (pk, *values of ``columns``), values ready for the database
+    (JSON as a string). One statement whatever the number of rows, where
+    ``bulk_update`` builds one ``CASE`` per column with a branch per row.
+    PostgreSQL types the VALUES by casts on the first row; SQLite (3.33+) needs none.
+    """
+    if not rows:
+        return 0
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = [meta.pk, *(meta.get_field(name) for name in columns)]
+    names = [quote(f.column) for f in fields]
+    table = quote(meta.db_table)
+    assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
+    if connection.vendor == "postgresql":
+        # One array parameter per column: nothing for psycopg to parse per row.
+        casts = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+        sql = (
+            f"UPDATE {table} SET {assignments} FROM unnest({casts}) AS v ({', '.join(names)}) "
+            f"WHERE {table}.{names[0]} = v.{names[0]}"
+        )
+        params = [list(column) for column in zip(*rows, strict=True)]
+    else:
+        values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+        sql = (
+            f"WITH v ({', '.join(names)}) AS (VALUES {values}) "
+            f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{names[0]} = v.{names[0]}"
+        )
+        params = [value for row in rows for value in row]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def _insert_engagements(rows: list[Engagement]) -> tuple[list[Engagement], list[Engagement]]:
@@ -368,6 +508,8 @@ def _insert_engagements(rows: list[Engagement]) -> tuple[list[Engagement], list[
         else:
             seen.add(row.external_id)
             keyed.append(row)
+    if connection.vendor == "postgresql":
+        return _insert_engagements_unnest(plain, keyed, skipped)
     created = Engagement.objects.bulk_create(plain) if plain else []
     if keyed:
         now = timezone.now()
@@ -402,75 +544,125 @@ def _insert_engagements(rows: list[Engagement]) -> tuple[list[Engagement], list[
     return created, skipped
 
 
+def _unnest(model, fields, rows) -> tuple[str, list]:
+    """``unnest(%s::type[], …)`` over ``rows``' values of ``fields``: one parameter per column.
+
+    psycopg parses a query with thousands of placeholders on the client every
+    time; a few array parameters cost nothing to parse.
+    """
+    arrays = [
+        [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows] for f in fields
+    ]
+    casts = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    return f"unnest({casts})", arrays
+
+
+def _insert_engagements_unnest(plain, keyed, skipped):
+    """PostgreSQL: every row in one ``INSERT … SELECT FROM unnest(…)``; keyed ones may conflict."""
+    rows = plain + keyed
+    if not rows:
+        return [], skipped
+    now = timezone.now()
+    for row in rows:
+        row.created_at = now
+    fields = [f for f in Engagement._meta.concrete_fields if not f.primary_key]
+    source, params = _unnest(Engagement, fields, rows)
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(Engagement._meta.db_table)} "
+            f"({', '.join(quote(f.column) for f in fields)}) SELECT * FROM {source} "
+            "ON CONFLICT DO NOTHING RETURNING id, external_id",
+            params,
+        )
+        returned = cursor.fetchall()
+    # Rows come back in the order they were given (as bulk_create relies on); keyed ones by key.
+    plain_ids = [pk for pk, external_id in returned if external_id is None]
+    keyed_ids = {external_id: pk for pk, external_id in returned if external_id is not None}
+    for row, pk in zip(plain, plain_ids, strict=True):
+        row.pk = pk
+        row._state.adding = False
+    created = list(plain)
+    for row in keyed:
+        if row.external_id in keyed_ids:
+            row.pk = keyed_ids[row.external_id]
+            row._state.adding = False
+            created.append(row)
+        else:
+            skipped.append(row)
+    return created, skipped
+
+
 def scores_recompute(
     *, now: dt.datetime | None = None, batch_size: int = 5000, progress=None
 ) -> int:
     """Rebuild every lead's score, counts and fit from its history, decay included.
 
-    Set-based: one UPDATE per batch of leads computes the scores in SQL with the
-    current scoring table; the batch's rows are locked first so an engagement
-    arriving meanwhile is either seen or waits. Returns the number of leads.
+    Keyed batches of ``batch_size`` leads in id order (no list of every id is
+    held): each batch locks its leads (in id order, as intake does, so the two
+    cannot deadlock), counts their engagements per kind (and how many decayed)
+    in one grouped query, and writes score, counts and fit with one set-based
+    UPDATE. Engagement from before a lead's recycle does not count. Returns the
+    number of leads.
     """
     now = now or timezone.now()
     table = ScoringSettings.current_table()
     fit_rule = FitRule.load().as_rule()
-    points = Case(
-        *[When(kind=kind, then=Value(p)) for kind, p in table.points.items()],
-        default=Value(0),
-        output_field=IntegerField(),
+    cutoff = (
+        now - dt.timedelta(days=table.decay_after_days)
+        if table.decay_after_days is not None
+        else None
     )
-    if table.decay_after_days is not None:
-        cutoff = now - dt.timedelta(days=table.decay_after_days)
-        points = Case(
-            When(occurred_at__lt=cutoff, then=points * Value(table.decayed_percent) / Value(100)),
-            default=points,
-            output_field=IntegerField(),
-        )
+    decayed = Count("id", filter=Q(occurred_at__lt=cutoff)) if cutoff else Value(0)
     counted = Engagement.objects.filter(
         Q(lead__recycled_at__isnull=True) | Q(occurred_at__gte=F("lead__recycled_at"))
     )
-    total = Subquery(
-        counted.filter(lead=OuterRef("pk"))
-        .order_by()
-        .values("lead")
-        .annotate(total=Sum(points))
-        .values("total"),
-        output_field=IntegerField(),
-    )
-    score = Coalesce(total, Value(0))
-    if table.cap is not None:
-        score = Least(score, Value(table.cap))
-
-    ids = list(Lead.objects.order_by("pk").values_list("pk", flat=True))
-    done = 0
-    for start in range(0, len(ids), batch_size):
-        batch = ids[start : start + batch_size]
+    done, after = 0, 0
+    while True:
         with transaction.atomic():
             leads = list(
-                # Locked in id order, as intake locks them: the nightly job and the API cannot deadlock.
                 Lead.objects.select_for_update()
-                .filter(pk__in=batch)
+                .filter(pk__gt=after)
                 .order_by("pk")
-                .only("pk", "stage", "employees", "industry", "country", "fit", "fit_reason")
+                .values_list("pk", "employees", "industry", "country")[:batch_size]
             )
-            Lead.objects.filter(pk__in=batch).update(score=score)
-            counts: dict[int, dict[str, int]] = defaultdict(dict)
-            for lead_id, kind, n in (
-                counted.filter(lead_id__in=batch)
+            if not leads:
+                break
+            after = leads[-1][0]
+            tally: dict[int, list] = defaultdict(lambda: [0, {}])
+            for lead_id, kind, n, old in (
+                counted.filter(lead_id__gte=leads[0][0], lead_id__lte=after)
                 .order_by()
-                .values_list("lead_id", "kind")
-                .annotate(n=Count("id"))
+                .values("lead_id", "kind")
+                .annotate(n=Count("id"), old=decayed)
+                .values_list("lead_id", "kind", "n", "old")
             ):
-                counts[lead_id][kind] = n
-            for lead in leads:
-                verdict = fit_of(lead, fit_rule)
-                lead.fit, lead.fit_reason = verdict.verdict, verdict.reason[:255]
-                lead.kind_counts = counts.get(lead.pk, {})
-                lead.engagement_count = sum(lead.kind_counts.values())
-            Lead.objects.bulk_update(
-                leads, ["fit", "fit_reason", "kind_counts", "engagement_count"]
+                points = table.points.get(kind, 0)
+                # Per engagement as ``ScoringTable.points_for`` does: decayed points are rounded down.
+                tally[lead_id][0] += (
+                    points * (n - old) + points * table.decayed_percent // 100 * old
+                )
+                tally[lead_id][1][kind] = n
+            rows = []
+            for pk, employees, industry, country in leads:
+                score, counts = tally.get(pk, (0, {}))
+                fit, fit_reason = fit_fields(
+                    fit_rule, employees=employees, industry=industry, country=country
+                )
+                rows.append(
+                    (
+                        pk,
+                        table.capped(score),
+                        sum(counts.values()),
+                        json.dumps(counts),
+                        fit,
+                        fit_reason,
+                    )
+                )
+            rows_values_update(
+                Lead, ("score", "engagement_count", "kind_counts", "fit", "fit_reason"), rows
             )
-        done += len(batch)
+        done += len(leads)
         if progress:
-            progress(len(batch))
+            progress(len(leads))
     return done

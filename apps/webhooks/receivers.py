@@ -3,7 +3,7 @@
 from django.dispatch import receiver
 
 from apps.leads.models import Lead
-from apps.leads.services import lead_created, transition_recorded
+from apps.leads.services import lead_created, leads_created, transition_recorded
 from apps.leads.transitions import TRANSITIONS
 from apps.reports.services import dashboard_url, weekly_report_published
 from apps.sla.models import SLAEvent, SLAEventKind
@@ -26,6 +26,24 @@ def lead_created_event(sender, lead, replay=False, **kwargs):
         body={"lead": vocabulary.lead_data(lead)},
         at=lead.created_at,
     )
+
+
+@receiver(leads_created)
+def leads_created_events(sender, ids, **kwargs):
+    """``lead.created`` for each lead of a set-based import, written in its transaction."""
+    for start in range(0, len(ids), 1000):
+        leads = Lead.objects.filter(pk__in=ids[start : start + 1000]).order_by("pk")
+        events_record(
+            events=[
+                Event(
+                    type=vocabulary.LEAD_CREATED,
+                    occurred_at=lead.created_at,
+                    lead=lead,
+                    body=vocabulary.as_json({"lead": vocabulary.lead_data(lead)}),
+                )
+                for lead in leads
+            ]
+        )
 
 
 @receiver(transition_recorded)

@@ -271,3 +271,66 @@ def test_a_lead_id_beyond_any_database_integer_is_a_400_not_a_crash(api, markete
     assert response.status_code == 400
     assert "lead_id" in response.json()["errors"]
     assert not Engagement.objects.exists()
+
+
+@pytest.mark.parametrize("time_zone", ["America/Los_Angeles", "Asia/Tokyo", "UTC"])
+@pytest.mark.parametrize(
+    "occurred_at",
+    ["0001-01-01T00:00:00", "0001-01-01T00:00:00+00:00", "1999-12-31T23:00:00Z", "1970-01-01"],
+)
+def test_a_time_before_2000_gets_400_naming_the_field_in_any_time_zone(
+    api, marketer, settings, time_zone, occurred_at
+):
+    settings.TIME_ZONE = time_zone
+    lead = LeadFactory()
+
+    response = api(marketer).post(ENGAGEMENTS, item(lead, occurred_at=occurred_at), format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["occurred_at"]
+    assert not Engagement.objects.exists()
+
+
+def test_a_time_in_2000_or_later_without_offset_is_stored(api, marketer, settings):
+    settings.TIME_ZONE = "Asia/Tokyo"
+    lead = LeadFactory()
+
+    response = api(marketer).post(
+        ENGAGEMENTS, item(lead, occurred_at="2000-01-02T00:00:00"), format="json"
+    )
+
+    assert response.status_code == 201
+    assert Engagement.objects.get().occurred_at == dt.datetime(2000, 1, 1, 15, tzinfo=dt.UTC)
+
+
+def test_unusual_items_answer_as_the_serializer_does(api, marketer):
+    lead = LeadFactory()
+    items = [
+        item(lead, source="  ads  ", external_id="  key-1  "),
+        {
+            "lead_email": f"  {lead.email.upper()} ",
+            "kind": "page_view",
+            "occurred_at": an_hour_ago(),
+        },
+        item(lead, external_id=""),
+        item(lead, lead_id=True),
+        item(lead, kind=None),
+        item(lead, source=None),
+        item(lead, metadata={"a": "\x00"}),
+    ]
+
+    response = api(marketer).post(ENGAGEMENTS, items, format="json")
+
+    errors = response.json()["errors"]
+    assert list(errors) == ["3", "4", "5", "6"]
+    assert errors["3"] == {"lead_id": ["A valid integer is required."]}
+    assert errors["4"] == {"kind": ["This field may not be null."]}
+    assert errors["5"] == {"source": ["This field may not be null."]}
+    assert "NUL" in errors["6"]["metadata"][0]
+    stored = api(marketer).post(ENGAGEMENTS, items[:3], format="json")
+    assert stored.status_code == 201
+    assert sorted(Engagement.objects.values_list("source", "external_id")) == [
+        ("", None),
+        ("", None),
+        ("ads", "key-1"),
+    ]

@@ -91,7 +91,7 @@ def test_posting_identical_data_twice_changes_nothing(api, marketer):
         ({"source": "fax"}, "source", "not an active lead source"),
         ({"employees": -1}, "employees", "greater than or equal to 0"),
         ({"employees": "many"}, "employees", "valid integer"),
-        ({"country": "JPN"}, "country", "no more than 2"),
+        ({"country": "JPN"}, "country", "at most 2 characters"),
         ({"country": "J1"}, "country", "two-letter"),
         ({"first_name": {"given": "Aiko"}}, "first_name", "valid string"),
         ({"fax": "+81 3 0000"}, "fax", "Unknown field"),
@@ -342,3 +342,32 @@ def test_who_may_read_leads(api, role, list_status, detail_status, request):
     client = api(request.getfixturevalue(role) if role else None)
     assert client.get(LEADS).status_code == list_status
     assert client.get(f"{LEADS}{lead.pk}/").status_code == detail_status
+
+
+def test_the_api_and_the_csv_import_refuse_a_lead_in_the_same_words(api, marketer, tmp_path):
+    from apps.leads.imports import active_source_codes, lead_row_clean
+
+    bad = {"email": "aiko@example.com", "source": "fax", "country": "JPN", "first_name": "x" * 101}
+    response = api(marketer).post(LEADS, bad, format="json")
+    _values, csv_errors = lead_row_clean(bad, active_sources=active_source_codes())
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == csv_errors
+
+
+def test_a_profile_update_that_makes_a_lead_meet_the_criteria_promotes_it(api, marketer, rep):
+    from tests.leads.helpers import engage
+
+    lead = LeadFactory(email="late@example.com", employees=None)
+    engage(lead, "pricing_page_view", "demo_request", "inquiry")
+    lead.refresh_from_db()
+    assert (lead.stage, lead.fit) == ("new", "unknown")
+
+    response = api(marketer).post(
+        LEADS, {"email": "late@example.com", "source": "website", "employees": 120}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["stage"] == "mql"
+    lead.refresh_from_db()
+    assert (lead.stage, lead.owner, lead.transitions.get().transition) == ("mql", rep, "promote")

@@ -257,14 +257,18 @@ def test_the_import_streams_in_batches(tmp_path):
 # --- Django admin -----------------------------------------------------------------
 
 
-def _upload(client, content: bytes):
+def _upload(client, content: bytes, **fields):
     return client.post(
         "/admin/leads/lead/import/",
         {
-            "format": "0",
             "import_file": SimpleUploadedFile("leads.csv", content, content_type="text/csv"),
+            **fields,
         },
     )
+
+
+def _confirm(client):
+    return client.post("/admin/leads/lead/import/", {"confirm": "1"})
 
 
 def test_the_admin_import_previews_a_shift_jis_file_and_imports_it_on_confirm(client, admin_user):
@@ -278,8 +282,8 @@ def test_the_admin_import_previews_a_shift_jis_file_and_imports_it_on_confirm(cl
     assert preview.status_code == 200
     assert not Lead.objects.exists()  # the preview is a dry run
     assert "田中" in preview.content.decode()
-    confirm = preview.context["confirm_form"]
-    done = client.post("/admin/leads/lead/process_import/", confirm.initial)
+    assert preview.context["confirmable"]
+    done = _confirm(client)
 
     assert done.status_code == 302
     aiko = Lead.objects.get()
@@ -299,16 +303,28 @@ def test_the_admin_import_shows_bad_rows_and_offers_no_confirm(client, admin_use
 
     assert preview.status_code == 200
     assert "Enter a valid email address." in preview.content.decode()
-    assert "confirm_form" not in preview.context
+    assert not preview.context["confirmable"]
+    _confirm(client)
     assert not Lead.objects.exists()
+
+
+def test_the_admin_import_may_skip_the_bad_rows(client, admin_user):
+    client.force_login(admin_user)
+    content = (HEADER + "good@example.com,,,,,,,,,,\nnot-an-email,,,,,,,,,,\n").encode()
+
+    preview = _upload(client, content, skip_invalid="on")
+    _confirm(client)
+
+    assert preview.context["confirmable"]
+    assert list(Lead.objects.values_list("email", flat=True)) == ["good@example.com"]
 
 
 def test_the_admin_import_updates_a_known_lead(client, admin_user):
     lead = LeadFactory(email="known@example.com", employees=10, fit="fail")
     client.force_login(admin_user)
 
-    preview = _upload(client, b"email,employees\nKNOWN@example.com,100\n")
-    client.post("/admin/leads/lead/process_import/", preview.context["confirm_form"].initial)
+    _upload(client, b"email,employees\nKNOWN@example.com,100\n")
+    _confirm(client)
 
     lead.refresh_from_db()
     assert (lead.employees, lead.fit, Lead.objects.count()) == (100, "pass", 1)
@@ -321,4 +337,85 @@ def test_the_admin_import_explains_a_file_without_an_email_column(client, admin_
 
     assert preview.status_code == 200
     assert "one of them email" in preview.content.decode()
-    assert "confirm_form" not in preview.context
+    assert "confirmable" not in preview.context
+
+
+def test_the_admin_import_refuses_a_file_over_the_size_limit(client, admin_user, settings):
+    settings.LEADFLOW_ADMIN_IMPORT_MAX_BYTES = 100
+    client.force_login(admin_user)
+
+    preview = _upload(client, (HEADER + "a@example.com,,,,,,,,,,\n" * 10).encode())
+
+    assert "larger than" in preview.content.decode()
+    assert "confirmable" not in preview.context
+    _confirm(client)
+    assert not Lead.objects.exists()
+
+
+def test_the_admin_import_needs_permission_to_add_and_change_leads(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    editor = django_user_model.objects.create_user("ed", password="x", is_staff=True)
+    editor.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_lead", "change_lead"])
+    )
+    client.force_login(editor)
+
+    assert client.get("/admin/leads/lead/import/").status_code == 403
+    assert _upload(client, b"email\nnew@example.com\n").status_code == 403
+    assert "Import CSV" not in client.get("/admin/leads/lead/").content.decode()
+    editor.user_permissions.add(Permission.objects.get(codename="add_lead"))
+    assert client.get("/admin/leads/lead/import/").status_code == 200
+    assert "Import CSV" in client.get("/admin/leads/lead/").content.decode()
+    assert not Lead.objects.exists()
+
+
+# --- strictness (encoding, quoting) -------------------------------------------------
+
+
+def test_a_latin1_file_is_refused_as_ambiguous_not_imported_as_mojibake(tmp_path):
+    path = write_csv(tmp_path, "email,first_name\nrenee@example.com,Renée\n", encoding="latin-1")
+
+    with pytest.raises(CommandError, match="--encoding"):
+        import_leads(path)
+
+    assert not Lead.objects.exists()
+
+
+def test_a_latin1_file_imports_when_its_encoding_is_named(tmp_path):
+    path = write_csv(tmp_path, "email,first_name\nrenee@example.com,Renée\n", encoding="latin-1")
+
+    out, _ = import_leads(path, "--encoding", "latin-1")
+
+    assert "created 1" in out
+    assert Lead.objects.get().first_name == "Renée"
+
+
+def test_a_shift_jis_file_of_kanji_only_is_still_detected(tmp_path):
+    path = write_csv(tmp_path, "email,last_name,company\nhayashi@example.jp,林,山田商事\n", "cp932")
+
+    out, _ = import_leads(path)
+
+    assert "(cp932): created 1" in out
+    assert Lead.objects.get().company == "山田商事"
+
+
+def test_a_file_that_is_not_in_the_named_encoding_is_refused(tmp_path):
+    path = write_csv(tmp_path, "email,first_name\nrenee@example.com,Renée\n", encoding="latin-1")
+
+    with pytest.raises(CommandError, match="not valid utf-8"):
+        import_leads(path, "--encoding", "utf-8")
+
+
+def test_an_unterminated_quote_is_an_error_naming_its_line(tmp_path):
+    path = write_csv(
+        tmp_path,
+        'email,first_name\na@example.com,Ann\nb@example.com,"Bob\nc@example.com,"Cy"\n',
+    )
+
+    with pytest.raises(
+        CommandError, match="line 3: a quoted value runs over several lines of cells"
+    ):
+        import_leads(path)
+
+    assert not Lead.objects.exists()

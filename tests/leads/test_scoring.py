@@ -258,3 +258,37 @@ def test_a_recycled_lead_goes_back_to_nurture_and_needs_new_engagement_to_return
     engage(fit_lead, "pricing_page_view", "demo_request")
     fit_lead.refresh_from_db()
     assert (fit_lead.stage, fit_lead.score) == ("mql", 12)
+
+
+def test_an_admin_edit_that_makes_a_lead_fit_promotes_it_then(client, admin_user, rep):
+    lead = LeadFactory(email="late@example.com", employees=None, source_id="website")
+    engage(lead, "pricing_page_view", "demo_request", "inquiry")
+    lead.refresh_from_db()
+    assert (lead.stage, lead.fit) == ("new", "unknown")
+    client.force_login(admin_user)
+
+    response = client.post(
+        f"/admin/leads/lead/{lead.pk}/change/",
+        {
+            "email": lead.email,
+            "source": "website",
+            "employees": "120",
+            **{
+                f"{prefix}-{key}": value
+                for prefix in ("transitions", "qualifications", "engagements")
+                for key, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))
+            },
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    lead.refresh_from_db()
+    assert (lead.fit, lead.stage, lead.owner) == ("pass", "mql", rep)
+
+
+def test_an_upsert_that_leaves_a_lead_short_of_the_criteria_promotes_nobody(rep):
+    lead, _ = lead_upsert(email="a@example.com", values={"source": "website", "employees": 100})
+    engage(lead, "pricing_page_view")
+    lead, created = lead_upsert(email="a@example.com", values={"employees": 120})
+    assert (created, lead.stage) == (False, "new")
+    assert not StageTransition.objects.exists()

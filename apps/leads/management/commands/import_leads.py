@@ -33,10 +33,17 @@ class Command(BaseCommand):
             help="Check the file and report what would happen; write nothing.",
         )
         parser.add_argument(
+            "--encoding",
+            help="The file's encoding (e.g. utf-8, cp932, latin-1). Default: detect UTF-8 or "
+            "Shift_JIS, refusing a file that could be either.",
+        )
+        parser.add_argument(
             "--batch-size", type=int, default=500, help="Rows per transaction (default 500)."
         )
 
-    def handle(self, *args, file, skip_invalid, dry_run, batch_size, verbosity, **options):
+    def handle(
+        self, *args, file, skip_invalid, dry_run, batch_size, encoding, verbosity, **options
+    ):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
 
@@ -52,6 +59,7 @@ class Command(BaseCommand):
                 dry_run=dry_run,
                 batch_size=batch_size,
                 progress=progress,
+                encoding=encoding,
             )
         except FileNotFoundError as exc:
             raise CommandError(f"No such file: {file}") from exc

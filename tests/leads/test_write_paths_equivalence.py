@@ -1,0 +1,262 @@
+"""The set-based write paths give what the row-by-row ones gave, for the same input.
+
+``old_write_paths`` keeps the implementations from before: intake with
+``bulk_update`` and a model per lead, recompute with the id list in memory. Both
+run on the same data (each inside a transaction rolled back afterwards) and must
+leave the same scores, counts, fit, stages, owners, history and engagements.
+Runs on SQLite and, in the PostgreSQL pass, through the unnest/ANY paths.
+"""
+
+import datetime as dt
+import random
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from apps.criteria.models import EngagementKind, ScoringSettings
+from apps.leads.models import Engagement, Lead, StageTransition
+from apps.leads.services import EngagementInput, engagements_record, scores_recompute
+from tests.factories import EngagementFactory, LeadFactory, UserFactory
+from tests.leads.old_write_paths import old_engagements_record, old_scores_recompute
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+LEAD_FIELDS = (
+    "pk",
+    "score",
+    "engagement_count",
+    "kind_counts",
+    "fit",
+    "fit_reason",
+    "stage",
+    "owner_id",
+    "mql_at",
+    "mql_criteria_id",
+    "accept_due_at",
+    "process_due_at",
+    "sla_next_check_at",
+)
+HISTORY_FIELDS = (
+    "lead_id",
+    "transition",
+    "from_stage",
+    "to_stage",
+    "actor_id",
+    "at",
+    "owner_id",
+    "criteria_id",
+    "accept_due_at",
+    "process_due_at",
+)
+
+
+@pytest.fixture
+def world(db):
+    """Leads of every kind intake meets: fit pass/fail/unknown, recycled, already MQL, with history."""
+    UserFactory(username="rita", roles=["sales"])
+    UserFactory(username="oscar", roles=["sales"])
+    settings = ScoringSettings.load()
+    settings.score_cap, settings.decay_after_days, settings.decayed_points_percent = 25, 30, 50
+    settings.save()
+    leads = [
+        LeadFactory(employees=120),
+        LeadFactory(employees=120),
+        LeadFactory(employees=300),
+        LeadFactory(employees=10),
+        LeadFactory(employees=None),
+        LeadFactory(employees=200),
+        LeadFactory(employees=80),
+    ]
+    Lead.objects.filter(pk=leads[1].pk).update(
+        score=7, engagement_count=2, kind_counts={"inquiry": 1, "quote_request": 1}
+    )
+    Lead.objects.filter(pk=leads[5].pk).update(recycled_at=NOW - dt.timedelta(days=5))
+    Lead.objects.filter(pk=leads[6].pk).update(stage="mql", mql_at=NOW - dt.timedelta(days=1))
+    for lead in leads:
+        for days in (2, 10, 45):
+            EngagementFactory(
+                lead=lead, kind="pricing_page_view", occurred_at=NOW - dt.timedelta(days=days)
+            )
+    EngagementFactory(lead=leads[0], kind="demo_request", external_id="stored-1")
+    return leads
+
+
+def random_items(leads, seed: int) -> list[EngagementInput]:
+    rng = random.Random(seed)
+    items = []
+    for n in range(60):
+        lead = rng.choice(leads)
+        key = rng.choice([None, None, f"k{n}", f"k{n // 3}", "stored-1"])
+        items.append(
+            EngagementInput(
+                lead_id=lead.pk,
+                kind=rng.choice(EngagementKind.values),
+                occurred_at=NOW
+                - dt.timedelta(days=rng.randint(0, 60), minutes=rng.randint(0, 900)),
+                source=rng.choice(["", "ads"]),
+                metadata=rng.choice([{}, {"page": "/pricing"}]),
+                external_id=key,
+            )
+        )
+    return items
+
+
+def state():
+    return {
+        "leads": list(Lead.objects.order_by("pk").values(*LEAD_FIELDS)),
+        "history": list(StageTransition.objects.order_by("pk").values(*HISTORY_FIELDS)),
+        "engagements": sorted(
+            Engagement.objects.values_list(
+                "lead_id", "kind", "occurred_at", "points", "external_id", "source", "metadata"
+            ),
+            key=repr,
+        ),
+    }
+
+
+def rolled_back(run):
+    with transaction.atomic():
+        outcome = run()
+        after = state()
+        transaction.set_rollback(True)
+    return outcome, after
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_intake_stores_scores_and_promotes_as_the_row_by_row_intake_did(world, seed):
+    items = random_items(world, seed)
+
+    def summary(record):
+        result = record(items=items, now=NOW)
+        return (
+            len(result.created),
+            sorted(items.index(item) for item in result.duplicates),
+            result.promoted_lead_ids,
+        )
+
+    old = rolled_back(lambda: summary(old_engagements_record))
+    new = rolled_back(lambda: summary(engagements_record))
+
+    assert new == old
+    assert old[0][2], "the scenario should promote someone"
+
+
+def test_intake_in_two_lists_matches_the_old_intake_in_two_lists(world):
+    items = random_items(world, 7)
+
+    def twice(record):
+        first = record(items=items[:30], now=NOW).promoted_lead_ids
+        return first, record(items=items[30:], now=NOW + dt.timedelta(minutes=1)).promoted_lead_ids
+
+    assert rolled_back(lambda: twice(engagements_record)) == rolled_back(
+        lambda: twice(old_engagements_record)
+    )
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 5000])
+def test_recompute_gives_the_scores_counts_and_fit_the_old_recompute_gave(world, batch_size):
+    for seed in (1, 2):
+        engagements_record(items=random_items(world, seed), now=NOW)
+    # Leads whose stored figures drifted, and a fit rule the stored fit predates.
+    Lead.objects.filter(pk=world[2].pk).update(score=99, engagement_count=0, kind_counts={})
+    Lead.objects.filter(pk=world[3].pk).update(fit="pass", fit_reason="")
+
+    old = rolled_back(lambda: old_scores_recompute(now=NOW, batch_size=batch_size))
+    new = rolled_back(lambda: scores_recompute(now=NOW, batch_size=batch_size))
+
+    assert new == old
+    assert old[0] == len(world)
+
+
+def test_recompute_without_decay_or_cap_matches_too(world):
+    ScoringSettings.objects.update(score_cap=None, decay_after_days=None)
+    engagements_record(items=random_items(world, 5), now=NOW)
+
+    assert rolled_back(lambda: scores_recompute(now=NOW, batch_size=2)) == rolled_back(
+        lambda: old_scores_recompute(now=NOW, batch_size=2)
+    )
+
+
+def test_recompute_reports_progress_per_batch(world):
+    seen = []
+    assert scores_recompute(now=timezone.now(), batch_size=3, progress=seen.append) == len(world)
+    assert seen == [3, 3, 1]
+
+
+# --- import ------------------------------------------------------------------------
+
+IMPORT_CSV = (
+    "Email,First Name,Last Name,Company,Employees,Country,Source,Campaign,Notes\n"
+    "known@example.com,,Newname,,300,jp,ads,spring,x\n"  # a stored lead: blanks keep, first touch kept
+    "new@example.com,Ann,,Acme,40,,,c1,\n"  # new: source defaults to import
+    "NEW@example.com,,Lee,,120,de,webinar,c2,\n"  # repeated: later non-blank wins, first touch stays
+    "bad-email,,,,,,,,\n"
+    'other@example.com,Bo,,,"1,200",us,event,,\n'
+    "new@example.com,Anna,,,,,,,\n"
+    "third@example.com,,,,,,fax,,\n"  # unknown source: rejected
+    "mql@example.com,,,,150,,,,\n"  # its fit turns pass: it meets the criteria now
+)
+IMPORT_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "employees",
+    "country",
+    "source_id",
+    "campaign",
+    "fit",
+    "fit_reason",
+    "stage",
+    "owner_id",
+)
+
+
+@pytest.mark.parametrize("skip_invalid", [False, True])
+def test_the_staged_import_leaves_what_the_row_by_row_import_left(tmp_path, world, skip_invalid):
+    from apps.leads import imports
+    from tests.leads.helpers import engage
+
+    LeadFactory(email="known@example.com", first_name="Kay", company="Known Co", employees=10)
+    ready = LeadFactory(email="mql@example.com", employees=None)
+    engage(ready, "pricing_page_view", "demo_request", "inquiry")
+    path = tmp_path / "leads.csv"
+    path.write_text(IMPORT_CSV, encoding="utf-8")
+
+    def run(importer):
+        summary = imports.ImportSummary(encoding="utf-8-sig")
+        importer(
+            path,
+            summary,
+            imports.active_source_codes(),
+            skip_invalid=skip_invalid,
+            dry_run=False,
+            batch_size=2,
+            progress=lambda description, total: imports._NoProgress(),
+        )
+        counts = (summary.rows, summary.created, summary.updated, summary.duplicates)
+        rejected = [(r.line, r.reason) for r in summary.rejections]
+        leads = list(Lead.objects.order_by("email").values(*IMPORT_FIELDS))
+        history = list(StageTransition.objects.order_by("pk").values(*HISTORY_FIELDS[:5]))
+        return counts, rejected, summary.written, leads, history
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the staged import runs on PostgreSQL")
+    old = rolled_back(lambda: run(imports._import_rowwise))
+    new = rolled_back(lambda: run(imports._import_staged))
+
+    # Compared without the moments (each run stamps its own promotion time).
+    assert new[0] == old[0]
+    written = old[0][2]
+    assert written is skip_invalid
+    if skip_invalid:
+        leads = {lead["email"]: lead for lead in old[0][3]}
+        assert leads["mql@example.com"]["stage"] == "mql"
+        assert (leads["new@example.com"]["first_name"], leads["new@example.com"]["source_id"]) == (
+            "Anna",
+            "import",
+        )
