@@ -662,8 +662,25 @@ def imported_leads_forget() -> None:
     """Take the imported new leads out again, so every run imports the same file afresh."""
     from django.db import connection
 
+    gone = "SELECT id FROM leads_lead WHERE email LIKE %s"
+    events = f"SELECT id FROM webhooks_event WHERE lead_id IN ({gone})"
+    deliveries = f"SELECT id FROM webhooks_webhookdelivery WHERE event_id IN ({events})"
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM leads_lead WHERE email LIKE %s", [f"%@{IMPORT_DOMAIN}"])
+        # What an import writes beside its leads (their events, a promotion's history and
+        # notifications) goes first: the bench's copy of the dataset, never the product.
+        for statement in (
+            f"DELETE FROM webhooks_webhookattempt WHERE delivery_id IN ({deliveries})",
+            f"DELETE FROM webhooks_webhookdelivery WHERE id IN ({deliveries})",
+            f"DELETE FROM webhooks_event WHERE id IN ({events})",
+            f"DELETE FROM sla_notification WHERE lead_id IN ({gone})",
+            f"DELETE FROM sla_slaevent WHERE lead_id IN ({gone})",
+            f"DELETE FROM sla_slacheck WHERE lead_id IN ({gone})",
+            f"DELETE FROM leads_stagetransition WHERE lead_id IN ({gone})",
+            f"DELETE FROM leads_engagement WHERE lead_id IN ({gone})",
+            f"DELETE FROM leads_qualification WHERE lead_id IN ({gone})",
+            "DELETE FROM leads_lead WHERE email LIKE %s",
+        ):
+            cursor.execute(statement, [f"%@{IMPORT_DOMAIN}"])
 
 
 def copy_file_time(path: Path) -> float:
