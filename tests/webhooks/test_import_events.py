@@ -6,7 +6,7 @@ from apps.leads.imports import leads_import_csv
 from apps.webhooks.models import Event
 from tests.factories import LeadFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def test_each_lead_an_import_creates_is_a_lead_created_event_and_an_update_is_not(tmp_path):
