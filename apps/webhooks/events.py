@@ -22,6 +22,7 @@ engagements and history, as it stood when the event happened.
 
 from __future__ import annotations
 
+import functools
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -69,8 +70,16 @@ def as_json(data) -> dict:
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
+@functools.cache
+def _representer(serializer_class):
+    """One serializer whose fields are built once per process: building them (labels, help
+    texts, validators) costs ~10 ms, ``to_representation`` a fraction of that. It keeps no
+    state between calls, so events of many leads (an import, a busy worker) share it."""
+    return serializer_class()
+
+
 def lead_data(lead) -> dict:
-    return LeadSerializer(lead).data
+    return _representer(LeadSerializer).to_representation(lead)
 
 
 def deadlines_data(lead) -> dict:
@@ -78,4 +87,4 @@ def deadlines_data(lead) -> dict:
 
 
 def transition_data(transition) -> dict:
-    return StageTransitionSerializer(transition).data
+    return _representer(StageTransitionSerializer).to_representation(transition)
