@@ -56,7 +56,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "import_export",
-    "axes",
+    "apps.accounts.apps.AxesConfig",  # django-axes, named in each language
     "csp",
     "apps.accounts",
     "apps.criteria",
