@@ -12,4 +12,5 @@ class AccountsConfig(AppConfig):
 class AxesConfig(axes.apps.AppConfig):
     """django-axes under a translated name: its own has none ("Axes" in every language)."""
 
+    default = False  # apps.accounts itself is AccountsConfig; settings name this one
     verbose_name = _("Sign-in lockouts")
