@@ -55,7 +55,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
-    "axes",
+    "apps.accounts.apps.AxesConfig",  # django-axes, named in each language
     "csp",
     "apps.accounts",
     "apps.criteria",

@@ -96,6 +96,11 @@ class MQLCriteriaForm(forms.ModelForm):
         model = MQLCriteria
         fields = ["score_threshold", "min_engagements", "required_kinds", "fit_required", "note"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["note"] = self.instance.note_text
+
 
 @admin.register(MQLCriteria)
 class MQLCriteriaAdmin(admin.ModelAdmin):
@@ -114,7 +119,7 @@ class MQLCriteriaAdmin(admin.ModelAdmin):
         "fit_required",
         "created_at",
         "created_by",
-        "note",
+        "note_text",
     ]
     readonly_fields = ["version", "is_active", "created_at", "created_by"]
 
@@ -124,6 +129,10 @@ class MQLCriteriaAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("why this version"), ordering="note")
+    def note_text(self, obj):
+        return obj.note_text
 
     def save_model(self, request, obj, form, change):
         """Publish the form as the next version; ``obj`` becomes it."""

@@ -17,6 +17,7 @@ from django.db import models, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.criteria import rules
@@ -102,7 +103,8 @@ class CodedChoice(models.Model):
         ordering = ["position", "code"]
 
     def __str__(self):
-        return self.label
+        # A default label (apps.leads.labels) in the reader's language; one an admin typed, as typed.
+        return gettext(self.label) if self.label else self.label
 
 
 class LeadSource(CodedChoice):
@@ -278,6 +280,14 @@ def default_required_kinds():
     return sorted(rules.MQLRule.required_kinds)
 
 
+# Notes our own code stores in English (the seeded first version, the fallback): shown in the
+# reader's language. Stored rows keep the English; any other note is the author's own words.
+SEEDED_CRITERIA_NOTES = {
+    "SPEC defaults": _("SPEC defaults"),
+    "defaults": _("defaults"),
+}
+
+
 class MQLCriteria(models.Model):
     """One version of the MQL criteria; rows are never edited, only superseded.
 
@@ -332,6 +342,7 @@ class MQLCriteria(models.Model):
         on_delete=models.PROTECT,
         editable=False,
         related_name="+",
+        verbose_name=_("created by"),
     )
 
     class Meta:
@@ -352,6 +363,11 @@ class MQLCriteria(models.Model):
     @property
     def is_draft(self) -> bool:
         return self.version is None
+
+    @property
+    def note_text(self) -> str:
+        """The note as a reader sees it: a note our code seeded, in the active language."""
+        return str(SEEDED_CRITERIA_NOTES.get(self.note, self.note))
 
     def clean(self):
         unknown = set(self.required_kinds or []) - set(EngagementKind.values)

@@ -9,9 +9,12 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.leads.imports import ImportFileError, leads_import_csv, read_csv_rows
+from apps.leads.labels import history_reason, transition_reason_labels
 from apps.leads.models import Engagement, Lead, Qualification, StageTransition
 from apps.leads.services import lead_fit_refresh, lead_transition, leads_promote_if_meeting
 from apps.leads.transitions import (
@@ -34,16 +37,46 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class StageTransitionInline(ReadOnlyInline):
+class HistoryInWords:
+    """A history row's transition and reason in the reader's language, as the lead page reads
+    them (the stored ones are codes, and a scoring promotion's reason is English)."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("criteria")
+
+    @admin.display(description=_("transition"), ordering="transition")
+    def transition_text(self, row):
+        entry = TRANSITIONS.get(row.transition)
+        return entry.event if entry else row.transition
+
+    @admin.display(description=_("reason"), ordering="reason")
+    def reason_text(self, row):
+        return history_reason(row, transition_reason_labels())
+
+
+class TransitionFilter(admin.SimpleListFilter):
+    """The history filtered by transition, each named as its event (not its code)."""
+
+    title = _("transition")
+    parameter_name = "transition"
+
+    def lookups(self, request, model_admin):
+        return [(name, entry.event) for name, entry in TRANSITIONS.items()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(transition=self.value()) if self.value() else queryset
+
+
+class StageTransitionInline(HistoryInWords, ReadOnlyInline):
     model = StageTransition
     fields = [
         "at",
-        "transition",
+        "transition_text",
         "from_stage",
         "to_stage",
         "actor",
         "owner",
-        "reason",
+        "reason_text",
         "note",
         "criteria",
     ]
@@ -95,7 +128,10 @@ def _transition_action(entry):
             modeladmin.message_user(request, line, messages.WARNING)
 
     action.__name__ = f"transition_{entry.name}"
-    action.short_description = _("Transition selected leads: %(name)s") % {"name": entry.label}
+    # Lazy: made once at import, read in each request's language.
+    action.short_description = lazy(
+        lambda: gettext("Transition selected leads: %(name)s") % {"name": entry.label}, str
+    )()
     # Offered to, and run for, only those who may change leads (the service then checks the role).
     action.allowed_permissions = ("change",)
     return action
@@ -470,8 +506,16 @@ class AppendOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(StageTransition)
-class StageTransitionAdmin(AppendOnlyAdmin):
-    list_display = ["at", "lead", "transition", "from_stage", "to_stage", "actor", "reason"]
-    list_filter = ["transition", "to_stage"]
+class StageTransitionAdmin(HistoryInWords, AppendOnlyAdmin):
+    list_display = [
+        "at",
+        "lead",
+        "transition_text",
+        "from_stage",
+        "to_stage",
+        "actor",
+        "reason_text",
+    ]
+    list_filter = [TransitionFilter, "to_stage"]
     search_fields = ["lead__email"]
     list_select_related = ["lead", "actor"]

@@ -42,3 +42,25 @@ DEFAULT_LABELS = (
 def translated_label(label: str) -> str:
     """``label`` in the active language when it is a known default, else as stored."""
     return gettext(label) if label else label
+
+
+def transition_reason_labels() -> dict[str, dict[str, str]]:
+    """Per transition with listed reasons (reject, disqualify): each reason's code -> its label,
+    in the active language."""
+    from apps.leads.transitions import TRANSITIONS  # the transitions' forms use these labels
+
+    return {
+        entry.name: {r.code: translated_label(r.label) for r in entry.reason_model.objects.all()}
+        for entry in TRANSITIONS.values()
+        if entry.reason_model is not None
+    }
+
+
+def history_reason(row, reason_labels) -> str:
+    """A history row's reason in the reader's language: a listed reason by its label, and a
+    scoring promotion by its criteria version (the stored text is in the language of the
+    request that promoted)."""
+    if row.transition == "promote" and row.actor_id is None and row.criteria_id is not None:
+        if row.criteria.version is not None:
+            return gettext("MQL criteria v%(v)s met") % {"v": row.criteria.version}
+    return reason_labels.get(row.transition, {}).get(row.reason, row.reason)

@@ -44,7 +44,7 @@ from apps.criteria.models import (
     SQLCriteria,
 )
 from apps.leads.filters import LeadFilter, ReviewFilter, deadline_state
-from apps.leads.labels import translated_label
+from apps.leads.labels import history_reason, transition_reason_labels, translated_label
 from apps.leads.models import Fit, Stage
 from apps.leads.pagination import COUNT_CAP, CountedPaginator, ResultCount, count_results
 from apps.leads.selectors import (
@@ -370,11 +370,7 @@ def lead_page_context(request, lead, *, bound=None, back=None) -> dict:
         for row in lead_score_breakdown(lead)
     ]
     engagements, engagement_total = lead_timeline(lead)
-    reason_labels = {
-        entry.name: {r.code: translated_label(r.label) for r in entry.reason_model.objects.all()}
-        for entry in TRANSITIONS.values()
-        if entry.reason_model is not None
-    }
+    reason_labels = transition_reason_labels()
     history = [
         {
             "row": row,
@@ -422,16 +418,6 @@ def lead_page_context(request, lead, *, bound=None, back=None) -> dict:
         "reject_reason_label": reason_labels["reject"].get(lead.last_reject_reason_id, ""),
         "disqualify_reason_label": reason_labels["disqualify"].get(lead.disqualify_reason_id, ""),
     }
-
-
-def history_reason(row, reason_labels) -> str:
-    """A history row's reason in the reader's language: a listed reason by its label, and a
-    scoring promotion by its criteria version (the stored text is in the language of the
-    request that promoted)."""
-    if row.transition == "promote" and row.actor_id is None and row.criteria_id is not None:
-        if row.criteria.version is not None:
-            return gettext("MQL criteria v%(v)s met") % {"v": row.criteria.version}
-    return reason_labels.get(row.transition, {}).get(row.reason, row.reason)
 
 
 class LeadDetailView(PageMixin, View):

@@ -4,6 +4,7 @@ from django import template
 
 from apps.reports.alerts import ALERT_LABELS, rate_percent_text
 from apps.reports.criteria_words import fit_rule_text as fit_rule_words
+from apps.reports.criteria_words import kind_name as kind_words
 
 register = template.Library()
 
@@ -46,3 +47,9 @@ def span_percent(low, high):
 def fit_rule_text(rule):
     """A fit rule in words: 'employees 50–500; any industry; any country'."""
     return fit_rule_words(rule) if rule is not None else ""
+
+
+@register.filter
+def kind_name(code):
+    """An engagement kind's name in the active language ("pricing_page_view" -> its label)."""
+    return kind_words(code)
