@@ -151,12 +151,18 @@ def _line(
     names: Sequence[str],
     *,
     percent: bool = False,
+    partial: Sequence[bool] = (),
 ) -> SafeString:
-    """A polyline through the non-null values (broken at nulls), with a dot and tooltip per value."""
+    """A polyline through the non-null values (broken at nulls), with a dot and tooltip per value.
+
+    A ``partial`` week (still running) is not joined to the line: its value is drawn as a
+    hollow dot, so a week half-counted does not read as a final drop.
+    """
     parts, segment = [], []
     count = len(values)
+    running = [bool(partial[i]) if i < len(partial) else False for i in range(count)]
     for i, value in enumerate(values + [None]):
-        if value is None:
+        if value is None or (i < count and running[i]):
             if len(segment) > 1:
                 parts.append(
                     format_html(
@@ -170,8 +176,9 @@ def _line(
         if value is not None:
             parts.append(
                 format_html(
-                    '<circle class="dot {}" cx="{}" cy="{}" r="3.5"><title>{}: {}</title></circle>',
+                    '<circle class="dot {}{}" cx="{}" cy="{}" r="3.5"><title>{}: {}</title></circle>',
                     css_class,
+                    " is-partial" if running[i] else "",
                     _f(frame.centre(i, count)),
                     _f(frame.y(value, top_value)),
                     names[i],
@@ -262,7 +269,15 @@ def conversion_trend_chart(
                     if value <= rate_top
                 ],
                 _target(frame, target, rate_top, text["target"]),
-                _line(frame, list(rates), rate_top, "line-rate", names, percent=True),
+                _line(
+                    frame,
+                    list(rates),
+                    rate_top,
+                    "line-rate",
+                    names,
+                    percent=True,
+                    partial=partial,
+                ),
                 _x_labels(frame, labels),
             ]
         )
@@ -324,6 +339,7 @@ def lines_chart(
     uid: str,
     target: tuple[float, str] | None = None,
     unit: str = "",
+    partial: Sequence[bool] = (),
 ) -> SafeString:
     """Lines over the weeks; ``series`` are (css class, name, values). Percent scales run 0–100%.
 
@@ -353,6 +369,7 @@ def lines_chart(
                 css_class,
                 [f"{n} · {series_name}" for n in names],
                 percent=percent,
+                partial=partial,
             )
         )
     body.append(_x_labels(frame, labels))
