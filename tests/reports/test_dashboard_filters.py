@@ -123,8 +123,12 @@ def test_the_lead_list_refuses_a_criteria_version_that_is_not_one(client, team, 
 
 @pytest.mark.parametrize("query", ["from=2026-W18", "rep=rita&source=ads&criteria=manual"])
 def test_the_filtered_dashboard_costs_a_fixed_number_of_queries(
-    client, team, week20, history, query
-):  # noqa: F811
+    client,
+    team,
+    week20,  # noqa: F811
+    history,
+    query,
+):
     client = login(client, team["maya"])
     client.get(f"/reports/?{query}")  # stores the complete weeks, counts the tables
     with CaptureQueriesContext(connection) as few:
