@@ -189,9 +189,18 @@ def _line(
 
 
 def _target(
-    frame: Frame, value: float, top_value: float, label: str, *, css: str = "target"
+    frame: Frame,
+    value: float,
+    top_value: float,
+    label: str,
+    *,
+    css: str = "target",
+    below: bool = False,
 ) -> SafeString:
+    """A dashed line across the plot at ``value``, labelled at its right end: above the line,
+    or ``below`` it (a lower threshold beside the target, whose label sits above its own)."""
     y = frame.y(value, top_value)
+    label_y = y + 14 if below else y - 5
     return format_html(
         '<line class="{}-line" x1="{}" x2="{}" y1="{}" y2="{}"/>'
         '<text class="{}-label" x="{}" y="{}" text-anchor="end">{}</text>',
@@ -202,7 +211,7 @@ def _target(
         _f(y),
         css,
         frame.width - frame.right - 4,
-        _f(y - 5),
+        _f(label_y),
         label,
     )
 
@@ -264,7 +273,8 @@ def conversion_trend_chart(
                 _grid(frame, rate_top, rate_step, percent=True, side="right"),
                 *bars,
                 *[
-                    _target(frame, value, rate_top, label, css="band")
+                    # A threshold under the target labels itself below its line, clear of the target's.
+                    _target(frame, value, rate_top, label, css="band", below=value < target)
                     for value, label in bands
                     if value <= rate_top
                 ],
@@ -345,7 +355,8 @@ def lines_chart(
 
     ``unit`` names the left axis's unit above it (e.g. "hours").
     """
-    frame = Frame(width=520, height=240, right=12)
+    # With a unit, the plot starts lower: the unit sits above the top tick, not on it.
+    frame = Frame(width=520, height=250 if unit else 240, right=12, top=32 if unit else 18)
     highest = max([v for _c, _n, values in series for v in values if v is not None] + [0])
     top, step = (1.0, 0.25) if percent else nice_scale(highest * 1.1, minimum=4)
     body = [_grid(frame, top, step, percent=percent)]
@@ -354,7 +365,7 @@ def lines_chart(
             format_html(
                 '<text class="tick axis-unit" x="{}" y="{}" text-anchor="start">{}</text>',
                 2,
-                _f(max(frame.top - 2, 10)),
+                12,
                 unit,
             )
         )
