@@ -81,6 +81,7 @@ def test_a_lead_promoted_twice_or_reassigned_counts_as_the_list_shows_it(client,
     names = {lead.pk for lead in rita.context["object_list"]}
     assert tangled["twice"].pk in names and tangled["moved"].pk in names
     assert tangled["again_same_week"].pk not in names
+    assert 'data-testid="report-drill"' in rita.content.decode()  # the list says how it counts
     weeks = {str(row.week): row.document["mqls"] for row in response.context["weeks"]}
     assert weeks == {"2026-W19": 1, "2026-W20": 10}  # per week, "twice" counts in each
 
