@@ -20,6 +20,14 @@ def _plain_http(settings):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Nothing a page cached (the dashboard's tables) outlives its test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _site_language():
     """Every test starts in the site's language, whatever an earlier one activated."""
     from django.utils import translation

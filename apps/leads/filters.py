@@ -5,10 +5,13 @@ a filter can only ever hide leads, never reveal one.
 """
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import django_filters
 from django import forms
-from django.db.models import F, Q
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext, ngettext
@@ -16,8 +19,8 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.selectors import sales_people
 from apps.criteria.models import LeadSource, RejectReason
-from apps.leads.models import Stage, running_deadline_fields
-from apps.leads.selectors import leads_matching
+from apps.leads.models import Stage, StageTransition, running_deadline_fields
+from apps.leads.selectors import BY_HAND, first_promotions, leads_matching, promotions_narrowed
 
 # A deadline this close counts as "due soon": in the SLA filter, the lists' SLA column and
 # the live countdowns (the pages hand it to leadflow.js as ``data-due-soon-seconds``).
@@ -154,6 +157,28 @@ class LeadFilter(django_filters.FilterSet):
     sla = django_filters.ChoiceFilter(
         label=_("SLA"), choices=SLA_CHOICES, method="filter_sla", empty_label=_("Any SLA status")
     )
+    # The leads behind a report's figure (its links): promoted to MQL in the dates, counted
+    # as the report counts them (``first_promotions``). Applied together in filter_queryset.
+    promoted_from = django_filters.DateFilter(
+        label=_("Promoted from"), method="filter_by_report", widget=DATE_INPUT
+    )
+    promoted_to = django_filters.DateFilter(
+        label=_("Promoted to"), method="filter_by_report", widget=DATE_INPUT
+    )
+    promoted_owner = django_filters.CharFilter(
+        label=_("Promoted for rep"), method="filter_by_report", widget=forms.HiddenInput
+    )
+    promoted_criteria = django_filters.CharFilter(
+        label=_("Promoted by criteria version"),
+        method="filter_by_report",
+        widget=forms.HiddenInput,
+        validators=[
+            RegexValidator(rf"^(\d+|{BY_HAND})$", _("A criteria version is a number, or “manual”."))
+        ],
+    )
+    sql_by = django_filters.IsoDateTimeFilter(
+        label=_("Reached SQL by"), method="filter_by_report", widget=forms.HiddenInput
+    )
     sort = django_filters.OrderingFilter(
         label=_("Sort by"),
         fields=(
@@ -180,8 +205,40 @@ class LeadFilter(django_filters.FilterSet):
     def filter_sla(self, queryset, name, value):
         return queryset.filter(sla_condition(value, now=timezone.now()))
 
+    def filter_by_report(self, queryset, name, value):
+        return queryset  # see report_filter_apply, which reads the five fields together
+
+    def report_filter_apply(self, queryset):
+        """The leads a report figure counts: first promoted in the dates to the rep and criteria
+        version given, and (``sql_by``) qualified by then."""
+        data = self.form.cleaned_data
+        start, end = data.get("promoted_from"), data.get("promoted_to")
+        owner, criteria = data.get("promoted_owner"), data.get("promoted_criteria")
+        if not (start or end or owner or criteria):
+            promotions = None
+        else:
+            zone = ZoneInfo(settings.TIME_ZONE)  # the reports' weeks
+            promotions = first_promotions(
+                dt.datetime.combine(start or dt.date(1970, 1, 1), dt.time(0), tzinfo=zone),
+                dt.datetime.combine(
+                    (end or dt.date(9998, 12, 30)) + dt.timedelta(days=1), dt.time(0), tzinfo=zone
+                ),
+            )
+            promotions = promotions_narrowed(promotions, owner=owner, criteria=criteria)
+            queryset = queryset.filter(pk__in=promotions.values("lead_id"))
+        if data.get("sql_by"):
+            queryset = queryset.filter(
+                Exists(
+                    StageTransition.objects.filter(
+                        lead=OuterRef("pk"), transition="qualify", at__lte=data["sql_by"]
+                    )
+                )
+            )
+        return queryset
+
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
+        queryset = self.report_filter_apply(queryset)
         if not self.form.cleaned_data.get("sort"):
             queryset = queryset.order_by("-created_at", "-id")
         else:

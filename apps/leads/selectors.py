@@ -1,6 +1,6 @@
 """Reads of leads, always scoped to what the user may see."""
 
-from django.db.models import Count, F, Func, Prefetch, Q, Sum, TextField
+from django.db.models import Count, Exists, F, Func, OuterRef, Prefetch, Q, Subquery, Sum, TextField
 from django.http import Http404
 
 from apps.accounts.permissions import (
@@ -256,3 +256,47 @@ def new_leads_meeting(rule: rules.MQLRule):
     if rule.fit_required:
         leads = leads.filter(fit=rules.FIT_PASS)
     return leads
+
+
+# --- MQL promotions: what the reports count and what their drill-down lists --------------
+
+#: The rep key of an MQL promoted to nobody, and the criteria key of a hand promotion.
+NOBODY, BY_HAND = "unassigned", "manual"
+
+
+def first_promotions(start, end, *, as_of=None):
+    """Each lead's first promotion to MQL in [``start``, ``end``) (up to ``as_of``): one row per lead.
+
+    The reports' definition of "the MQLs of a period" (a week, or the weeks a dashboard
+    shows), which the lead list's ``promoted_*`` filters reuse so that a report's figure and
+    the list it links to always hold the same leads: a lead promoted twice in the period
+    counts once, for the rep and criteria version of its first promotion there.
+    """
+    promotions = StageTransition.objects.filter(transition="promote", at__gte=start, at__lt=end)
+    if as_of is not None:
+        promotions = promotions.filter(at__lte=as_of)
+    first = promotions.filter(lead=OuterRef("lead")).order_by("at", "id").values("id")[:1]
+    return promotions.filter(id=Subquery(first))
+
+
+def promotions_narrowed(promotions, *, owner=None, source=None, criteria=None):
+    """``promotions`` (history rows) of one rep (username or ``NOBODY``), lead source and
+    criteria version (a number or ``BY_HAND``); a blank argument does not narrow."""
+    if owner == NOBODY:
+        promotions = promotions.filter(owner__isnull=True)
+    elif owner:
+        promotions = promotions.filter(owner__username=owner)
+    if source:
+        promotions = promotions.filter(lead__source_id=source)
+    if criteria == BY_HAND:
+        promotions = promotions.filter(criteria__isnull=True)
+    elif criteria:
+        promotions = promotions.filter(criteria__version=int(criteria))
+    return promotions
+
+
+def reached_sql_condition(as_of) -> Exists:
+    """A lead (the outer row's ``lead``) with a qualify up to ``as_of``: the reports' "reached SQL"."""
+    return Exists(
+        StageTransition.objects.filter(lead=OuterRef("lead"), transition="qualify", at__lte=as_of)
+    )

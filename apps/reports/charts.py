@@ -151,12 +151,18 @@ def _line(
     names: Sequence[str],
     *,
     percent: bool = False,
+    partial: Sequence[bool] = (),
 ) -> SafeString:
-    """A polyline through the non-null values (broken at nulls), with a dot and tooltip per value."""
+    """A polyline through the non-null values (broken at nulls), with a dot and tooltip per value.
+
+    A ``partial`` week (still running) is not joined to the line: its value is drawn as a
+    hollow dot, so a week half-counted does not read as a final drop.
+    """
     parts, segment = [], []
     count = len(values)
+    running = [bool(partial[i]) if i < len(partial) else False for i in range(count)]
     for i, value in enumerate(values + [None]):
-        if value is None:
+        if value is None or (i < count and running[i]):
             if len(segment) > 1:
                 parts.append(
                     format_html(
@@ -170,8 +176,9 @@ def _line(
         if value is not None:
             parts.append(
                 format_html(
-                    '<circle class="dot {}" cx="{}" cy="{}" r="3.5"><title>{}: {}</title></circle>',
+                    '<circle class="dot {}{}" cx="{}" cy="{}" r="3.5"><title>{}: {}</title></circle>',
                     css_class,
+                    " is-partial" if running[i] else "",
                     _f(frame.centre(i, count)),
                     _f(frame.y(value, top_value)),
                     names[i],
@@ -182,9 +189,18 @@ def _line(
 
 
 def _target(
-    frame: Frame, value: float, top_value: float, label: str, *, css: str = "target"
+    frame: Frame,
+    value: float,
+    top_value: float,
+    label: str,
+    *,
+    css: str = "target",
+    below: bool = False,
 ) -> SafeString:
+    """A dashed line across the plot at ``value``, labelled at its right end: above the line,
+    or ``below`` it (a lower threshold beside the target, whose label sits above its own)."""
     y = frame.y(value, top_value)
+    label_y = y + 14 if below else y - 5
     return format_html(
         '<line class="{}-line" x1="{}" x2="{}" y1="{}" y2="{}"/>'
         '<text class="{}-label" x="{}" y="{}" text-anchor="end">{}</text>',
@@ -195,7 +211,7 @@ def _target(
         _f(y),
         css,
         frame.width - frame.right - 4,
-        _f(y - 5),
+        _f(label_y),
         label,
     )
 
@@ -257,12 +273,21 @@ def conversion_trend_chart(
                 _grid(frame, rate_top, rate_step, percent=True, side="right"),
                 *bars,
                 *[
-                    _target(frame, value, rate_top, label, css="band")
+                    # A threshold under the target labels itself below its line, clear of the target's.
+                    _target(frame, value, rate_top, label, css="band", below=value < target)
                     for value, label in bands
                     if value <= rate_top
                 ],
                 _target(frame, target, rate_top, text["target"]),
-                _line(frame, list(rates), rate_top, "line-rate", names, percent=True),
+                _line(
+                    frame,
+                    list(rates),
+                    rate_top,
+                    "line-rate",
+                    names,
+                    percent=True,
+                    partial=partial,
+                ),
                 _x_labels(frame, labels),
             ]
         )
@@ -324,12 +349,14 @@ def lines_chart(
     uid: str,
     target: tuple[float, str] | None = None,
     unit: str = "",
+    partial: Sequence[bool] = (),
 ) -> SafeString:
     """Lines over the weeks; ``series`` are (css class, name, values). Percent scales run 0–100%.
 
     ``unit`` names the left axis's unit above it (e.g. "hours").
     """
-    frame = Frame(width=520, height=240, right=12)
+    # With a unit, the plot starts lower: the unit sits above the top tick, not on it.
+    frame = Frame(width=520, height=250 if unit else 240, right=12, top=32 if unit else 18)
     highest = max([v for _c, _n, values in series for v in values if v is not None] + [0])
     top, step = (1.0, 0.25) if percent else nice_scale(highest * 1.1, minimum=4)
     body = [_grid(frame, top, step, percent=percent)]
@@ -338,7 +365,7 @@ def lines_chart(
             format_html(
                 '<text class="tick axis-unit" x="{}" y="{}" text-anchor="start">{}</text>',
                 2,
-                _f(max(frame.top - 2, 10)),
+                12,
                 unit,
             )
         )
@@ -353,6 +380,7 @@ def lines_chart(
                 css_class,
                 [f"{n} · {series_name}" for n in names],
                 percent=percent,
+                partial=partial,
             )
         )
     body.append(_x_labels(frame, labels))

@@ -7,6 +7,7 @@ lead sources and reject reasons.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -22,8 +24,15 @@ from apps.criteria.models import LeadSource, RejectReason
 from apps.leads.labels import translated_label
 from apps.reports import charts
 from apps.reports.alerts import as_json_number, rate_percent_text, rounded_rate
-from apps.reports.selectors import localized_alerts
-from apps.reports.services import ReportWeek
+from apps.reports.selectors import (
+    MANUAL,
+    NO_FILTER,
+    UNASSIGNED,
+    CohortFilter,
+    localized_alerts,
+)
+from apps.reports.services import ReportWeek, window_groups
+from apps.reports.weeks import IsoWeek, WeekWindow
 
 TOP_SOURCES = 7  # the rest are drawn together as "other sources"
 
@@ -37,6 +46,7 @@ class SourceRow:
     rate: float | None
     series_class: str
     link: str = ""  # the leads behind the numbers: the lead list, filtered
+    sql_link: str = ""
 
 
 @dataclass(frozen=True)
@@ -47,61 +57,88 @@ class SplitRow:
     sqls: int
     rate: float | None
     link: str = ""
+    sql_link: str = ""
 
 
-def _split(docs, key: str) -> list[tuple[str, int, int]]:
-    """(key, MQLs, SQLs) of a document split (``by_owner``, ``by_criteria_version``) over the weeks."""
+def _split(groups, key: str) -> list[tuple[str, int, int]]:
+    """(key, MQLs, SQLs) per rep, source or criteria version of the window's cohort groups."""
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for doc in docs:
-        for code, seg in doc.get(key, {}).items():
-            totals[code][0] += seg["mqls"]
-            totals[code][1] += seg["sqls"]
+    for group in groups:
+        code = group[key]
+        if key == "owner":
+            code = code or UNASSIGNED
+        elif key == "version":
+            code = MANUAL if code is None else str(code)
+        totals[code][0] += group["mqls"]
+        totals[code][1] += group["sqls"]
     return sorted(((k, m, q) for k, (m, q) in totals.items()), key=lambda r: (-r[1], r[0]))
 
 
-def _leads_link(weeks, **filters) -> str:
-    """The lead list of the MQLs of ``weeks`` narrowed by ``filters`` (drill-down from a number)."""
-    if not weeks:
-        return ""
-    query = {
-        "mql_from": weeks[0].week.monday.isoformat(),
-        "mql_to": weeks[-1].week.sunday.isoformat(),
-        **filters,
-    }
-    return f"{reverse('leads:list')}?{urlencode(query)}"
+@dataclass(frozen=True)
+class Drill:
+    """Links from a figure to the lead list holding exactly the leads it counts."""
+
+    first: IsoWeek
+    last: IsoWeek
+    cohort: CohortFilter
+    as_of: dt.datetime | None  # when the SQLs were counted
+
+    def mqls(self, **narrower) -> str:
+        return self._link(**narrower)
+
+    def sqls(self, **narrower) -> str:
+        return self._link(sql_by=self.as_of.isoformat(), **narrower) if self.as_of else ""
+
+    def _link(self, **extra) -> str:
+        query = {
+            "promoted_from": self.first.monday.isoformat(),
+            "promoted_to": self.last.sunday.isoformat(),
+            **self.cohort.link_params(),
+        }
+        for key, value in extra.items():
+            key = {"owner": "promoted_owner", "criteria": "promoted_criteria"}.get(key, key)
+            query[key] = value
+        return f"{reverse('leads:list')}?{urlencode(query)}"
 
 
-def splits_context(weeks) -> dict:
-    """The per-rep and per-criteria-version splits over ``weeks`` (they exist in the JSON too)."""
-    docs = [row.document for row in weeks]
-    owners = _split(docs, "by_owner")
+def week_drill(row: ReportWeek, cohort: CohortFilter) -> Drill:
+    return Drill(row.week, row.week, cohort, row.as_of)
+
+
+def splits_context(groups, drill: Drill | None) -> dict:
+    """The per-rep and per-criteria-version splits of the window's MQLs (each counted once)."""
+    owners = _split(groups, "owner")
     names = {
         user.username: str(user)
         for user in get_user_model().objects.filter(username__in=[k for k, _m, _q in owners])
     }
+    names.setdefault(UNASSIGNED, _("Unassigned"))
+
+    def row(key, label, mqls, sqls, field):
+        return SplitRow(
+            key,
+            label,
+            mqls,
+            sqls,
+            as_json_number(rounded_rate(sqls, mqls)),
+            drill.mqls(**{field: key}) if drill else "",
+            drill.sqls(**{field: key}) if drill else "",
+        )
+
     return {
-        "owner_rows": [
-            SplitRow(
-                key,
-                names.get(key, key),
-                mqls,
-                sqls,
-                as_json_number(rounded_rate(sqls, mqls)),
-                _leads_link(weeks, owner=key) if key in names else "",
-            )
-            for key, mqls, sqls in owners
-        ],
+        "owner_rows": [row(key, names.get(key, key), m, q, "owner") for key, m, q in owners],
         "criteria_rows": [
-            SplitRow(
+            row(
                 key,
-                _("Criteria v%(version)s") % {"version": key},
-                mqls,
-                sqls,
-                as_json_number(rounded_rate(sqls, mqls)),
+                _("Promoted by hand")
+                if key == MANUAL
+                else _("Criteria v%(version)s") % {"version": key},
+                m,
+                q,
+                "criteria",
             )
-            for key, mqls, sqls in _split(docs, "by_criteria_version")
+            for key, m, q in _split(groups, "version")
         ],
-        "mqls_link": _leads_link(weeks),
     }
 
 
@@ -127,8 +164,15 @@ def dashboard_context(
     target_percent: Decimal,
     loose_percent: Decimal | None = None,
     strict_percent: Decimal | None = None,
+    cohort: CohortFilter = NO_FILTER,
+    now: dt.datetime | None = None,
 ) -> dict:
-    """Everything the dashboard template needs, for ``weeks`` (oldest first, the current one last)."""
+    """Everything the dashboard template needs, for ``weeks`` (oldest first, the current one last).
+
+    The per-source, per-rep and per-criteria tables count the MQLs of all the weeks
+    together (one query: a lead promoted in two of the weeks counts once), as of ``now``.
+    """
+    now = now or timezone.now()
     target = float(target_percent) / 100
     labels = [_short(row.week) for row in weeks]
     names = [_week_name(row) for row in weeks]
@@ -138,13 +182,15 @@ def dashboard_context(
     latest = complete[-1] if complete else None
     source_labels, reason_labels = _labels(LeadSource), _labels(RejectReason)
 
-    # --- by source, over all the weeks
-    per_source: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for doc in docs:
-        for code, seg in doc["by_source"].items():
-            per_source[code][0] += seg["mqls"]
-            per_source[code][1] += seg["sqls"]
-    ranked = sorted(per_source.items(), key=lambda item: (-item[1][0], item[0]))
+    # --- by source, rep and criteria version, over all the weeks
+    if weeks:
+        groups, counted_at = window_groups(
+            window=WeekWindow(weeks[0].week, weeks[-1].week), now=now, cohort=cohort
+        )
+        drill = Drill(weeks[0].week, weeks[-1].week, cohort, counted_at)
+    else:
+        drill, groups = None, []
+    ranked = [(code, (m, q)) for code, m, q in _split(groups, "source")]
     shown, rest = ranked[:TOP_SOURCES], ranked[TOP_SOURCES:]
     source_rows = [
         SourceRow(
@@ -154,7 +200,8 @@ def dashboard_context(
             sqls,
             as_json_number(rounded_rate(sqls, mqls)),
             f"series-{index}",
-            _leads_link(weeks, source=code),
+            drill.mqls(source=code),
+            drill.sqls(source=code),
         )
         for index, (code, (mqls, sqls)) in enumerate(shown)
     ]
@@ -200,7 +247,12 @@ def dashboard_context(
     target_text = _("Target %(rate)s%%") % {"rate": rate_percent_text(target)}
     rates = [doc["mql_to_sql_rate"] for doc in docs]
     context = {
-        **splits_context(weeks),
+        **splits_context(groups, drill),
+        "drill": drill,
+        "latest_drill": week_drill(latest, cohort) if latest else None,
+        "week_rows": [
+            (row, name, week_drill(row, cohort)) for row, name in zip(weeks, names, strict=True)
+        ],
         "weeks": weeks,
         "rows": list(zip(weeks, names, strict=True)),
         "latest": latest,
@@ -255,6 +307,7 @@ def dashboard_context(
             names=names,
             percent=False,
             uid="response",
+            partial=partial,
             series=[
                 (
                     "line-median",
@@ -278,6 +331,7 @@ def dashboard_context(
             names=names,
             percent=True,
             uid="sla",
+            partial=partial,
             series=[
                 (
                     "line-accept",

@@ -7,9 +7,12 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.criteria.models import EngagementKind, FitRule
+from apps.accounts.selectors import sales_people
+from apps.criteria.models import EngagementKind, FitRule, LeadSource, MQLCriteria
+from apps.leads.labels import translated_label
+from apps.reports.selectors import MANUAL, UNASSIGNED, CohortFilter
 from apps.reports.suggest import DEFAULT_BAND
-from apps.reports.weeks import WEEK_FORMAT, WeekWindow
+from apps.reports.weeks import WEEK_FORMAT, IsoWeek, WeekWindow
 
 WEEK_INPUT = forms.TextInput(attrs={"type": "week", "pattern": WEEK_FORMAT.pattern[1:-1]})
 
@@ -115,3 +118,66 @@ class CriteriaDraftForm(forms.Form):
             "required_kinds": sorted(self.cleaned_data["required_kinds"]),
             "fit_required": self.cleaned_data["fit_required"],
         }
+
+
+class DashboardFilterForm(forms.Form):
+    """The dashboard's filters: one rep, source and criteria version, and a run of weeks.
+
+    Every field may be blank: no rep, source or version shows everyone's MQLs (the stored
+    weekly reports); no weeks, the last 12 up to the current one.
+    """
+
+    rep = forms.ChoiceField(label=gettext_lazy("Rep"), required=False)
+    source = forms.ChoiceField(label=gettext_lazy("Source"), required=False)
+    criteria = forms.ChoiceField(label=gettext_lazy("Criteria version"), required=False)
+    to = forms.CharField(label=gettext_lazy("to week"), required=False, widget=WEEK_INPUT)
+
+    def __init__(self, *args, now, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.now = now
+        people = [(user.username, str(user)) for user in sales_people()]
+        self.fields["rep"].choices = [
+            ("", _("Every rep")),
+            *people,
+            (UNASSIGNED, _("Unassigned")),
+        ]
+        self.fields["source"].choices = [
+            ("", _("Every source")),
+            *(
+                (code, translated_label(label))
+                for code, label in LeadSource.objects.values_list("code", "label")
+            ),
+        ]
+        versions = MQLCriteria.objects.filter(version__isnull=False).order_by("-version")
+        self.fields["criteria"].choices = [
+            ("", _("Every version")),
+            *(
+                (str(v), _("Criteria v%(version)s") % {"version": v})
+                for v in versions.values_list("version", flat=True)
+            ),
+            (MANUAL, _("Promoted by hand")),
+        ]
+        self.fields = {
+            **{k: v for k, v in self.fields.items() if k != "to"},
+            "from": forms.CharField(
+                label=gettext_lazy("from week"), required=False, widget=WEEK_INPUT
+            ),
+            "to": self.fields["to"],
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        first, last = cleaned.get("from") or None, cleaned.get("to") or None
+        try:
+            cleaned["window"] = WeekWindow.parse(
+                first, last or str(IsoWeek.containing(self.now)), now=self.now
+            )
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        cleaned["chosen_weeks"] = bool(first)
+        cleaned["cohort"] = CohortFilter(
+            owner=cleaned.get("rep") or "",
+            source=cleaned.get("source") or "",
+            criteria=cleaned.get("criteria") or "",
+        )
+        return cleaned

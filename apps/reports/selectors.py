@@ -22,12 +22,19 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import translation
 
 from apps.leads.models import StageTransition
+from apps.leads.selectors import (
+    BY_HAND,
+    NOBODY,
+    first_promotions,
+    promotions_narrowed,
+    reached_sql_condition,
+)
 from apps.reports.alerts import as_json_number, report_alerts, rounded_hours, rounded_rate
 from apps.reports.models import ReportSettings, WeeklyReport
 from apps.reports.weeks import IsoWeek
 
-MANUAL = "manual"  # by_criteria_version key of a marketer's hand promotion
-UNASSIGNED = "unassigned"  # by_owner key of an MQL nobody was assigned
+MANUAL = BY_HAND  # by_criteria_version key of a marketer's hand promotion
+UNASSIGNED = NOBODY  # by_owner key of an MQL nobody was assigned
 
 # The columns of the CSV export, one row per week (see ``report_csv_row``).
 CSV_COLUMNS = (
@@ -70,21 +77,64 @@ def _in_week(rows: QuerySet, week: IsoWeek, as_of: dt.datetime) -> QuerySet:
     return rows.filter(at__gte=week.start, at__lt=week.end, at__lte=as_of)
 
 
-def mql_cohort(week: IsoWeek, as_of: dt.datetime) -> QuerySet:
-    """One row per MQL of ``week``: its first promote row in the week, annotated with what followed.
+@dataclass(frozen=True)
+class CohortFilter:
+    """Whose MQLs a report counts: one rep (username, or ``UNASSIGNED``), lead source (code)
+    and criteria version (a number as text, or ``MANUAL``); blank fields do not narrow.
+
+    Rep and version are those of the MQL's first promotion in the period (the keys of
+    ``by_owner`` and ``by_criteria_version``), so a filtered report's figures are the
+    matching row of the unfiltered report's splits.
+    """
+
+    owner: str = ""
+    source: str = ""
+    criteria: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.owner or self.source or self.criteria)
+
+    def narrow(self, promotions: QuerySet) -> QuerySet:
+        return promotions_narrowed(
+            promotions, owner=self.owner, source=self.source, criteria=self.criteria
+        )
+
+    def narrow_leads(self, rows: QuerySet, as_of: dt.datetime) -> QuerySet:
+        """History rows (qualify, reject) of leads from the source with a matching promotion."""
+        if not self:
+            return rows
+        promotions = self.narrow(
+            StageTransition.objects.filter(transition="promote", at__lte=as_of)
+        )
+        return rows.filter(Exists(promotions.filter(lead=OuterRef("lead"))))
+
+    def link_params(self) -> dict[str, str]:
+        """The lead list's filters for the same leads (see ``apps.leads.filters``)."""
+        params = {
+            "promoted_owner": self.owner,
+            "source": self.source,
+            "promoted_criteria": self.criteria,
+        }
+        return {key: value for key, value in params.items() if value}
+
+
+NO_FILTER = CohortFilter()
+
+
+def mql_cohort(period, as_of: dt.datetime, cohort: CohortFilter = NO_FILTER) -> QuerySet:
+    """One row per MQL of ``period`` (a week or a window of weeks): its first promote row in
+    the period (``first_promotions``), narrowed by ``cohort``, annotated with what followed.
 
     ``accepted_at`` / ``answered_at`` / ``processed_at``: the first accept /
     accept-or-reject / qualify-or-reject at or after the promotion and up to
     ``as_of``; ``reached_sql``: a qualify up to ``as_of``. An MQL rejected
     before its accept deadline was answered in time (SPEC §6).
     """
-    promotions = _in_week(StageTransition.objects.filter(transition="promote"), week, as_of)
-    first_in_week = promotions.filter(lead=OuterRef("lead")).order_by("at", "id").values("id")[:1]
     after = StageTransition.objects.filter(
         lead=OuterRef("lead"), at__gte=OuterRef("at"), at__lte=as_of
     )
     return (
-        promotions.filter(id=Subquery(first_in_week))
+        cohort.narrow(first_promotions(period.start, period.end, as_of=as_of))
         .annotate(
             accepted_at=Subquery(
                 after.filter(transition="accept").order_by("at", "id").values("at")[:1]
@@ -99,11 +149,7 @@ def mql_cohort(week: IsoWeek, as_of: dt.datetime) -> QuerySet:
                 .order_by("at", "id")
                 .values("at")[:1]
             ),
-            reached_sql=Exists(
-                StageTransition.objects.filter(
-                    lead=OuterRef("lead"), transition="qualify", at__lte=as_of
-                )
-            ),
+            reached_sql=reached_sql_condition(as_of),
         )
         .order_by()
     )
@@ -139,10 +185,12 @@ WHERE accepted_at IS NOT NULL
 """
 
 
-def _cohort_columns(week: IsoWeek, as_of: dt.datetime) -> tuple[str, tuple]:
+def _cohort_columns(
+    week, as_of: dt.datetime, cohort: CohortFilter = NO_FILTER
+) -> tuple[str, tuple]:
     """The cohort as SQL with plainly named columns, for the aggregates above."""
     rows = (
-        mql_cohort(week, as_of)
+        mql_cohort(week, as_of, cohort)
         .annotate(
             source=F("lead__source"),
             owner_name=F("owner__username"),
@@ -165,12 +213,16 @@ def _cohort_columns(week: IsoWeek, as_of: dt.datetime) -> tuple[str, tuple]:
     return rows.query.sql_with_params()
 
 
-def _cohort_groups(week: IsoWeek, as_of: dt.datetime) -> list[dict]:
-    """Conditional counts per (source, owner, criteria version): one GROUP BY query."""
-    cohort, params = _cohort_columns(week, as_of)
+def cohort_groups(period, as_of: dt.datetime, cohort: CohortFilter = NO_FILTER) -> list[dict]:
+    """Conditional counts per (source, owner, criteria version) of ``period``'s MQLs: one GROUP BY query.
+
+    ``period`` is a week (the weekly document) or a window of weeks (the dashboard's
+    splits, where an MQL promoted in two of the weeks counts once).
+    """
+    sql, params = _cohort_columns(period, as_of, cohort)
     moment = connection.ops.adapt_datetimefield_value(as_of)
     with connection.cursor() as cursor:
-        cursor.execute(COHORT_GROUPS_SQL.format(cohort=cohort), (moment, moment, *params))
+        cursor.execute(COHORT_GROUPS_SQL.format(cohort=sql), (moment, moment, *params))
         return [
             {
                 "source": source,
@@ -182,20 +234,26 @@ def _cohort_groups(week: IsoWeek, as_of: dt.datetime) -> list[dict]:
         ]
 
 
-def _mql_to_sql_counts(week: IsoWeek, as_of: dt.datetime) -> tuple[int, int]:
-    totals = mql_cohort(week, as_of).aggregate(
+def _mql_to_sql_counts(
+    week: IsoWeek, as_of: dt.datetime, cohort: CohortFilter = NO_FILTER
+) -> tuple[int, int]:
+    totals = mql_cohort(week, as_of, cohort).aggregate(
         mqls=Count("id"), sqls=Count("id", filter=Q(reached_sql=True))
     )
     return totals["mqls"], totals["sqls"]
 
 
-def _sql_cohort_counts(week: IsoWeek, as_of: dt.datetime) -> tuple[int, int]:
+def _sql_cohort_counts(
+    week: IsoWeek, as_of: dt.datetime, cohort: CohortFilter = NO_FILTER
+) -> tuple[int, int]:
     """(SQLs of the week, how many of them were converted to an opportunity up to ``as_of``)."""
     converted = Exists(
         StageTransition.objects.filter(lead=OuterRef("lead"), transition="convert", at__lte=as_of)
     )
     totals = (
-        _in_week(StageTransition.objects.filter(transition="qualify"), week, as_of)
+        cohort.narrow_leads(
+            _in_week(StageTransition.objects.filter(transition="qualify"), week, as_of), as_of
+        )
         .annotate(converted=converted)
         .aggregate(
             sqls=Count("lead", distinct=True),
@@ -206,19 +264,19 @@ def _sql_cohort_counts(week: IsoWeek, as_of: dt.datetime) -> tuple[int, int]:
 
 
 def _response_time_hours(
-    week: IsoWeek, as_of: dt.datetime
+    week: IsoWeek, as_of: dt.datetime, cohort: CohortFilter = NO_FILTER
 ) -> tuple[Decimal | None, Decimal | None]:
     """Median and 90th percentile of promote → first accept, in hours (``percentile_cont`` on PostgreSQL)."""
     if connection.vendor == "postgresql":
-        cohort, params = _cohort_columns(week, as_of)
+        sql, params = _cohort_columns(week, as_of, cohort)
         with connection.cursor() as cursor:
-            cursor.execute(RESPONSE_TIME_PERCENTILES_SQL.format(cohort=cohort), params)
+            cursor.execute(RESPONSE_TIME_PERCENTILES_SQL.format(cohort=sql), params)
             median, p90 = (
                 None if wait is None else wait.total_seconds() / 3600 for wait in cursor.fetchone()
             )
     else:
         # Bounded by one week's MQLs: fetch the waits and interpolate the same way.
-        accepted = mql_cohort(week, as_of).filter(accepted_at__isnull=False)
+        accepted = mql_cohort(week, as_of, cohort).filter(accepted_at__isnull=False)
         waits = sorted(
             (accepted_at - promoted_at).total_seconds() / 3600
             for accepted_at, promoted_at in accepted.values_list("accepted_at", "at")
@@ -227,9 +285,13 @@ def _response_time_hours(
     return rounded_hours(median), rounded_hours(p90)
 
 
-def _reject_reasons(week: IsoWeek, as_of: dt.datetime) -> dict[str, int]:
+def _reject_reasons(
+    week: IsoWeek, as_of: dt.datetime, cohort: CohortFilter = NO_FILTER
+) -> dict[str, int]:
     rows = (
-        _in_week(StageTransition.objects.filter(transition="reject"), week, as_of)
+        cohort.narrow_leads(
+            _in_week(StageTransition.objects.filter(transition="reject"), week, as_of), as_of
+        )
         .order_by()
         .values("reason")
         .annotate(n=Count("id"))
@@ -238,14 +300,16 @@ def _reject_reasons(week: IsoWeek, as_of: dt.datetime) -> dict[str, int]:
     return {row["reason"] or "": row["n"] for row in rows}
 
 
-def previous_week_rate(week: IsoWeek, as_of: dt.datetime) -> Decimal | None:
+def previous_week_rate(
+    week: IsoWeek, as_of: dt.datetime, cohort: CohortFilter = NO_FILTER
+) -> Decimal | None:
     """The previous week's MQL→SQL rate as it stood one week before ``as_of``.
 
     Both cohorts are then the same age, so a week is not flagged as a drop only
     because its MQLs have had less time to reach SQL; for reports built on
     schedule this is the rate the previous week's report showed.
     """
-    mqls, sqls = _mql_to_sql_counts(week.previous(), as_of - dt.timedelta(weeks=1))
+    mqls, sqls = _mql_to_sql_counts(week.previous(), as_of - dt.timedelta(weeks=1), cohort)
     return rounded_rate(sqls, mqls)
 
 
@@ -262,7 +326,11 @@ def _segments(counts: dict[str, list[int]]) -> dict[str, dict]:
 
 
 def weekly_report_compute(
-    *, week: IsoWeek, as_of: dt.datetime, thresholds: dict[str, str] | None = None
+    *,
+    week: IsoWeek,
+    as_of: dt.datetime,
+    thresholds: dict[str, str] | None = None,
+    cohort: CohortFilter = NO_FILTER,
 ) -> ComputedReport:
     """The SPEC §6 document of ``week`` with conversions counted up to ``as_of``.
 
@@ -271,7 +339,8 @@ def weekly_report_compute(
     them with a qualify up to ``as_of`` (``sqls``); ``opportunities`` are the
     leads qualified in W converted up to ``as_of``. Alerts use
     ``thresholds`` (default: the admin-edited ``ReportSettings``), with
-    messages in the site's language.
+    messages in the site's language. ``cohort`` narrows every figure to one rep, source
+    or criteria version (the dashboard's filters; such documents are never stored).
     """
     if thresholds is None:
         thresholds = ReportSettings.load().thresholds()
@@ -279,7 +348,7 @@ def weekly_report_compute(
     by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_owner: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_version: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for group in _cohort_groups(week, as_of):
+    for group in cohort_groups(week, as_of, cohort):
         for key in GROUP_COUNTS:
             totals[key] += group[key]
         version = group["version"]
@@ -294,9 +363,9 @@ def weekly_report_compute(
     mql_to_sql = rounded_rate(totals["sqls"], totals["mqls"])
     # `sqls` is the MQL cohort's (MQLs of W that reached SQL), as in by_source and the rate;
     # the SQL→opportunity rate follows its own cohort, the leads qualified in W.
-    qualified, opportunities = _sql_cohort_counts(week, as_of)
-    median, p90 = _response_time_hours(week, as_of)
-    previous_rate = previous_week_rate(week, as_of)
+    qualified, opportunities = _sql_cohort_counts(week, as_of, cohort)
+    median, p90 = _response_time_hours(week, as_of, cohort)
+    previous_rate = previous_week_rate(week, as_of, cohort)
     with translation.override(settings.LANGUAGE_CODE):
         alerts = [
             alert.as_dict()
@@ -323,7 +392,7 @@ def weekly_report_compute(
                 rounded_rate(totals["processed_in_time"], totals["process_measured"])
             ),
         },
-        "reject_reasons": _reject_reasons(week, as_of),
+        "reject_reasons": _reject_reasons(week, as_of, cohort),
         "alerts": alerts,
     }
     return ComputedReport(

@@ -18,6 +18,7 @@ from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
@@ -37,9 +38,15 @@ from apps.outbox.services import (
     outbox_put_many,
 )
 from apps.reports.alerts import CRITERIA_TOO_LOOSE, CRITERIA_TOO_STRICT
-from apps.reports.models import LiveWeekReport, WeeklyReport
-from apps.reports.selectors import localized_alerts, stored_reports, weekly_report_compute
-from apps.reports.weeks import IsoWeek
+from apps.reports.models import LiveWeekReport, ReportSettings, WeeklyReport
+from apps.reports.selectors import (
+    CohortFilter,
+    cohort_groups,
+    localized_alerts,
+    stored_reports,
+    weekly_report_compute,
+)
+from apps.reports.weeks import IsoWeek, WeekWindow
 
 logger = logging.getLogger(__name__)
 CRITERIA_ALERTS = (CRITERIA_TOO_LOOSE, CRITERIA_TOO_STRICT)  # these link to the suggested criteria
@@ -269,24 +276,80 @@ def live_week_report_refresh(*, week: IsoWeek, now: dt.datetime | None = None) -
 
 
 def weekly_reports_recent(*, now: dt.datetime | None = None, count: int = 12) -> list[ReportWeek]:
-    """The last ``count`` weeks, oldest first, ending with the current week (``live_week_report``).
+    """The last ``count`` weeks, oldest first, ending with the current week (``live_week_report``)."""
+    now = now or timezone.now()
+    return weekly_reports_for(IsoWeek.containing(now).last(count), now=now)
+
+
+def weekly_reports_for(weeks: list[IsoWeek], *, now: dt.datetime) -> list[ReportWeek]:
+    """The reports of ``weeks`` (oldest first; none after the current one).
 
     Complete weeks come from their stored reports (one query); a complete week
     not stored yet is built and stored on the way, as the Monday job would have.
     """
-    now = now or timezone.now()
-    window = IsoWeek.containing(now).last(count)
-    stored = stored_reports(window)
-    weeks = []
-    for week in window:
+    stored = stored_reports(weeks)
+    rows = []
+    for week in weeks:
         if week.is_complete(now):
             report = stored.get(str(week)) or weekly_report_store(week=week, now=now)[0]
-            weeks.append(
-                ReportWeek(week, report.document, True, report.previous_rate, report.thresholds)
+            rows.append(
+                ReportWeek(
+                    week,
+                    report.document,
+                    True,
+                    report.previous_rate,
+                    report.thresholds,
+                    as_of=report.as_of,
+                )
             )
         else:
-            weeks.append(live_week_report(week=week, now=now))
-    return weeks
+            rows.append(live_week_report(week=week, now=now))
+    return rows
+
+
+def weekly_reports_filtered(
+    weeks: list[IsoWeek], *, now: dt.datetime, cohort: CohortFilter
+) -> list[ReportWeek]:
+    """The reports of ``weeks`` for one rep, source or criteria version, counted now (never stored).
+
+    The same builder as the stored reports, its queries narrowed by ``cohort``: five
+    queries a week, whatever the number of leads.
+    """
+    thresholds = ReportSettings.load().thresholds()
+    rows = []
+    for week in weeks:
+        computed = weekly_report_compute(week=week, as_of=now, thresholds=thresholds, cohort=cohort)
+        rows.append(
+            ReportWeek(
+                week,
+                computed.document,
+                week.is_complete(now),
+                computed.previous_rate,
+                computed.thresholds,
+                as_of=now,
+            )
+        )
+    return rows
+
+
+def window_groups(
+    *, window: WeekWindow, now: dt.datetime, cohort: CohortFilter
+) -> tuple[list[dict], dt.datetime]:
+    """(the cohort groups of ``window``'s MQLs, each counted once; when they were counted).
+
+    What the dashboard's per-source, per-rep and per-version tables add up. One query, kept
+    in the cache for ``LIVE_REPORT_MAX_AGE`` like the running week's snapshot, so reloads
+    within the minute do not count the weeks again (the links then use that moment).
+    """
+    key = "reports:window-groups:" + "|".join(
+        (str(window.first), str(window.last), cohort.owner, cohort.source, cohort.criteria)
+    )
+    cached = cache.get(key)
+    if cached is not None and now - LIVE_REPORT_MAX_AGE <= cached[1] <= now:
+        return cached
+    value = (cohort_groups(window, now, cohort), now)
+    cache.set(key, value, LIVE_REPORT_MAX_AGE.total_seconds())
+    return value
 
 
 def dashboard_url() -> str:

@@ -13,7 +13,6 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views import View
-from django.views.generic import TemplateView
 
 from apps.accounts.permissions import can_draft_mql_criteria, can_view_reports
 from apps.criteria.models import MQLCriteria
@@ -21,10 +20,19 @@ from apps.leads.views import PageMixin
 from apps.reports.admin import criteria_draft_whatif_view
 from apps.reports.dashboard import dashboard_context
 from apps.reports.drivers import SMALL_SAMPLE, conversion_drivers
-from apps.reports.forms import CriteriaDraftForm, SuggestionsForm, WindowForm
+from apps.reports.forms import (
+    CriteriaDraftForm,
+    DashboardFilterForm,
+    SuggestionsForm,
+    WindowForm,
+)
 from apps.reports.models import ReportSettings
 from apps.reports.selectors import CSV_COLUMNS, report_csv_row
-from apps.reports.services import weekly_reports_recent
+from apps.reports.services import (
+    weekly_reports_filtered,
+    weekly_reports_for,
+    weekly_reports_recent,
+)
 from apps.reports.suggest import (
     DEFAULT_BAND,
     MIN_CANDIDATE_MQLS,
@@ -57,22 +65,35 @@ def weeks_from_first_data(weeks):
     return list(weeks[max(first, 0) :])
 
 
-class DashboardView(ReportsAccessMixin, TemplateView):
-    template_name = "reports/dashboard.html"
+class DashboardView(ReportsAccessMixin, View):
+    """The weeks' figures, for everyone (the stored reports) or one rep, source or criteria
+    version (GET ?rep&source&criteria&from&to; a value the form refuses answers 400)."""
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        weeks = weeks_from_first_data(weekly_reports_recent(count=DASHBOARD_WEEKS))
+    def get(self, request):
+        now = timezone.now()
+        form = DashboardFilterForm(request.GET, now=now)
+        if not form.is_valid():
+            return render(request, "reports/dashboard.html", {"form": form}, status=400)
+        cohort, window = form.cleaned_data["cohort"], form.cleaned_data["window"]
+        if cohort:
+            weeks = weekly_reports_filtered(window.weeks, now=now, cohort=cohort)
+        else:
+            weeks = weekly_reports_for(window.weeks, now=now)
+        if not form.cleaned_data["chosen_weeks"]:
+            weeks = weeks_from_first_data(weeks)
         report_settings = ReportSettings.load()
+        context = {"form": form, "filtered": bool(cohort)}
         context.update(
             dashboard_context(
                 weeks,
                 target_percent=report_settings.target_rate_percent,
                 loose_percent=report_settings.too_loose_below_percent,
                 strict_percent=report_settings.too_strict_above_percent,
+                cohort=cohort,
+                now=now,
             )
         )
-        return context
+        return render(request, "reports/dashboard.html", context)
 
 
 class WeeklyCsvView(ReportsAccessMixin, View):

@@ -63,3 +63,35 @@ def test_the_dashboard_reads_on_a_phone(open_page, demo_data):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "dashboard-phone.png"), full_page=True)
+
+
+@pytest.mark.parametrize(
+    ("locale", "width"), [("en-US", 1440), ("en-US", 390), ("ja-JP", 1440), ("ja-JP", 390)]
+)
+def test_a_marketer_filters_the_dashboard_and_opens_the_leads_behind_a_number(
+    open_page, demo_data, locale, width
+):
+    page = open_page(locale=locale, width=width)
+    log_in(page, "maya", "demo-marketing")
+    page.goto("/reports/")
+    form = page.get_by_test_id("window-form")
+    rep = form.locator("select[name=rep]")
+    rep.select_option(index=1)
+    form.locator("button[type=submit]").click()
+
+    expect(page.get_by_test_id("filtered-note")).to_be_visible()
+    # Every chart fits the screen whole: its right edge is inside the page.
+    for chart in page.locator("svg.chart").all():
+        box = chart.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    name = f"dashboard-filtered-{locale[:2]}-{width}"
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.locator("svg.chart-trend").screenshot(path=str(SCREENSHOTS / f"{name}-trend.png"))
+    page.locator("svg.chart-lines").first.screenshot(path=str(SCREENSHOTS / f"{name}-response.png"))
+
+    link = page.get_by_test_id("week-mqls").nth(1)  # the last complete week
+    number = int(link.inner_text())
+    link.click()
+    expect(page.get_by_test_id("lead-count")).to_have_text(str(number))

@@ -19,8 +19,8 @@ def test_each_mql_count_links_to_the_leads_behind_it(client, team, week20):  # n
     response = login(client, team["maya"]).get("/reports/")
     rita = next(row for row in response.context["owner_rows"] if row.key == "rita")
     webinar = next(row for row in response.context["source_rows"] if row.code == "webinar")
-    assert "owner=rita" in rita.link
-    assert "mql_from=2026-05-11" in rita.link and "mql_to=2026-05-24" in rita.link
+    assert "promoted_owner=rita" in rita.link
+    assert "promoted_from=2026-05-11" in rita.link and "promoted_to=2026-05-24" in rita.link
     leads = login(client, team["maya"]).get(webinar.link)
     assert leads.status_code == 200
     assert leads.context["paginator"].count == 5
