@@ -26,7 +26,7 @@ from apps.leads.views import PageMixin
 #: The encodings ``imports.CSV_ENCODINGS`` names, as a person calls them.
 ENCODING_NAMES = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp932": "Shift_JIS"}
 #: "email: Enter a valid email address." - a column's name opening a rejection reason.
-COLUMN_PREFIX = re.compile(r"(^|; )(%s): " % "|".join(map(re.escape, LEAD_COLUMNS)))
+COLUMN_PREFIX = re.compile(r"(^|; )(" + "|".join(map(re.escape, LEAD_COLUMNS)) + r"): ")
 
 
 def column_label(column: str) -> str:
