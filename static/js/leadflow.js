@@ -43,6 +43,11 @@
     if (!form) return;
     if (form.parentNode !== details) {
       form.reset();
+      /* A form re-drawn with errors for another card keeps that card's note and errors: drop them. */
+      form.querySelectorAll("textarea, input[type=text]").forEach(function (field) { field.value = ""; });
+      form.querySelectorAll("select").forEach(function (field) { field.selectedIndex = 0; });
+      form.querySelectorAll(".field-error, .form-errors").forEach(function (el) { el.remove(); });
+      form.querySelectorAll(".has-error").forEach(function (el) { el.classList.remove("has-error"); });
       var fallback = details.querySelector(".js-fallback");
       if (fallback) fallback.remove();
       details.appendChild(form);
