@@ -22,7 +22,7 @@ from apps.criteria.models import LeadSource, RejectReason
 from apps.leads.labels import translated_label
 from apps.reports import charts
 from apps.reports.alerts import as_json_number, rate_percent_text, rounded_rate
-from apps.reports.selectors import localized_alerts
+from apps.reports.selectors import MANUAL, localized_alerts
 from apps.reports.services import ReportWeek
 
 TOP_SOURCES = 7  # the rest are drawn together as "other sources"
@@ -94,7 +94,7 @@ def splits_context(weeks) -> dict:
         "criteria_rows": [
             SplitRow(
                 key,
-                _("Criteria v%(version)s") % {"version": key},
+                criteria_version_label(key),
                 mqls,
                 sqls,
                 as_json_number(rounded_rate(sqls, mqls)),
@@ -103,6 +103,13 @@ def splits_context(weeks) -> dict:
         ],
         "mqls_link": _leads_link(weeks),
     }
+
+
+def criteria_version_label(key: str) -> str:
+    """A row of the per-criteria-version split: "Criteria v3", or the hand promotions'."""
+    if key == MANUAL:
+        return _("Promoted by hand")
+    return _("Criteria v%(version)s") % {"version": key}
 
 
 def _labels(model) -> dict[str, str]:
