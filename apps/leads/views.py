@@ -33,7 +33,7 @@ from apps.accounts.permissions import (
     has_role,
 )
 from apps.accounts.redirects import safe_next
-from apps.accounts.selectors import sales_people, sales_reps
+from apps.accounts.selectors import sales_reps
 from apps.criteria import rules
 from apps.criteria.models import (
     DisqualifyReason,
@@ -258,7 +258,7 @@ class InboxView(PageMixin, TemplateView):
         live_since = latest_transition_id()
         team_view = can_work_any_lead(user)
         rep = None
-        people = list(sales_people()) if team_view else []
+        people = list(sales_reps()) if team_view else []  # the Rep filter: reps only
         if team_view and self.request.GET.get("rep"):
             rep = next((p for p in people if p.username == self.request.GET["rep"]), None)
         page = CountedPaginator(

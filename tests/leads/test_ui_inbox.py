@@ -346,3 +346,10 @@ def test_htmx_reject_with_a_retired_reason_redraws_the_open_form_with_the_note(
     assert 'class="has-error"' in body and 'class="field-error"' in body
     lead.refresh_from_db()
     assert lead.stage == "mql"
+
+
+def test_the_team_inboxs_rep_filter_lists_sales_reps_only(client, rep, other_rep, manager):
+    client.force_login(manager)
+    response = client.get(reverse("leads:inbox"))
+    assert {p.username for p in response.context["people"]} == {rep.username, other_rep.username}
+    assert f'<option value="{manager.username}"' not in response.content.decode()
