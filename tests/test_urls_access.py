@@ -26,6 +26,8 @@ DONE = "done"  # 302 back to the page, the action done
 #   name: (GET status per role, in ROLES order)
 GET_EXPECTED = {
     "home": (LOGIN, 302, 302, 302, 302, 302, 403),
+    # The icon browsers ask for on every page, for anyone: to the static SVG.
+    "favicon": (301, 301, 301, 301, 301, 301, 301),
     "login": (200, 200, 200, 200, 200, 200, 200),
     "logout": (405, 405, 405, 405, 405, 405, 405),
     "accounts:language": (405, 405, 405, 405, 405, 405, 405),
@@ -190,3 +192,10 @@ def test_staff_without_a_role_gets_no_ui_either(client, staff_only):
     client.force_login(staff_only)
     assert client.get("/leads/").status_code == 403
     assert client.get("/leads/inbox/").status_code == 403
+
+
+def test_the_favicon_is_found_and_every_page_links_it(client, rep):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("/favicon.svg")
+    client.force_login(rep)
+    assert 'rel="icon"' in client.get(reverse("leads:list")).content.decode()

@@ -4,11 +4,15 @@ Access is decided here, on the server: only users who may create leads (marketin
 import, and each sees only the imports they started (another's is a 404).
 """
 
+import re
+
 from django import forms
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
@@ -16,8 +20,39 @@ from django.views import View
 from apps.accounts.permissions import can_create_leads, has_role
 from apps.leads.import_jobs import ImportRefused, lead_import_confirm, lead_import_start
 from apps.leads.imports import LEAD_COLUMNS
-from apps.leads.models import LeadImport
+from apps.leads.models import Lead, LeadImport
 from apps.leads.views import PageMixin
+
+#: The encodings ``imports.CSV_ENCODINGS`` names, as a person calls them.
+ENCODING_NAMES = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp932": "Shift_JIS"}
+#: "email: Enter a valid email address." - a column's name opening a rejection reason.
+COLUMN_PREFIX = re.compile(r"(^|; )(" + "|".join(map(re.escape, LEAD_COLUMNS)) + r"): ")
+
+
+def column_label(column: str) -> str:
+    """The translated name of a CSV column (the lead field it fills): "email" -> "Email"."""
+    try:
+        return capfirst(Lead._meta.get_field(column).verbose_name)
+    except FieldDoesNotExist:  # a column that is no lead field keeps its name
+        return column
+
+
+def rejection_reason_readable(reason: str) -> str:
+    """A rejection reason with each column name replaced by its translated label."""
+    return COLUMN_PREFIX.sub(lambda m: f"{m.group(1)}{column_label(m.group(2))}: ", reason)
+
+
+def summary_for_page(summary: dict) -> dict:
+    """A job's stored summary, worded for people: the encoding's name, readable reasons."""
+    summary = dict(summary or {})
+    encoding = summary.get("encoding") or ""
+    summary["encoding_name"] = ENCODING_NAMES.get(encoding.lower(), encoding.upper())
+    summary["rejections"] = [
+        {**row, "reason": rejection_reason_readable(str(row.get("reason", "")))}
+        for row in summary.get("rejections") or []
+    ]
+    summary["valid"] = (summary.get("created") or 0) + (summary.get("updated") or 0)
+    return summary
 
 
 class ImportForm(forms.Form):
@@ -78,7 +113,11 @@ class ImportUploadView(ImportAccessMixin, View):
         return redirect("leads:import_job", job.pk)
 
     def _page(self, request, form, status=200):
-        recent = LeadImport.objects.filter(created_by=request.user).order_by("-created_at")[:10]
+        recent = (
+            LeadImport.objects.filter(created_by=request.user)
+            .annotate(imported=Exists(LeadImport.objects.filter(preview=OuterRef("pk"))))
+            .order_by("-created_at")[:10]
+        )
         return render(
             request,
             self.template_name,
@@ -101,7 +140,7 @@ class ImportJobView(ImportAccessMixin, View):
         return render(
             request,
             "leads/import_job.html",
-            {"job": job, "summary": job.summary, "confirmed": confirmed},
+            {"job": job, "summary": summary_for_page(job.summary), "confirmed": confirmed},
         )
 
 
@@ -120,7 +159,12 @@ class ImportConfirmView(ImportAccessMixin, View):
             return render(
                 request,
                 "leads/import_job.html",
-                {"job": preview, "summary": preview.summary, "refused": str(exc)},
+                {
+                    "job": preview,
+                    "summary": summary_for_page(preview.summary),
+                    "confirmed": preview.confirmations.order_by("-pk").first(),
+                    "refused": str(exc),
+                },
                 status=409,
             )
         return redirect("leads:import_job", job.pk)

@@ -43,8 +43,8 @@ logger = logging.getLogger(__name__)
 #: history row; ``replay`` is True when it replayed the past (demo data), which is news to nobody.
 stage_changed = Signal()
 #: Sent inside that transaction, right after the history row is written (with the same
-#: ``replay``): receivers write what must commit or roll back with the change, such as the
-#: outbox rows of its emails.
+#: ``replay``, and ``previous_owner_id``, the owner before the change): receivers write what
+#: must commit or roll back with the change, such as the outbox rows of its emails.
 transition_recorded = Signal()
 #: Sent inside the transaction that creates a lead (``lead``, ``replay`` as above), for
 #: what must commit with it, such as its ``lead.created`` event.
@@ -106,7 +106,7 @@ def lead_transition(
         # Stamped once the lock is held, so the history's order is the order the changes happened.
         at = at or timezone.now()
         _check(entry, locked, actor=actor, expected_stage=expected_stage)
-        from_stage = locked.stage
+        from_stage, from_owner_id = locked.stage, locked.owner_id
         applied = entry.apply(locked, Step(actor=actor, values=values, at=at))
         try:
             locked.save()
@@ -129,7 +129,9 @@ def lead_transition(
             accept_due_at=locked.accept_due_at if applied.clocks_started else None,
             process_due_at=locked.process_due_at if applied.clocks_started else None,
         )
-        transition_recorded.send(sender=StageTransition, transition=row, replay=replay)
+        transition_recorded.send(
+            sender=StageTransition, transition=row, replay=replay, previous_owner_id=from_owner_id
+        )
         transaction.on_commit(partial(_announce, row.pk, replay=replay))
     if isinstance(lead, Lead):
         lead.refresh_from_db()

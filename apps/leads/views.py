@@ -33,7 +33,7 @@ from apps.accounts.permissions import (
     has_role,
 )
 from apps.accounts.redirects import safe_next
-from apps.accounts.selectors import sales_people, sales_reps
+from apps.accounts.selectors import sales_reps
 from apps.criteria import rules
 from apps.criteria.models import (
     DisqualifyReason,
@@ -258,7 +258,7 @@ class InboxView(PageMixin, TemplateView):
         live_since = latest_transition_id()
         team_view = can_work_any_lead(user)
         rep = None
-        people = list(sales_people()) if team_view else []
+        people = list(sales_reps()) if team_view else []  # the Rep filter: reps only
         if team_view and self.request.GET.get("rep"):
             rep = next((p for p in people if p.username == self.request.GET["rep"]), None)
         page = CountedPaginator(
@@ -483,6 +483,8 @@ class LeadTransitionView(PageMixin, View):
     def _invalid(request, lead, entry, form, back):
         from_a_card = request.htmx and request.POST.get("origin") != "page"
         shown = {e.name for e in available_transitions(request.user, lead)}
+        if from_a_card and entry.name in REASON_FORMS and entry.name in shown:
+            return reason_form_invalid(request, lead, entry, form, back)
         if from_a_card or entry.name not in shown:
             # A card in a list has no room for a full form, and a page without this action
             # has no form to show: say what was wrong above the list.
@@ -496,6 +498,38 @@ class LeadTransitionView(PageMixin, View):
         return render(
             request, "leads/lead_detail.html", context, status=200 if request.htmx else 400
         )
+
+
+#: The pop-over forms of a reason and a note (``_reason_form.html``), with their reason lists.
+REASON_FORMS = {"reject": RejectReason, "disqualify": DisqualifyReason}
+
+
+def reason_form_invalid(request, lead, entry, form, back):
+    """A card's reason pop-over, re-drawn in place with its errors and what the user typed.
+
+    htmx swaps the answer for the open form only (HX-Retarget/HX-Reselect), so the pop-over
+    stays open, the note is kept and the focus goes to the field to fix (leadflow.js).
+    """
+    reasons = [
+        (r.code, translated_label(r.label))
+        for r in REASON_FORMS[entry.name].objects.filter(is_active=True)
+    ]
+    selector = f"#{entry.name}-form"
+    response = render(
+        request,
+        f"leads/_{entry.name}_form.html",
+        {
+            "form_lead": lead,
+            "bound": form,
+            "back": back,
+            "origin": request.POST.get("origin", ""),
+            f"{entry.name}_reasons": reasons,
+        },
+    )
+    response["HX-Retarget"] = selector
+    response["HX-Reselect"] = selector
+    response["HX-Reswap"] = "outerHTML"
+    return response
 
 
 def return_address(request, lead) -> str:

@@ -130,9 +130,7 @@ def splits_context(groups, drill: Drill | None) -> dict:
         "criteria_rows": [
             row(
                 key,
-                _("Promoted by hand")
-                if key == MANUAL
-                else _("Criteria v%(version)s") % {"version": key},
+                criteria_version_label(key),
                 m,
                 q,
                 "criteria",
@@ -140,6 +138,13 @@ def splits_context(groups, drill: Drill | None) -> dict:
             for key, m, q in _split(groups, "version")
         ],
     }
+
+
+def criteria_version_label(key: str) -> str:
+    """A row of the per-criteria-version split: "Criteria v3", or the hand promotions'."""
+    if key == MANUAL:
+        return _("Promoted by hand")
+    return _("Criteria v%(version)s") % {"version": key}
 
 
 def _labels(model) -> dict[str, str]:

@@ -8,6 +8,7 @@ from apps.leads.transitions import HANDOVERS
 from apps.sla.models import NotificationKind
 from apps.sla.services import (
     notification_create,
+    reassigned_away_notification_create,
     rejection_notifications_create,
     replayed_breaches_record,
 )
@@ -30,6 +31,15 @@ def tell_marketing_of_a_rejection(sender, transition, replay=False, **kwargs):
     """Sales rejected an MQL: marketing hears of it in the app now, by email in the daily digest."""
     if not replay and transition.transition == "reject":
         rejection_notifications_create(transition=transition)
+
+
+@receiver(transition_recorded)
+def tell_the_previous_owner(sender, transition, replay=False, previous_owner_id=None, **kwargs):
+    """A lead reassigned away (by a manager, or after a missed deadline): its former rep hears of it."""
+    if not replay and transition.transition == "reassign":
+        reassigned_away_notification_create(
+            transition=transition, previous_owner_id=previous_owner_id
+        )
 
 
 @receiver(stage_changed)

@@ -532,6 +532,24 @@ def notification_message(notification: Notification) -> str:
         if accepting:
             return _("You missed the accept deadline (%(when)s) for %(name)s%(company)s.") % words
         return _("You missed the processing deadline (%(when)s) for %(name)s%(company)s.") % words
+    if kind == NotificationKind.REASSIGNED_AWAY:
+        row = notification.transition
+        words["owner"] = str(row.owner) if row and row.owner else _("nobody")
+        if row and row.actor:
+            words["who"] = str(row.actor)
+            return (
+                _(
+                    "%(name)s%(company)s was reassigned to %(owner)s by %(who)s: it is no longer yours."
+                )
+                % words
+            )
+        return (
+            _(
+                "%(name)s%(company)s was reassigned to %(owner)s after its deadline was missed: "
+                "it is no longer yours."
+            )
+            % words
+        )
     if kind == NotificationKind.MQL_REJECTED:
         row = notification.transition
         return _("Sales rejected %(name)s%(company)s: %(reason)s (by %(who)s).") % {
@@ -587,6 +605,28 @@ def rejection_notifications_create(*, transition) -> list[Notification]:
         ],
         email=False,
     )
+
+
+def reassigned_away_notification_create(
+    *, transition, previous_owner_id: int | None
+) -> Notification | None:
+    """Tell the rep a lead was taken from that it is no longer theirs (in the app and by email).
+
+    Called inside the transaction of the reassign, as the new owner's notification is;
+    nobody is told when the lead had no owner, or when its owner reassigned it themselves.
+    """
+    if previous_owner_id is None or previous_owner_id in (transition.owner_id, transition.actor_id):
+        return None
+    return notifications_create(
+        notifications=[
+            Notification(
+                recipient_id=previous_owner_id,
+                kind=NotificationKind.REASSIGNED_AWAY,
+                lead_id=transition.lead_id,
+                transition=transition,
+            )
+        ]
+    )[0]
 
 
 def rejection_digests_queue(*, now: dt.datetime | None = None) -> int:

@@ -13,6 +13,12 @@ from django.views import View
 from django.views.generic import ListView
 
 from apps.accounts.mixins import RoleRequiredMixin
+from apps.accounts.permissions import (
+    can_reassign,
+    can_review_rejected_leads,
+    can_work_any_lead,
+    can_work_leads,
+)
 from apps.accounts.redirects import safe_next
 from apps.leads.selectors import LIVE_VIEWS
 from apps.sla.live import UNREAD_CAP, live_state
@@ -41,7 +47,7 @@ class NotificationListView(RoleRequiredMixin, ListView):
 
     def get_queryset(self):
         notifications = self.request.user.notifications.select_related(
-            "lead", "event", "event__owner", "transition", "transition__actor"
+            "lead", "event", "event__owner", "transition", "transition__actor", "transition__owner"
         ).order_by("-created_at", "-id")
         return notifications.filter(kind=self.kind) if self.kind else notifications
 
@@ -49,12 +55,35 @@ class NotificationListView(RoleRequiredMixin, ListView):
         context = super().get_context_data(**kwargs)
         now = timezone.now()
         context["days"] = notification_days(context["notifications"], now=now)
+        relevant = notification_kinds_for(self.request.user)
         context["kinds"] = [
             {"value": value, "label": label, "current": value == self.kind}
             for value, label in NotificationKind.choices
+            if value in relevant or value == self.kind
         ]
         context["kind"] = self.kind
         return context
+
+
+def notification_kinds_for(user) -> set[str]:
+    """The kinds of notification ``user``'s roles can receive: the filter chips they are offered."""
+    if user.is_superuser:
+        return set(NotificationKind.values)
+    kinds = set()
+    if can_work_leads(user):  # reps and managers own leads
+        kinds |= {
+            NotificationKind.NEW_MQL,
+            NotificationKind.REMINDER,
+            NotificationKind.BREACH,
+            NotificationKind.REASSIGNED_AWAY,
+        }
+    if can_work_any_lead(user) or can_reassign(user):
+        kinds.add(NotificationKind.ESCALATION)
+    if can_review_rejected_leads(user):
+        kinds.add(NotificationKind.MQL_REJECTED)
+    if user.is_staff and user.has_perm("webhooks.change_webhookendpoint"):
+        kinds |= {NotificationKind.WEBHOOK_FAILING, NotificationKind.WEBHOOK_PAUSED}
+    return {str(kind) for kind in kinds}
 
 
 def notification_days(notifications, *, now) -> list[dict]:

@@ -43,6 +43,11 @@
     if (!form) return;
     if (form.parentNode !== details) {
       form.reset();
+      /* A form re-drawn with errors for another card keeps that card's note and errors: drop them. */
+      form.querySelectorAll("textarea, input[type=text]").forEach(function (field) { field.value = ""; });
+      form.querySelectorAll("select").forEach(function (field) { field.selectedIndex = 0; });
+      form.querySelectorAll(".field-error, .form-errors").forEach(function (el) { el.remove(); });
+      form.querySelectorAll(".has-error").forEach(function (el) { el.classList.remove("has-error"); });
       var fallback = details.querySelector(".js-fallback");
       if (fallback) fallback.remove();
       details.appendChild(form);
@@ -119,6 +124,15 @@
     event.preventDefault();
   }
 
+  /* A button that needs a box ticked first (<button data-needs-check="box id">) waits for it;
+     without JavaScript the server refuses the submit with the reason instead. */
+  function syncNeedsCheck() {
+    document.querySelectorAll("button[data-needs-check]").forEach(function (button) {
+      var box = document.getElementById(button.dataset.needsCheck);
+      if (box) button.disabled = !box.checked;
+    });
+  }
+
   /* While the account names no time zone, the browser's is used: tell the server (a cookie read
      by accounts.timezones) and, if this page was drawn in another zone, draw it again, once. */
   function adoptBrowserZone() {
@@ -141,6 +155,8 @@
     document.addEventListener("keydown", closePopover);
     tick();
     setInterval(tick, 5000);
+    syncNeedsCheck();
+    document.addEventListener("change", syncNeedsCheck);
 
     document.querySelectorAll(".js-autosubmit").forEach(function (el) {
       el.addEventListener("change", function () { el.form.requestSubmit ? el.form.requestSubmit() : el.form.submit(); });
@@ -161,6 +177,7 @@
     document.body.addEventListener("htmx:beforeRequest", planFocus);
     document.body.addEventListener("htmx:afterSettle", function (event) {
       tick();
+      syncNeedsCheck();
       /* The messages settle on their own (out of band); the focus waits for the page part. */
       if (!event.detail.elt || event.detail.elt.id !== "messages") restoreFocus();
     });

@@ -131,10 +131,12 @@ def test_a_marketer_imports_a_csv_after_a_preview(open_page, screenshot, team, t
     expect(page.get_by_test_id("import-updated")).to_contain_text("1")
     expect(page.get_by_test_id("import-rejections")).to_contain_text("Enter a valid email")
     screenshot(page, "-preview")
+    # The import waits for the box: the invalid rows are skipped only when the user says so.
+    expect(page.get_by_role("button", name="Import 2 leads")).to_be_disabled()
     page.get_by_label("Skip the invalid rows").check()
     page.get_by_role("button", name="Import 2 leads").click()
     expect(page.get_by_test_id("import-status")).to_have_attribute("data-state", "done")
-    expect(page.get_by_test_id("import-created")).to_contain_text("leads created")
+    expect(page.get_by_test_id("import-created")).to_contain_text("1lead created")
     screenshot(page, "-done")
 
 

@@ -66,3 +66,28 @@ def test_the_reassign_form_offers_everyone_but_the_current_owner(open_page, team
     expect(options).to_have_count(2)  # "Choose a rep…" and the other rep
     assert [option.get_attribute("value") for option in options.all()] == ["", "oscar"]
     assert owner == "rita"
+
+
+def test_a_refused_reject_keeps_the_form_open_with_the_note_and_focus_on_the_reason(
+    open_page, team
+):
+    from apps.criteria.models import RejectReason
+
+    lead = walk_to(
+        LeadFactory(company="Kept Co"), "mql", marketer=team["maya"], manager=team["mona"]
+    )
+    page = open_page()
+    log_in(page, "mona")
+    card = page.locator(f"#lead-{lead.pk}")
+    card.locator("summary", has_text="Reject").click()
+    card.locator("select[name=reason]").select_option("no_need")
+    card.locator("textarea[name=note]").fill("Called twice, no budget this year")
+    # The reason is retired while the form is open: the server refuses it.
+    RejectReason.objects.filter(code="no_need").update(is_active=False)
+    card.get_by_role("button", name="Reject lead").click()
+
+    expect(card.locator("#reject-form .field-error")).to_be_visible()
+    expect(card.locator("details.popover[open] #reject-form")).to_have_count(1)
+    expect(card.locator("textarea[name=note]")).to_have_value("Called twice, no budget this year")
+    expect(card.locator("select[name=reason]")).to_be_focused()
+    assert Lead.objects.get(pk=lead.pk).stage == "mql"

@@ -160,3 +160,56 @@ def test_a_task_delivered_twice_imports_once(marketer, tmp_path):
     assert lead_import_run(job_id=job.pk) is None
     assert Lead.objects.count() == 2
     assert not path.exists()  # the write was the file's last use
+
+
+def test_the_confirm_step_says_plainly_what_the_invalid_rows_need(
+    client, marketer, django_capture_on_commit_callbacks
+):
+    client.force_login(marketer)
+    job = preview_of(client, CSV, capture=django_capture_on_commit_callbacks)
+    body = client.get(reverse("leads:import_job", args=[job.pk])).content.decode()
+    # The invalid rows are stated, and the button waits for the box (checked by leadflow.js).
+    assert "1 row is invalid and cannot be imported." in body
+    assert 'data-needs-check="id_confirm_skip_invalid"' in body
+    assert "Import 2 leads, skip the invalid rows" in body
+    # The box is inside its label; no jargon, no raw column name in the reasons.
+    assert '<label class="check-label" for="id_confirm_skip_invalid"><input type="checkbox"' in body
+    assert "3 rows read; the file is in UTF-8." in body and "utf-8-sig" not in body
+    assert "Email: Enter a valid email address." in body and "email:" not in body
+    assert "<strong>2</strong>leads to create" in body and "<strong>1</strong>row rejected" in body
+    # Without JavaScript the server still refuses, and says why, with the form kept.
+    refused = client.post(reverse("leads:import_confirm", args=[job.pk]))
+    assert refused.status_code == 409
+    assert "Skip the invalid rows" in refused.content.decode()
+    assert 'data-testid="import-confirm"' in refused.content.decode()
+
+
+def test_a_clean_file_imports_without_a_box_and_in_japanese(
+    client, marketer, django_capture_on_commit_callbacks
+):
+    client.force_login(marketer)
+    text = "email,last_name,company,source\nsato@example.jp,佐藤,雲システム,event\n"
+    job = preview_of(client, text, encoding="cp932", capture=django_capture_on_commit_callbacks)
+    body = client.get(reverse("leads:import_job", args=[job.pk])).content.decode()
+    assert "Import 1 lead<" in body and "data-needs-check" not in body
+    assert "1 row read; the file is in Shift_JIS." in body
+    client.cookies["django_language"] = "ja"
+    body = client.get(
+        reverse("leads:import_job", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="ja"
+    ).content.decode()
+    assert "Shift_JIS" in body and "1 件のリードをインポート" in body
+
+
+def test_recent_imports_tell_a_preview_from_an_import_and_a_failure(
+    client, marketer, django_capture_on_commit_callbacks
+):
+    client.force_login(marketer)
+    preview_of(client, CSV, capture=django_capture_on_commit_callbacks)
+    preview_of(client, "\x00\x01binary", capture=django_capture_on_commit_callbacks)
+    body = client.get(URL).content.decode()
+    assert "preview only, not imported" in body
+    assert ">failed<" in body
+    assert "· Done" not in body
+    # The upload form's box sits inside its label, with no "(optional)".
+    assert '<label class="check-label" for="id_skip_invalid"><input type="checkbox"' in body
+    assert "(optional)" not in body

@@ -152,9 +152,7 @@ def test_rejecting_without_a_reason_changes_nothing_and_names_the_missing_reason
     assert lead.stage == "mql"
 
 
-def test_htmx_reject_without_a_reason_flashes_the_problem_over_the_inbox(
-    client, rep, marketer, manager
-):
+def test_htmx_reject_without_a_reason_says_so_in_the_open_form(client, rep, marketer, manager):
     lead = mql_owned_by(rep, marketer=marketer, manager=manager)
     client.force_login(rep)
     inbox = reverse("leads:inbox")
@@ -163,10 +161,10 @@ def test_htmx_reject_without_a_reason_flashes_the_problem_over_the_inbox(
         transition_url(lead, "reject"),
         {"expected_stage": "mql", "next": inbox, "origin": "inbox"},
         HTTP_HX_REQUEST="true",
-        follow=True,
     )
 
-    assert "Nothing was changed. Choose a reject reason." in response.content.decode()
+    assert response["HX-Retarget"] == "#reject-form"
+    assert "Choose a reject reason." in response.content.decode()
     lead.refresh_from_db()
     assert lead.stage == "mql"
 
@@ -317,3 +315,41 @@ def test_the_slower_of_two_reps_accepting_one_pool_mql_is_told_someone_took_it(
     assert "another rep took it from the pool" in response.content.decode()
     pool_lead.refresh_from_db()
     assert pool_lead.owner == ann
+
+
+def test_htmx_reject_with_a_retired_reason_redraws_the_open_form_with_the_note(
+    client, rep, marketer, manager
+):
+    from apps.criteria.models import RejectReason
+
+    lead = mql_owned_by(rep, marketer=marketer, manager=manager)
+    RejectReason.objects.filter(code="no_need").update(is_active=False)
+    client.force_login(rep)
+    response = client.post(
+        transition_url(lead, "reject"),
+        {
+            "expected_stage": "mql",
+            "next": reverse("leads:inbox"),
+            "origin": "inbox",
+            "reason": "no_need",
+            "note": "Called twice, no budget",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    # Only the open pop-over's form is swapped: it stays open, the note kept, the error by the reason.
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == response["HX-Reselect"] == "#reject-form"
+    assert response["HX-Reswap"] == "outerHTML"
+    body = response.content.decode()
+    assert 'id="reject-form"' in body and transition_url(lead, "reject") in body
+    assert ">Called twice, no budget</textarea>" in body
+    assert 'class="has-error"' in body and 'class="field-error"' in body
+    lead.refresh_from_db()
+    assert lead.stage == "mql"
+
+
+def test_the_team_inboxs_rep_filter_lists_sales_reps_only(client, rep, other_rep, manager):
+    client.force_login(manager)
+    response = client.get(reverse("leads:inbox"))
+    assert {p.username for p in response.context["people"]} == {rep.username, other_rep.username}
+    assert f'<option value="{manager.username}"' not in response.content.decode()

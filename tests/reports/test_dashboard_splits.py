@@ -13,6 +13,8 @@ def test_the_dashboard_splits_by_rep_by_full_name_and_by_criteria_version(client
     assert (rows["rita"].label, rows["rita"].mqls, rows["rita"].sqls) == ("Rita Reyes", 7, 1)
     page = response.content.decode()
     assert 'data-testid="owner-table"' in page and 'data-testid="criteria-table"' in page
+    # Hand promotions have no criteria version: their row says so in words.
+    assert "<td>Promoted by hand</td>" in page and "vmanual" not in page
 
 
 def test_each_mql_count_links_to_the_leads_behind_it(client, team, week20):  # noqa: F811

@@ -130,8 +130,10 @@ def test_auto_reassignment_on_breach_writes_one_history_row(live_worker, team):
     assert lead.owner == team["rita"]
     mail.outbox.clear()
     run_sweeps(4)
-    # Breach to Rita, escalation to two managers, and the new-MQL email to Oscar.
-    assert settled(lambda: len(mail.outbox), 4) == 4
+    # Breach to Rita, escalation to two managers, the new-MQL email to Oscar, and Rita is told
+    # the lead is no longer hers.
+    assert settled(lambda: len(mail.outbox), 5) == 5
+    assert any(m.to == [team["rita"].email] and "no longer yours" in m.body for m in mail.outbox)
     assert StageTransition.objects.filter(lead=lead, transition="reassign").count() == 1
     assert Lead.objects.get(pk=lead.pk).owner == team["oscar"]
     assert any(m.to == ["oscar@example.com"] and "New MQL" in m.body for m in mail.outbox)
