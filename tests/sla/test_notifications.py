@@ -1,6 +1,7 @@
 """In-app notifications: the list, the unread count, marking as read; emails in the recipient's language."""
 
 import datetime as dt
+import zoneinfo
 
 import pytest
 from django.core import mail
@@ -126,3 +127,20 @@ def test_the_notifications_page_has_the_same_header_sections_as_every_page(clien
     client.force_login(rep)
     body = client.get("/notifications/").content.decode()
     assert 'href="/leads/inbox/"' in body and 'href="/leads/"' in body
+
+
+def test_emails_show_deadlines_in_the_recipients_time_zone(
+    marketer, manager, rep, django_capture_on_commit_callbacks
+):
+    rep.time_zone = "Asia/Tokyo"
+    rep.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = aikos_mql(marketer, manager)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        sla_sweep(now=lead.mql_at + dt.timedelta(hours=21))
+    reminder = next(m for m in mail.outbox if m.to == [rep.email])
+    tokyo = lead.accept_due_at.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
+    utc = lead.accept_due_at.astimezone(dt.UTC)
+    assert f"{tokyo:%H:%M}" in reminder.body
+    assert f"{utc:%H:%M}" not in reminder.body
