@@ -627,6 +627,8 @@ def _write_pass(path, summary, active_sources, batch_size, progress, *, valid_ro
 # --- PostgreSQL: COPY into a temporary table, merge with set-based SQL ----------------
 
 _TEXT_COLUMNS = [c for c in LEAD_COLUMNS if c != "employees"]
+#: Rows staged per COPY statement: memory stays bounded, checks run between statements.
+COPY_BATCH_ROWS = 5000
 
 
 def _import_staged(path, summary, active_sources, *, skip_invalid, dry_run, batch_size, progress):
@@ -651,11 +653,13 @@ def _import_staged(path, summary, active_sources, *, skip_invalid, dry_run, batc
         summary.ignored_columns = layout.ignored
         bar = progress(_("Checking rows"), None)
         try:
-            with cursor.cursor.copy(f"COPY lead_import (line, {columns}) FROM STDIN") as copy:
-                for line, values in _valid_rows(
-                    _count_rows(rows, summary, bar), active_sources, summary.reject
-                ):
-                    copy.write_row((line, *(values[c] for c in LEAD_COLUMNS)))
+            valid = _valid_rows(_count_rows(rows, summary, bar), active_sources, summary.reject)
+            # Rows are checked (and progress reported, which may write to the database)
+            # between COPYs, never during one: the connection is busy while a COPY runs.
+            for batch in _batches(valid, COPY_BATCH_ROWS):
+                with cursor.cursor.copy(f"COPY lead_import (line, {columns}) FROM STDIN") as copy:
+                    for line, values in batch:
+                        copy.write_row((line, *(values[c] for c in LEAD_COLUMNS)))
         finally:
             bar.close()
             text.close()

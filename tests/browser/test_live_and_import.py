@@ -172,3 +172,32 @@ def test_the_new_views_at_both_widths_in_both_languages(open_page, screenshot, t
     if japanese:
         marketer_page.goto("/notifications/")
         expect(marketer_page.locator("main")).not_to_contain_text("Sales rejected")
+
+
+def test_recycle_asks_first_and_only_the_confirmation_sends_the_lead_back(open_page, team):
+    lead = walk_to(
+        LeadFactory(first_name="Dana", last_name="Reyes", company="Lumen"),
+        "rejected",
+        marketer=team["marketer"],
+        manager=team["manager"],
+    )
+    page = open_page()
+    log_in(page, "maya")
+    page.goto(page.url.split("/leads/")[0] + "/leads/review/")
+    row = page.locator(f"#lead-{lead.pk}")
+
+    # One click on Recycle only asks: the lead is still rejected.
+    row.locator("summary", has_text="Recycle").click()
+    expect(row).to_contain_text("Send Dana Reyes back to nurture?")
+    page.wait_for_timeout(500)
+    lead.refresh_from_db()
+    assert lead.stage == "rejected"
+
+    # Escape takes the question back; the confirmation recycles.
+    page.keyboard.press("Escape")
+    expect(row.locator("details.popover").first).not_to_have_attribute("open", "")
+    row.locator("summary", has_text="Recycle").click()
+    row.get_by_role("button", name="Yes, recycle").click()
+    expect(page.locator("#messages")).to_contain_text("Dana Reyes")
+    lead.refresh_from_db()
+    assert lead.stage == "new"
