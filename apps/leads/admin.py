@@ -23,6 +23,7 @@ from apps.leads.transitions import (
     TransitionInvalid,
     available_transitions,
 )
+from leadflow.admin import ReadOnlyAdmin
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -492,21 +493,8 @@ class EngagementAdmin(admin.ModelAdmin):
         return False
 
 
-class AppendOnlyAdmin(admin.ModelAdmin):
-    """Rows the product writes and nobody edits or deletes: history, SLA events, stored reports."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(StageTransition)
-class StageTransitionAdmin(HistoryInWords, AppendOnlyAdmin):
+class StageTransitionAdmin(HistoryInWords, ReadOnlyAdmin):
     list_display = [
         "at",
         "lead",

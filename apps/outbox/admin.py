@@ -4,10 +4,11 @@ from django.utils.translation import ngettext
 
 from apps.outbox.models import OutboxMessage
 from apps.outbox.services import outbox_resend
+from leadflow.admin import ReadOnlyAdmin
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyAdmin):
     """What left (or is leaving) the database: read-only, with "send again" for failures."""
 
     list_display = [
@@ -36,15 +37,6 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
     actions = ["resend"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_resend_permission(self, request):
         return request.user.has_perm("outbox.resend_outboxmessage")

@@ -12,11 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.criteria.admin import MQLCriteriaAdmin, SingletonAdmin
 from apps.criteria.models import MQLCriteria
-from apps.leads.admin import AppendOnlyAdmin
 from apps.leads.selectors import new_leads_meeting
 from apps.leads.services import leads_promote_meeting
 from apps.reports.models import ReportSettings, WeeklyReport
 from apps.reports.whatif import criteria_whatif, preview_weeks
+from leadflow.admin import ReadOnlyAdmin
 
 # Leads the promotion page lists by name before the admin confirms (it counts them all).
 PROMOTE_SAMPLE = 20
@@ -44,7 +44,7 @@ class ReportSettingsAdmin(SingletonAdmin):
 
 
 @admin.register(WeeklyReport)
-class WeeklyReportAdmin(AppendOnlyAdmin):
+class WeeklyReportAdmin(ReadOnlyAdmin):
     """Stored reports are read-only: they are what was reported that week."""
 
     list_display = ["week", "mqls", "mql_to_sql_rate", "alert_codes", "as_of", "emailed_at"]

@@ -1,11 +1,11 @@
 from django.contrib import admin
 
-from apps.leads.admin import AppendOnlyAdmin
 from apps.sla.models import Notification, SLAEvent
+from leadflow.admin import ReadOnlyAdmin
 
 
 @admin.register(SLAEvent)
-class SLAEventAdmin(AppendOnlyAdmin):
+class SLAEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "kind", "lead", "deadline", "owner"]
     list_filter = ["kind"]
     list_select_related = ["lead", "owner"]

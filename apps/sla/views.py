@@ -22,7 +22,7 @@ from apps.accounts.permissions import (
 from apps.accounts.redirects import safe_next
 from apps.leads.selectors import LIVE_VIEWS
 from apps.sla.live import UNREAD_CAP, live_state
-from apps.sla.models import NotificationKind
+from apps.sla.models import Notification, NotificationKind
 from apps.sla.services import notification_message
 
 #: At most this many shown lead ids per poll (a page shows up to 70 cards).
@@ -116,14 +116,20 @@ def notification_days(notifications, *, now) -> list[dict]:
     return days
 
 
+def _notification_read(user, pk) -> Notification:
+    """``user``'s notification ``pk``, marked read if it was not; another user's is a 404."""
+    notification = get_object_or_404(user.notifications, pk=pk)
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
 class NotificationOpenView(RoleRequiredMixin, View):
     """Follow a notification to its lead (or its admin page), marking it read; another user's is a 404."""
 
     def get(self, request, pk):
-        notification = get_object_or_404(request.user.notifications, pk=pk)
-        if notification.read_at is None:
-            notification.read_at = timezone.now()
-            notification.save(update_fields=["read_at"])
+        notification = _notification_read(request.user, pk)
         if notification.lead_id is None:  # about the system (a webhook endpoint), not a lead
             return redirect(notification.link or reverse("sla:list"))
         return redirect("leads:detail", notification.lead_id)
@@ -133,10 +139,7 @@ class NotificationReadView(RoleRequiredMixin, View):
     """Mark one notification read (POST); another user's notification is a 404."""
 
     def post(self, request, pk):
-        notification = get_object_or_404(request.user.notifications, pk=pk)
-        if notification.read_at is None:
-            notification.read_at = timezone.now()
-            notification.save(update_fields=["read_at"])
+        _notification_read(request.user, pk)
         return redirect(safe_next(request, reverse("sla:list")))
 
 

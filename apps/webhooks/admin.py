@@ -19,6 +19,7 @@ from apps.webhooks.services import (
     webhook_endpoint_resume,
     webhook_test_send,
 )
+from leadflow.admin import ReadOnlyAdmin
 
 
 class WebhookEndpointForm(forms.ModelForm):
@@ -144,7 +145,7 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
     """The delivery log: one row per event and endpoint, with every attempt."""
 
     list_display = [
@@ -163,15 +164,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     readonly_fields = fields
     inlines = [WebhookAttemptInline]
     actions = ["resend"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_resend_permission(self, request):
         return request.user.has_perm("webhooks.resend_webhookdelivery")
@@ -215,19 +207,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "type", "public_id", "lead", "sequence"]
     list_filter = ["type"]
     search_fields = ["public_id"]
     fields = ["public_id", "type", "occurred_at", "lead", "sequence", "body"]
     readonly_fields = fields
     raw_id_fields = ["lead"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

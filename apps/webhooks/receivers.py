@@ -16,16 +16,21 @@ REMINDERS = {SLAEventKind.ACCEPT_REMINDER, SLAEventKind.PROCESS_REMINDER}
 ACCEPT_CLOCK = {SLAEventKind.ACCEPT_REMINDER, SLAEventKind.ACCEPT_BREACH}
 
 
+def _lead_created_event(lead: Lead) -> Event:
+    """The (unsaved) ``lead.created`` event of ``lead``, for one new lead or an import's set."""
+    return Event(
+        type=vocabulary.LEAD_CREATED,
+        occurred_at=lead.created_at,
+        lead=lead,
+        body=vocabulary.as_json({"lead": vocabulary.lead_data(lead)}),
+    )
+
+
 @receiver(lead_created)
 def lead_created_event(sender, lead, replay=False, **kwargs):
     if replay:
         return
-    event_record(
-        type=vocabulary.LEAD_CREATED,
-        lead=lead,
-        body={"lead": vocabulary.lead_data(lead)},
-        at=lead.created_at,
-    )
+    events_record(events=[_lead_created_event(lead)])
 
 
 @receiver(leads_created)
@@ -33,17 +38,7 @@ def leads_created_events(sender, ids, **kwargs):
     """``lead.created`` for each lead of a set-based import, written in its transaction."""
     for start in range(0, len(ids), 1000):
         leads = Lead.objects.filter(pk__in=ids[start : start + 1000]).order_by("pk")
-        events_record(
-            events=[
-                Event(
-                    type=vocabulary.LEAD_CREATED,
-                    occurred_at=lead.created_at,
-                    lead=lead,
-                    body=vocabulary.as_json({"lead": vocabulary.lead_data(lead)}),
-                )
-                for lead in leads
-            ]
-        )
+        events_record(events=[_lead_created_event(lead) for lead in leads])
 
 
 @receiver(transition_recorded)
