@@ -148,6 +148,17 @@ class CardWords:
             self._labels[label] = gettext(label)
         return self._labels[label]
 
+    def facts(self, lead) -> str:
+        """A card's one line about the company: "220 employees · software · JP"."""
+        facts = [lead.industry, lead.country]
+        if lead.employees:
+            facts.insert(
+                0,
+                ngettext("%(n)s employee", "%(n)s employees", lead.employees)
+                % {"n": formats.localize(lead.employees)},
+            )
+        return " · ".join(fact for fact in facts if fact)
+
 
 class LeadLinks:
     """The lead page, transition and open-pop-over links of many leads, each pattern reversed once.
@@ -184,6 +195,20 @@ class LeadLinks:
         links.update((name, self.transition(pk, name)) for name in transitions)
         links.update((f"open_{name}", self.opened(pk, name)) for name in popovers)
         return links
+
+
+def team_filter(request, people):
+    """(team view, the Rep filter's choices, the rep chosen) of a queue page.
+
+    A manager sees the team's leads and may narrow them to one of ``people()`` with
+    ``?rep=<username>``; anyone else sees their own, with no filter.
+    """
+    if not can_work_any_lead(request.user):
+        return False, [], None
+    choices = list(people())
+    wanted = request.GET.get("rep")
+    rep = next((p for p in choices if p.username == wanted), None) if wanted else None
+    return True, choices, rep
 
 
 def localize_choices(form):
@@ -242,25 +267,15 @@ class InboxView(PageMixin, TemplateView):
 
     template_name = "leads/inbox.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        if (
-            request.user.is_authenticated
-            and has_role(request.user)
-            and not can_work_leads(request.user)
-        ):
-            raise PermissionDenied(_("The inbox is for sales reps and managers."))
-        return super().dispatch(request, *args, **kwargs)
+    page_for = staticmethod(can_work_leads)
+    permission_denied_message = _("The inbox is for sales reps and managers.")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user, now = self.request.user, timezone.now()
         # Read before the cards: a change made while they are read is then news to the poll.
         live_since = latest_transition_id()
-        team_view = can_work_any_lead(user)
-        rep = None
-        people = list(sales_reps()) if team_view else []  # the Rep filter: reps only
-        if team_view and self.request.GET.get("rep"):
-            rep = next((p for p in people if p.username == self.request.GET["rep"]), None)
+        team_view, people, rep = team_filter(self.request, sales_reps)  # the Rep filter: reps only
         page = CountedPaginator(
             inbox_for_user(user, rep=rep).only(*CARD_FIELDS),
             PAGE_SIZE,
@@ -311,18 +326,11 @@ class InboxView(PageMixin, TemplateView):
         if opened is not None and opened[1] == lead.pk:
             allowed = {"reject": can_reject, "reassign": can_reassign_lead}
             open_form = opened[0] if allowed[opened[0]] else None
-        facts = [lead.industry, lead.country]
-        if lead.employees:
-            facts.insert(
-                0,
-                ngettext("%(n)s employee", "%(n)s employees", lead.employees)
-                % {"n": formats.localize(lead.employees)},
-            )
         due = lead.accept_due_at
         return {
             "lead": lead,
             "name": lead.full_name or lead.email,
-            "facts": " · ".join(fact for fact in facts if fact),
+            "facts": words.facts(lead),
             "fit": words.fit(lead.fit),
             "fit_reason": words.fit_reason(lead),
             "source": words.label(lead.source.label),
@@ -567,14 +575,8 @@ class ReviewQueueView(PageMixin, TemplateView):
 
     template_name = "leads/review_queue.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        if (
-            request.user.is_authenticated
-            and has_role(request.user)
-            and not can_review_rejected_leads(request.user)
-        ):
-            raise PermissionDenied(_("The review queue is for marketing."))
-        return super().dispatch(request, *args, **kwargs)
+    page_for = staticmethod(can_review_rejected_leads)
+    permission_denied_message = _("The review queue is for marketing.")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
