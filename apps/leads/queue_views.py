@@ -13,13 +13,13 @@ from apps.accounts.permissions import can_work_leads
 from apps.accounts.selectors import sales_people
 from apps.leads.filters import deadline_state
 from apps.leads.pagination import CountedPaginator
-from apps.leads.selectors import latest_transition_id, to_qualify_for_user
+from apps.leads.selectors import to_qualify_for_user
 from apps.leads.views import (
     INBOX_COUNT_CAP,
     PAGE_SIZE,
     CardWords,
     LeadLinks,
-    PageMixin,
+    LivePageMixin,
     team_filter,
 )
 
@@ -30,7 +30,7 @@ QUEUE_FIELDS = (
 )
 
 
-class ToQualifyView(PageMixin, TemplateView):
+class ToQualifyView(LivePageMixin, TemplateView):
     """Accepted leads awaiting qualification (SPEC §4's processing clock), with BANT one click away."""
 
     template_name = "leads/to_qualify.html"
@@ -41,8 +41,6 @@ class ToQualifyView(PageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user, now = self.request.user, timezone.now()
-        # Read before the cards: a change made while they are read is then news to the poll.
-        live_since = latest_transition_id()
         team_view, people, rep = team_filter(self.request, sales_people)
         page = CountedPaginator(
             to_qualify_for_user(user, rep=rep).only(*QUEUE_FIELDS),
@@ -57,7 +55,6 @@ class ToQualifyView(PageMixin, TemplateView):
             rep=rep,
             page_obj=page,
             cards=[self._card(lead, now, team_view, links, words) for lead in page],
-            live_since=live_since,
         )
         return context
 

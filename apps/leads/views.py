@@ -92,6 +92,14 @@ class PageMixin(RoleRequiredMixin):
     """Every page: signed in and in a role (the header's sections come from a context processor)."""
 
 
+class LivePageMixin(PageMixin):
+    """A list the browser polls for news: ``live_since`` is where its poll starts."""
+
+    def get_context_data(self, **kwargs):
+        # Read before the cards: a change made while they are read is then news to the poll.
+        return super().get_context_data(live_since=latest_transition_id(), **kwargs)
+
+
 def lead_name(lead) -> str:
     name = lead.full_name or lead.email
     return f"{name} ({lead.company})" if lead.company else name
@@ -262,7 +270,7 @@ def page_not_found(request, exception=None):
 # --- sales inbox -----------------------------------------------------------------
 
 
-class InboxView(PageMixin, TemplateView):
+class InboxView(LivePageMixin, TemplateView):
     """MQLs awaiting acceptance by deadline, with Accept and Reject; managers see the team."""
 
     template_name = "leads/inbox.html"
@@ -273,8 +281,6 @@ class InboxView(PageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user, now = self.request.user, timezone.now()
-        # Read before the cards: a change made while they are read is then news to the poll.
-        live_since = latest_transition_id()
         team_view, people, rep = team_filter(self.request, sales_reps)  # the Rep filter: reps only
         page = CountedPaginator(
             inbox_for_user(user, rep=rep).only(*CARD_FIELDS),
@@ -313,7 +319,6 @@ class InboxView(PageMixin, TemplateView):
                 if not any(card["open"] == name for card in cards + pool_cards)
             },
             back=page_path(self.request),
-            live_since=live_since,
         )
         return context
 
@@ -570,7 +575,7 @@ def done_message(entry, lead, values) -> str:
 # --- marketing review queue ----------------------------------------------------------
 
 
-class ReviewQueueView(PageMixin, TemplateView):
+class ReviewQueueView(LivePageMixin, TemplateView):
     """Rejected MQLs, filterable, with Recycle, Resubmit and Disqualify and counts by reason."""
 
     template_name = "leads/review_queue.html"
@@ -581,7 +586,6 @@ class ReviewQueueView(PageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        live_since = latest_transition_id()
         filterset = ReviewFilter(self.request.GET or None, queryset=rejected_for_review(user))
         localize_choices(filterset.form)
         leads = filterset.qs
@@ -616,7 +620,6 @@ class ReviewQueueView(PageMixin, TemplateView):
                 if not any(row["open"] == name for row in rows)
             },
             back=page_path(self.request),
-            live_since=live_since,
         )
         return context
 
