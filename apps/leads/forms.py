@@ -71,6 +71,21 @@ class ReasonChoiceField(forms.ModelChoiceField):
         )
 
 
+class SalesRepChoiceField(forms.ModelChoiceField):
+    """An active sales rep, posted by username."""
+
+    def __init__(self, *, error_messages=None, **kwargs):
+        super().__init__(
+            queryset=sales_reps(),
+            to_field_name="username",
+            error_messages={
+                "invalid_choice": _("'%(value)s' is not an active sales rep."),
+                **(error_messages or {}),
+            },
+            **kwargs,
+        )
+
+
 class PromoteForm(NoteForm):
     reason = forms.CharField(
         label=_("Why promote by hand"),
@@ -93,13 +108,10 @@ class ResubmitForm(TransitionForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": _("A note is required to resubmit a rejected lead.")},
     )
-    owner = forms.ModelChoiceField(
+    owner = SalesRepChoiceField(
         label=_("Owner"),
         required=False,
-        to_field_name="username",
-        queryset=sales_reps(),
         help_text=_("Blank keeps the previous owner when they still take leads, else round-robin."),
-        error_messages={"invalid_choice": _("'%(value)s' is not an active sales rep.")},
     )
 
 
@@ -194,13 +206,8 @@ class LoseForm(NoteForm):
 
 
 class ReassignForm(NoteForm):
-    owner = forms.ModelChoiceField(
+    owner = SalesRepChoiceField(
         label=_("New owner"),
-        to_field_name="username",
-        queryset=sales_reps(),
-        error_messages={
-            "required": _("Choose the sales rep who takes the lead."),
-            "invalid_choice": _("'%(value)s' is not an active sales rep."),
-        },
+        error_messages={"required": _("Choose the sales rep who takes the lead.")},
     )
     reason = forms.CharField(label=_("Reason"), max_length=255, required=False)
