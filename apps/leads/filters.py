@@ -115,8 +115,26 @@ class PersonChoiceField(django_filters.fields.ModelChoiceField):
         return str(obj)
 
 
+class SourceFilter(TranslatedLabelFilter):
+    """The lead source, by code."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            label=_("Source"),
+            queryset=LeadSource.objects.all(),
+            to_field_name="code",
+            empty_label=_("Any source"),
+            **kwargs,
+        )
+
+
 class PersonFilter(django_filters.ModelChoiceFilter):
+    """A sales rep or manager, by username."""
+
     field_class = PersonChoiceField
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=sales_people(), to_field_name="username", **kwargs)
 
 
 class LeadFilter(django_filters.FilterSet):
@@ -124,16 +142,9 @@ class LeadFilter(django_filters.FilterSet):
     stage = django_filters.ChoiceFilter(
         label=_("Stage"), choices=Stage.choices, empty_label=_("Any stage")
     )
-    source = TranslatedLabelFilter(
-        label=_("Source"),
-        queryset=LeadSource.objects.all(),
-        to_field_name="code",
-        empty_label=_("Any source"),
-    )
+    source = SourceFilter()
     owner = PersonFilter(
         label=_("Owner"),
-        queryset=sales_people(),
-        to_field_name="username",
         empty_label=_("Anyone"),
         null_label=_("Unassigned"),
     )
@@ -250,17 +261,10 @@ class ReviewFilter(django_filters.FilterSet):
         to_field_name="code",
         empty_label=_("Any reason"),
     )
-    source = TranslatedLabelFilter(
-        label=_("Source"),
-        queryset=LeadSource.objects.all(),
-        to_field_name="code",
-        empty_label=_("Any source"),
-    )
+    source = SourceFilter()
     rep = PersonFilter(
         label=_("Rep"),
         field_name="owner",
-        queryset=sales_people(),
-        to_field_name="username",
         empty_label=_("Any rep"),
     )
     rejected_from = DayFilter(label=_("Rejected from"), field_name="rejected_at", lookup_expr="gte")
