@@ -23,6 +23,7 @@ from apps.criteria.models import (
     SQLCriteria,
     currency_validator,
 )
+from apps.leads.models import StageTransition
 
 
 class CurrencyField(forms.CharField):
@@ -86,10 +87,16 @@ class SalesRepChoiceField(forms.ModelChoiceField):
         )
 
 
+class WrittenReasonField(forms.CharField):
+    """A reason in the user's own words, no longer than the history keeps."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=StageTransition._meta.get_field("reason").max_length, **kwargs)
+
+
 class PromoteForm(NoteForm):
-    reason = forms.CharField(
+    reason = WrittenReasonField(
         label=_("Why promote by hand"),
-        max_length=255,
         error_messages={"required": _("A reason is required to promote a lead by hand.")},
     )
 
@@ -198,9 +205,8 @@ class ConvertForm(NoteForm):
 
 
 class LoseForm(NoteForm):
-    reason = forms.CharField(
+    reason = WrittenReasonField(
         label=_("Why was it lost"),
-        max_length=255,
         error_messages={"required": _("A reason is required to close a lead as lost.")},
     )
 
@@ -210,4 +216,4 @@ class ReassignForm(NoteForm):
         label=_("New owner"),
         error_messages={"required": _("Choose the sales rep who takes the lead.")},
     )
-    reason = forms.CharField(label=_("Reason"), max_length=255, required=False)
+    reason = WrittenReasonField(label=_("Reason"), required=False)
