@@ -411,8 +411,7 @@ class LeadAdmin(admin.ModelAdmin):
                     expected_stage=request.POST.get("expected_stage") or None,
                 )
             except TransitionInvalid as exc:
-                for field, errors in exc.errors.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                exc.add_to(form)
             except LifecycleError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 return redirect(reverse("admin:leads_lead_change", args=[pk]))

@@ -62,6 +62,11 @@ class TransitionInvalid(LifecycleError):
         self.errors = {key: [str(m) for m in messages] for key, messages in errors.items()}
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in self.errors.items()))
 
+    def add_to(self, form) -> None:
+        """Show its messages on ``form``: by their field where the form has it, else above it."""
+        for key, messages in self.errors.items():
+            form.add_error(key if key in form.fields else None, messages)
+
 
 # --- what an entry is ----------------------------------------------------------
 

@@ -485,9 +485,7 @@ class LeadTransitionView(PageMixin, View):
             messages.warning(request, str(exc))
             return redirect(back)
         except TransitionInvalid as exc:
-            for field, problems in exc.errors.items():
-                for problem in problems:
-                    form.add_error(field if field in form.fields else None, problem)
+            exc.add_to(form)
             return self._invalid(request, lead, entry, form, back)
         messages.success(request, done_message(entry, lead, form.cleaned_data))
         return redirect(back)
