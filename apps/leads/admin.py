@@ -187,6 +187,42 @@ def _preview_rows(path: Path, encoding: str) -> dict:
     return {"columns": layout.columns, "rows": shown}
 
 
+LIFECYCLE_FIELDS = [
+    "stage",
+    "owner",
+    "score",
+    "engagement_count",
+    "fit",
+    "fit_reason",
+    "mql_criteria",
+    "recycle_count",
+    "last_reject_reason",
+    "disqualify_reason",
+    "assigned_at",
+    "accept_due_at",
+    "process_due_at",
+]
+OPPORTUNITY_FIELDS = [
+    "opportunity_amount",
+    "opportunity_currency",
+    "expected_close_date",
+    "close_reason",
+]
+TIMESTAMP_FIELDS = [
+    "created_at",
+    "updated_at",
+    "mql_at",
+    "accepted_at",
+    "rejected_at",
+    "sql_at",
+    "opportunity_at",
+    "closed_at",
+    "disqualified_at",
+    "recycled_at",
+    "archived_at",
+]
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
     change_list_template = "admin/leads/lead/change_list.html"
@@ -205,93 +241,17 @@ class LeadAdmin(admin.ModelAdmin):
     search_fields = ["email", "first_name", "last_name", "company"]
     list_select_related = ["owner", "source"]
     date_hierarchy = "created_at"
-    readonly_fields = [
-        "stage",
-        "score",
-        "engagement_count",
-        "fit",
-        "fit_reason",
-        "owner",
-        "mql_criteria",
-        "recycle_count",
-        "last_reject_reason",
-        "disqualify_reason",
-        "assigned_at",
-        "accept_due_at",
-        "process_due_at",
-        "opportunity_amount",
-        "opportunity_currency",
-        "expected_close_date",
-        "close_reason",
-        "mql_at",
-        "accepted_at",
-        "rejected_at",
-        "sql_at",
-        "opportunity_at",
-        "closed_at",
-        "disqualified_at",
-        "recycled_at",
-        "created_at",
-        "updated_at",
-        "archived_at",
-    ]
+    # What only the transitions and the system change: shown, never edited here.
+    readonly_fields = [*LIFECYCLE_FIELDS, *OPPORTUNITY_FIELDS, *TIMESTAMP_FIELDS]
     fieldsets = [
         (_("Contact"), {"fields": ["email", "first_name", "last_name", "title", "phone"]}),
         (
             _("Company"),
             {"fields": ["company", "employees", "industry", "country", "source", "campaign"]},
         ),
-        (
-            _("Lifecycle (change it with the transitions above)"),
-            {
-                "fields": [
-                    "stage",
-                    "owner",
-                    "score",
-                    "engagement_count",
-                    "fit",
-                    "fit_reason",
-                    "mql_criteria",
-                    "recycle_count",
-                    "last_reject_reason",
-                    "disqualify_reason",
-                    "assigned_at",
-                    "accept_due_at",
-                    "process_due_at",
-                ]
-            },
-        ),
-        (
-            _("Opportunity"),
-            {
-                "classes": ["collapse"],
-                "fields": [
-                    "opportunity_amount",
-                    "opportunity_currency",
-                    "expected_close_date",
-                    "close_reason",
-                ],
-            },
-        ),
-        (
-            _("Timestamps"),
-            {
-                "classes": ["collapse"],
-                "fields": [
-                    "created_at",
-                    "updated_at",
-                    "mql_at",
-                    "accepted_at",
-                    "rejected_at",
-                    "sql_at",
-                    "opportunity_at",
-                    "closed_at",
-                    "disqualified_at",
-                    "recycled_at",
-                    "archived_at",
-                ],
-            },
-        ),
+        (_("Lifecycle (change it with the transitions above)"), {"fields": LIFECYCLE_FIELDS}),
+        (_("Opportunity"), {"classes": ["collapse"], "fields": OPPORTUNITY_FIELDS}),
+        (_("Timestamps"), {"classes": ["collapse"], "fields": TIMESTAMP_FIELDS}),
     ]
     inlines = [StageTransitionInline, QualificationInline, EngagementInline]
     actions = [_transition_action(entry) for entry in TRANSITIONS.values() if entry.note_only] + [
@@ -452,8 +412,7 @@ class LeadAdmin(admin.ModelAdmin):
                     expected_stage=request.POST.get("expected_stage") or None,
                 )
             except TransitionInvalid as exc:
-                for field, errors in exc.errors.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                exc.add_to(form)
             except LifecycleError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 return redirect(reverse("admin:leads_lead_change", args=[pk]))

@@ -30,6 +30,13 @@ DUE_SOON = dt.timedelta(hours=DUE_SOON_HOURS)
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 
 
+class DayFilter(django_filters.DateFilter):
+    """A date box on a timestamp: ``lookup_expr`` compares the day it falls on (``gte``, ``lte``)."""
+
+    def __init__(self, *, lookup_expr, **kwargs):
+        super().__init__(lookup_expr=f"date__{lookup_expr}", widget=DATE_INPUT, **kwargs)
+
+
 def _due_soon_label() -> str:
     return ngettext("Due within %(hours)s hour", "Due within %(hours)s hours", DUE_SOON_HOURS) % {
         "hours": DUE_SOON_HOURS
@@ -108,8 +115,26 @@ class PersonChoiceField(django_filters.fields.ModelChoiceField):
         return str(obj)
 
 
+class SourceFilter(TranslatedLabelFilter):
+    """The lead source, by code."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            label=_("Source"),
+            queryset=LeadSource.objects.all(),
+            to_field_name="code",
+            empty_label=_("Any source"),
+            **kwargs,
+        )
+
+
 class PersonFilter(django_filters.ModelChoiceFilter):
+    """A sales rep or manager, by username."""
+
     field_class = PersonChoiceField
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=sales_people(), to_field_name="username", **kwargs)
 
 
 class LeadFilter(django_filters.FilterSet):
@@ -117,16 +142,9 @@ class LeadFilter(django_filters.FilterSet):
     stage = django_filters.ChoiceFilter(
         label=_("Stage"), choices=Stage.choices, empty_label=_("Any stage")
     )
-    source = TranslatedLabelFilter(
-        label=_("Source"),
-        queryset=LeadSource.objects.all(),
-        to_field_name="code",
-        empty_label=_("Any source"),
-    )
+    source = SourceFilter()
     owner = PersonFilter(
         label=_("Owner"),
-        queryset=sales_people(),
-        to_field_name="username",
         empty_label=_("Anyone"),
         null_label=_("Unassigned"),
     )
@@ -136,24 +154,10 @@ class LeadFilter(django_filters.FilterSet):
     score_max = django_filters.NumberFilter(
         label=_("Score to"), field_name="score", lookup_expr="lte"
     )
-    created_from = django_filters.DateFilter(
-        label=_("Created from"),
-        field_name="created_at",
-        lookup_expr="date__gte",
-        widget=DATE_INPUT,
-    )
-    created_to = django_filters.DateFilter(
-        label=_("Created to"),
-        field_name="created_at",
-        lookup_expr="date__lte",
-        widget=DATE_INPUT,
-    )
-    mql_from = django_filters.DateFilter(
-        label=_("MQL from"), field_name="mql_at", lookup_expr="date__gte", widget=DATE_INPUT
-    )
-    mql_to = django_filters.DateFilter(
-        label=_("MQL to"), field_name="mql_at", lookup_expr="date__lte", widget=DATE_INPUT
-    )
+    created_from = DayFilter(label=_("Created from"), field_name="created_at", lookup_expr="gte")
+    created_to = DayFilter(label=_("Created to"), field_name="created_at", lookup_expr="lte")
+    mql_from = DayFilter(label=_("MQL from"), field_name="mql_at", lookup_expr="gte")
+    mql_to = DayFilter(label=_("MQL to"), field_name="mql_at", lookup_expr="lte")
     sla = django_filters.ChoiceFilter(
         label=_("SLA"), choices=SLA_CHOICES, method="filter_sla", empty_label=_("Any SLA status")
     )
@@ -257,31 +261,14 @@ class ReviewFilter(django_filters.FilterSet):
         to_field_name="code",
         empty_label=_("Any reason"),
     )
-    source = TranslatedLabelFilter(
-        label=_("Source"),
-        queryset=LeadSource.objects.all(),
-        to_field_name="code",
-        empty_label=_("Any source"),
-    )
+    source = SourceFilter()
     rep = PersonFilter(
         label=_("Rep"),
         field_name="owner",
-        queryset=sales_people(),
-        to_field_name="username",
         empty_label=_("Any rep"),
     )
-    rejected_from = django_filters.DateFilter(
-        label=_("Rejected from"),
-        field_name="rejected_at",
-        lookup_expr="date__gte",
-        widget=DATE_INPUT,
-    )
-    rejected_to = django_filters.DateFilter(
-        label=_("Rejected to"),
-        field_name="rejected_at",
-        lookup_expr="date__lte",
-        widget=DATE_INPUT,
-    )
+    rejected_from = DayFilter(label=_("Rejected from"), field_name="rejected_at", lookup_expr="gte")
+    rejected_to = DayFilter(label=_("Rejected to"), field_name="rejected_at", lookup_expr="lte")
 
     def filter_queryset(self, queryset):
         # Longest waiting first: a review queue is worked from the oldest rejection.

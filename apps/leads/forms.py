@@ -23,6 +23,7 @@ from apps.criteria.models import (
     SQLCriteria,
     currency_validator,
 )
+from apps.leads.models import StageTransition
 
 
 class CurrencyField(forms.CharField):
@@ -71,10 +72,31 @@ class ReasonChoiceField(forms.ModelChoiceField):
         )
 
 
+class SalesRepChoiceField(forms.ModelChoiceField):
+    """An active sales rep, posted by username."""
+
+    def __init__(self, *, error_messages=None, **kwargs):
+        super().__init__(
+            queryset=sales_reps(),
+            to_field_name="username",
+            error_messages={
+                "invalid_choice": _("'%(value)s' is not an active sales rep."),
+                **(error_messages or {}),
+            },
+            **kwargs,
+        )
+
+
+class WrittenReasonField(forms.CharField):
+    """A reason in the user's own words, no longer than the history keeps."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=StageTransition._meta.get_field("reason").max_length, **kwargs)
+
+
 class PromoteForm(NoteForm):
-    reason = forms.CharField(
+    reason = WrittenReasonField(
         label=_("Why promote by hand"),
-        max_length=255,
         error_messages={"required": _("A reason is required to promote a lead by hand.")},
     )
 
@@ -93,13 +115,10 @@ class ResubmitForm(TransitionForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": _("A note is required to resubmit a rejected lead.")},
     )
-    owner = forms.ModelChoiceField(
+    owner = SalesRepChoiceField(
         label=_("Owner"),
         required=False,
-        to_field_name="username",
-        queryset=sales_reps(),
         help_text=_("Blank keeps the previous owner when they still take leads, else round-robin."),
-        error_messages={"invalid_choice": _("'%(value)s' is not an active sales rep.")},
     )
 
 
@@ -186,21 +205,15 @@ class ConvertForm(NoteForm):
 
 
 class LoseForm(NoteForm):
-    reason = forms.CharField(
+    reason = WrittenReasonField(
         label=_("Why was it lost"),
-        max_length=255,
         error_messages={"required": _("A reason is required to close a lead as lost.")},
     )
 
 
 class ReassignForm(NoteForm):
-    owner = forms.ModelChoiceField(
+    owner = SalesRepChoiceField(
         label=_("New owner"),
-        to_field_name="username",
-        queryset=sales_reps(),
-        error_messages={
-            "required": _("Choose the sales rep who takes the lead."),
-            "invalid_choice": _("'%(value)s' is not an active sales rep."),
-        },
+        error_messages={"required": _("Choose the sales rep who takes the lead.")},
     )
-    reason = forms.CharField(label=_("Reason"), max_length=255, required=False)
+    reason = WrittenReasonField(label=_("Reason"), required=False)

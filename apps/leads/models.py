@@ -281,7 +281,7 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         ]
 
     def __str__(self):
-        name = f"{self.first_name} {self.last_name}".strip()
+        name = self.full_name
         return f"{name} <{self.email}>" if name else self.email
 
     def save(self, *args, **kwargs):

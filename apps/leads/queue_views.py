@@ -5,18 +5,23 @@ see theirs, managers the team's (or one rep's), each with the countdown and the 
 form one click away (the lead page opens on it).
 """
 
-from django.core.exceptions import PermissionDenied
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from django.views.generic import TemplateView
 
-from apps.accounts.permissions import can_work_any_lead, can_work_leads, has_role
+from apps.accounts.permissions import can_work_leads
 from apps.accounts.selectors import sales_people
 from apps.leads.filters import deadline_state
 from apps.leads.pagination import CountedPaginator
-from apps.leads.selectors import latest_transition_id, to_qualify_for_user
-from apps.leads.views import INBOX_COUNT_CAP, PAGE_SIZE, CardWords, LeadLinks, PageMixin
+from apps.leads.selectors import to_qualify_for_user
+from apps.leads.views import (
+    INBOX_COUNT_CAP,
+    PAGE_SIZE,
+    CardWords,
+    LeadLinks,
+    LivePageMixin,
+    team_filter,
+)
 
 QUEUE_FIELDS = (
     *("id", "stage", "owner", "first_name", "last_name", "email", "title", "company"),
@@ -25,27 +30,18 @@ QUEUE_FIELDS = (
 )
 
 
-class ToQualifyView(PageMixin, TemplateView):
+class ToQualifyView(LivePageMixin, TemplateView):
     """Accepted leads awaiting qualification (SPEC §4's processing clock), with BANT one click away."""
 
     template_name = "leads/to_qualify.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        user = request.user
-        if user.is_authenticated and has_role(user) and not can_work_leads(user):
-            raise PermissionDenied(_("The qualification queue is for sales reps and managers."))
-        return super().dispatch(request, *args, **kwargs)
+    page_for = staticmethod(can_work_leads)
+    permission_denied_message = _("The qualification queue is for sales reps and managers.")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user, now = self.request.user, timezone.now()
-        # Read before the cards: a change made while they are read is then news to the poll.
-        live_since = latest_transition_id()
-        team_view = can_work_any_lead(user)
-        people = list(sales_people()) if team_view else []
-        rep = None
-        if team_view and self.request.GET.get("rep"):
-            rep = next((p for p in people if p.username == self.request.GET["rep"]), None)
+        team_view, people, rep = team_filter(self.request, sales_people)
         page = CountedPaginator(
             to_qualify_for_user(user, rep=rep).only(*QUEUE_FIELDS),
             PAGE_SIZE,
@@ -59,25 +55,17 @@ class ToQualifyView(PageMixin, TemplateView):
             rep=rep,
             page_obj=page,
             cards=[self._card(lead, now, team_view, links, words) for lead in page],
-            live_since=live_since,
         )
         return context
 
     @staticmethod
     def _card(lead, now, team_view, links, words):
-        facts = [lead.industry, lead.country]
-        if lead.employees:
-            facts.insert(
-                0,
-                ngettext("%(n)s employee", "%(n)s employees", lead.employees)
-                % {"n": formats.localize(lead.employees)},
-            )
         due = lead.process_due_at
         detail = links.detail(lead.pk)
         return {
             "lead": lead,
             "name": lead.full_name or lead.email,
-            "facts": " · ".join(fact for fact in facts if fact),
+            "facts": words.facts(lead),
             "fit": words.fit(lead.fit),
             "source": words.label(lead.source.label),
             "owner": str(lead.owner) if team_view and lead.owner_id else "",

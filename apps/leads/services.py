@@ -536,14 +536,19 @@ def _insert_engagements(rows: list[Engagement]) -> tuple[list[Engagement], list[
                     params,
                 )
                 inserted.update({external_id: pk for pk, external_id in cursor.fetchall()})
-        for row in keyed:
-            if row.external_id in inserted:
-                row.pk = inserted[row.external_id]
-                row._state.adding = False
-                created.append(row)
-            else:
-                skipped.append(row)
+        _keyed_sorted(keyed, inserted, created, skipped)
     return created, skipped
+
+
+def _keyed_sorted(keyed, inserted: dict[str, int], created: list, skipped: list) -> None:
+    """Rows with an external id: inserted (given their ids) into ``created``, else ``skipped``."""
+    for row in keyed:
+        if row.external_id in inserted:
+            row.pk = inserted[row.external_id]
+            row._state.adding = False
+            created.append(row)
+        else:
+            skipped.append(row)
 
 
 def _unnest(model, fields, rows) -> tuple[str, list]:
@@ -585,13 +590,7 @@ def _insert_engagements_unnest(plain, keyed, skipped):
         row.pk = pk
         row._state.adding = False
     created = list(plain)
-    for row in keyed:
-        if row.external_id in keyed_ids:
-            row.pk = keyed_ids[row.external_id]
-            row._state.adding = False
-            created.append(row)
-        else:
-            skipped.append(row)
+    _keyed_sorted(keyed, keyed_ids, created, skipped)
     return created, skipped
 
 

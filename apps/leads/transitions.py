@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django import forms
@@ -62,6 +62,11 @@ class TransitionInvalid(LifecycleError):
         self.errors = {key: [str(m) for m in messages] for key, messages in errors.items()}
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in self.errors.items()))
 
+    def add_to(self, form) -> None:
+        """Show its messages on ``form``: by their field where the form has it, else above it."""
+        for key, messages in self.errors.items():
+            form.add_error(key if key in form.fields else None, messages)
+
 
 # --- what an entry is ----------------------------------------------------------
 
@@ -106,9 +111,13 @@ class Transition:
     danger: bool = False  # its button warns
     # Said before a transition that cannot be taken back, beside the button that confirms it.
     confirm: str = ""
-    note_only: bool = False  # its only input is an optional note: a bare button
     hands_over: bool = False  # gives the lead to a rep (or the pool) who must now accept it
     api_help: Mapping[str, str] = field(default_factory=dict)  # API field help beyond the form's
+
+    @property
+    def note_only(self) -> bool:
+        """Is its only input an optional note (a bare button)?"""
+        return self.form is inputs.NoteForm
 
     def may(self, user, lead) -> bool:
         """May ``user`` (None: the system) make it on ``lead``, the lead's stage aside?"""
@@ -264,18 +273,13 @@ TRANSITIONS: dict[str, Transition] = {
             name="accept",
             event_type="lead.accepted",
             form=inputs.NoteForm,
-            who=ActorRule(
-                permission="leads.work_all_leads",
-                own_permission="leads.work_own_leads",
-                unclaimed_mql=True,
-            ),
+            who=replace(SALES_WORK, unclaimed_mql=True),
             apply=_accept,
             verb=_("accept"),
             label=_("Accept"),
             event=_("Accepted"),
             done=_("You accepted %(lead)s."),
             summary="Accept an MQL (its owner rep, a manager, or any rep for an unassigned MQL)",
-            note_only=True,
         ),
         Transition(
             name="qualify",
@@ -316,7 +320,6 @@ TRANSITIONS: dict[str, Transition] = {
             event=_("Won"),
             done=_("%(lead)s is closed as won."),
             summary="Close an opportunity as won (owner rep or manager)",
-            note_only=True,
         ),
         Transition(
             name="lose",
@@ -395,7 +398,6 @@ TRANSITIONS: dict[str, Transition] = {
             event=_("Recycled to nurture"),
             done=_("%(lead)s is back in nurture."),
             summary="Send a rejected lead back to nurture (marketing)",
-            note_only=True,
             confirm=_(
                 "Its score and engagement counts start again from zero; the rejection stays in "
                 "its history."

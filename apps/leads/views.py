@@ -92,6 +92,14 @@ class PageMixin(RoleRequiredMixin):
     """Every page: signed in and in a role (the header's sections come from a context processor)."""
 
 
+class LivePageMixin(PageMixin):
+    """A list the browser polls for news: ``live_since`` is where its poll starts."""
+
+    def get_context_data(self, **kwargs):
+        # Read before the cards: a change made while they are read is then news to the poll.
+        return super().get_context_data(live_since=latest_transition_id(), **kwargs)
+
+
 def lead_name(lead) -> str:
     name = lead.full_name or lead.email
     return f"{name} ({lead.company})" if lead.company else name
@@ -148,6 +156,17 @@ class CardWords:
             self._labels[label] = gettext(label)
         return self._labels[label]
 
+    def facts(self, lead) -> str:
+        """A card's one line about the company: "220 employees · software · JP"."""
+        facts = [lead.industry, lead.country]
+        if lead.employees:
+            facts.insert(
+                0,
+                ngettext("%(n)s employee", "%(n)s employees", lead.employees)
+                % {"n": formats.localize(lead.employees)},
+            )
+        return " · ".join(fact for fact in facts if fact)
+
 
 class LeadLinks:
     """The lead page, transition and open-pop-over links of many leads, each pattern reversed once.
@@ -184,6 +203,20 @@ class LeadLinks:
         links.update((name, self.transition(pk, name)) for name in transitions)
         links.update((f"open_{name}", self.opened(pk, name)) for name in popovers)
         return links
+
+
+def team_filter(request, people):
+    """(team view, the Rep filter's choices, the rep chosen) of a queue page.
+
+    A manager sees the team's leads and may narrow them to one of ``people()`` with
+    ``?rep=<username>``; anyone else sees their own, with no filter.
+    """
+    if not can_work_any_lead(request.user):
+        return False, [], None
+    choices = list(people())
+    wanted = request.GET.get("rep")
+    rep = next((p for p in choices if p.username == wanted), None) if wanted else None
+    return True, choices, rep
 
 
 def localize_choices(form):
@@ -237,30 +270,18 @@ def page_not_found(request, exception=None):
 # --- sales inbox -----------------------------------------------------------------
 
 
-class InboxView(PageMixin, TemplateView):
+class InboxView(LivePageMixin, TemplateView):
     """MQLs awaiting acceptance by deadline, with Accept and Reject; managers see the team."""
 
     template_name = "leads/inbox.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        if (
-            request.user.is_authenticated
-            and has_role(request.user)
-            and not can_work_leads(request.user)
-        ):
-            raise PermissionDenied(_("The inbox is for sales reps and managers."))
-        return super().dispatch(request, *args, **kwargs)
+    page_for = staticmethod(can_work_leads)
+    permission_denied_message = _("The inbox is for sales reps and managers.")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user, now = self.request.user, timezone.now()
-        # Read before the cards: a change made while they are read is then news to the poll.
-        live_since = latest_transition_id()
-        team_view = can_work_any_lead(user)
-        rep = None
-        people = list(sales_reps()) if team_view else []  # the Rep filter: reps only
-        if team_view and self.request.GET.get("rep"):
-            rep = next((p for p in people if p.username == self.request.GET["rep"]), None)
+        team_view, people, rep = team_filter(self.request, sales_reps)  # the Rep filter: reps only
         page = CountedPaginator(
             inbox_for_user(user, rep=rep).only(*CARD_FIELDS),
             PAGE_SIZE,
@@ -298,7 +319,6 @@ class InboxView(PageMixin, TemplateView):
                 if not any(card["open"] == name for card in cards + pool_cards)
             },
             back=page_path(self.request),
-            live_since=live_since,
         )
         return context
 
@@ -311,18 +331,11 @@ class InboxView(PageMixin, TemplateView):
         if opened is not None and opened[1] == lead.pk:
             allowed = {"reject": can_reject, "reassign": can_reassign_lead}
             open_form = opened[0] if allowed[opened[0]] else None
-        facts = [lead.industry, lead.country]
-        if lead.employees:
-            facts.insert(
-                0,
-                ngettext("%(n)s employee", "%(n)s employees", lead.employees)
-                % {"n": formats.localize(lead.employees)},
-            )
         due = lead.accept_due_at
         return {
             "lead": lead,
             "name": lead.full_name or lead.email,
-            "facts": " · ".join(fact for fact in facts if fact),
+            "facts": words.facts(lead),
             "fit": words.fit(lead.fit),
             "fit_reason": words.fit_reason(lead),
             "source": words.label(lead.source.label),
@@ -472,9 +485,7 @@ class LeadTransitionView(PageMixin, View):
             messages.warning(request, str(exc))
             return redirect(back)
         except TransitionInvalid as exc:
-            for field, problems in exc.errors.items():
-                for problem in problems:
-                    form.add_error(field if field in form.fields else None, problem)
+            exc.add_to(form)
             return self._invalid(request, lead, entry, form, back)
         messages.success(request, done_message(entry, lead, form.cleaned_data))
         return redirect(back)
@@ -562,24 +573,17 @@ def done_message(entry, lead, values) -> str:
 # --- marketing review queue ----------------------------------------------------------
 
 
-class ReviewQueueView(PageMixin, TemplateView):
+class ReviewQueueView(LivePageMixin, TemplateView):
     """Rejected MQLs, filterable, with Recycle, Resubmit and Disqualify and counts by reason."""
 
     template_name = "leads/review_queue.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        if (
-            request.user.is_authenticated
-            and has_role(request.user)
-            and not can_review_rejected_leads(request.user)
-        ):
-            raise PermissionDenied(_("The review queue is for marketing."))
-        return super().dispatch(request, *args, **kwargs)
+    page_for = staticmethod(can_review_rejected_leads)
+    permission_denied_message = _("The review queue is for marketing.")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        live_since = latest_transition_id()
         filterset = ReviewFilter(self.request.GET or None, queryset=rejected_for_review(user))
         localize_choices(filterset.form)
         leads = filterset.qs
@@ -614,7 +618,6 @@ class ReviewQueueView(PageMixin, TemplateView):
                 if not any(row["open"] == name for row in rows)
             },
             back=page_path(self.request),
-            live_since=live_since,
         )
         return context
 

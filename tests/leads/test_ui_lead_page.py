@@ -174,6 +174,24 @@ def test_bant_errors_name_every_failing_criterion_and_store_nothing(client, rep,
     assert not Qualification.objects.filter(lead=lead).exists()
 
 
+def test_reassigning_a_lead_to_its_own_owner_says_so_by_the_owner_field(
+    client, rep, marketer, manager
+):
+    lead = owned_mql(rep, marketer=marketer, manager=manager)
+    client.force_login(manager)
+
+    response = client.post(
+        reverse("leads:transition", args=[lead.pk, "reassign"]),
+        {"expected_stage": "mql", "owner": rep.username},
+    )
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert f"The lead already belongs to {rep}." in body
+    assert 'aria-describedby="id_reassign_owner_error"' in body  # said by the owner field
+    assert Lead.objects.get(pk=lead.pk).owner == rep
+
+
 def test_a_stale_lead_page_says_the_lead_changed(client, rep, marketer, manager):
     lead = owned_mql(rep, marketer=marketer, manager=manager)
     lead_transition(
