@@ -23,19 +23,7 @@ from apps.leads.transitions import (
     TransitionInvalid,
     available_transitions,
 )
-from leadflow.admin import ReadOnlyAdmin
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+from leadflow.admin import ReadOnlyAdmin, ReadOnlyInline
 
 
 class HistoryInWords:
@@ -434,22 +422,14 @@ class LeadAdmin(admin.ModelAdmin):
 
 
 @admin.register(Engagement)
-class EngagementAdmin(admin.ModelAdmin):
+class EngagementAdmin(ReadOnlyAdmin):
+    """Engagements enter through the scoring service (API, import), never by hand."""
+
     list_display = ["occurred_at", "lead", "kind", "points", "source", "external_id"]
     list_filter = ["kind"]
     search_fields = ["lead__email", "external_id"]
     list_select_related = ["lead"]
     raw_id_fields = ["lead"]
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        # Engagements enter through the scoring service (API, import), never a bare insert.
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(StageTransition)

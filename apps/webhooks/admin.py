@@ -19,7 +19,7 @@ from apps.webhooks.services import (
     webhook_endpoint_resume,
     webhook_test_send,
 )
-from leadflow.admin import ReadOnlyAdmin
+from leadflow.admin import ReadOnlyAdmin, ReadOnlyInline
 
 
 class WebhookEndpointForm(forms.ModelForm):
@@ -130,18 +130,10 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         )
 
 
-class WebhookAttemptInline(admin.TabularInline):
+class WebhookAttemptInline(ReadOnlyInline):
     model = WebhookAttempt
     fields = ["at", "ok", "status_code", "latency_ms", "response_excerpt", "error"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(WebhookDelivery)
