@@ -11,9 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from apps.accounts.models import User
 from apps.criteria.models import MQLCriteria
 from apps.leads.models import Lead, LeadImport
-from apps.leads.services import lead_transition
-from tests.factories import LeadFactory
-from tests.leads.helpers import form_values, walk_to
+from tests.leads.helpers import mql_owned_by
 
 pytestmark = pytest.mark.django_db
 
@@ -120,19 +118,6 @@ def people(rep, other_rep, marketer, manager, admin_user, nobody):
     }
 
 
-def reps_mql(marketer, manager, rep):
-    lead = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
-    if lead.owner != rep:  # round-robin chose the other rep
-        lead_transition(
-            lead=lead.pk,
-            name="reassign",
-            actor=manager,
-            values=form_values("reassign", {"owner": rep.username}),
-        )
-        lead.refresh_from_db()
-    return lead
-
-
 def url_for(name, lead):
     if name == "leads:detail":
         return reverse(name, args=[lead.pk])
@@ -153,7 +138,7 @@ def url_for(name, lead):
 
 @pytest.mark.parametrize("name", sorted(GET_EXPECTED))
 def test_get_status_per_role(client, people, name, rep, marketer, manager):
-    lead = reps_mql(marketer, manager, rep)
+    lead = mql_owned_by(rep, marketer=marketer, manager=manager)
     for role, expected in zip(ROLES, GET_EXPECTED[name], strict=True):
         client.logout()
         if people[role] is not None:
@@ -166,7 +151,11 @@ def test_post_status_per_role_and_only_the_allowed_change_anything(
     client, people, name, rep, marketer, manager
 ):
     for role, expected in zip(ROLES, POST_EXPECTED[name], strict=True):
-        lead = reps_mql(marketer, manager, rep) if name == "leads:transition" else None
+        lead = (
+            mql_owned_by(rep, marketer=marketer, manager=manager)
+            if name == "leads:transition"
+            else None
+        )
         client.logout()
         if people[role] is not None:
             client.force_login(people[role])

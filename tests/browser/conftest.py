@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import LeadFactory
+from tests.leads.helpers import walk_to
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -124,6 +127,22 @@ def screenshot(request):
         return path
 
     return take
+
+
+@pytest.fixture
+def oscar_away(team):
+    """Oscar is away, taking no new leads: every MQL of the story goes to Rita."""
+    team["oscar"].accepts_new_leads = False
+    team["oscar"].save(update_fields=["accepts_new_leads"])
+
+
+def ritas_mql(team, **profile):
+    """A new lead walked to MQL, which round-robin gives to Rita (with ``oscar_away``)."""
+    lead = walk_to(
+        LeadFactory(**profile), "mql", marketer=team["marketer"], manager=team["manager"]
+    )
+    assert lead.owner == team["rep"]
+    return lead
 
 
 def log_in(page, username, password=PASSWORD):

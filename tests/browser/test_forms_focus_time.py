@@ -11,15 +11,10 @@ from tests.browser.conftest import log_in
 from tests.factories import LeadFactory
 from tests.leads.helpers import walk_to
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-@pytest.fixture
-def team(team):
-    """Oscar is away: every MQL of these stories goes to Rita."""
-    team["oscar"].accepts_new_leads = False
-    team["oscar"].save(update_fields=["accepts_new_leads"])
-    return team
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("oscar_away"),  # every MQL of these stories goes to Rita
+]
 
 
 def lead_at(team, stage, **profile):

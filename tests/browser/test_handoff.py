@@ -9,11 +9,14 @@ from playwright.sync_api import expect
 from apps.accounts.roles import ROLE_GROUPS
 from apps.criteria.models import RejectReason
 from apps.leads.models import Lead
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, ritas_mql
 from tests.factories import LeadFactory
 from tests.leads.helpers import walk_to
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("oscar_away"),  # every MQL of these stories goes to Rita
+]
 
 
 @pytest.fixture(autouse=True)
@@ -25,27 +28,11 @@ def migrated_rows_are_back():
     assert RejectReason.objects.filter(code="no_budget", is_active=True).exists()
 
 
-@pytest.fixture
-def team(team):
-    """Oscar is away, taking no new leads: every MQL of these stories goes to Rita."""
-    team["oscar"].accepts_new_leads = False
-    team["oscar"].save(update_fields=["accepts_new_leads"])
-    return team
-
-
-def mql(team, **profile):
-    lead = walk_to(
-        LeadFactory(**profile), "mql", marketer=team["marketer"], manager=team["manager"]
-    )
-    assert lead.owner == team["rep"]
-    return lead
-
-
 def test_a_rep_accepts_an_mql_and_sees_it_leave_the_inbox(open_page, screenshot, team):
-    lead = mql(
+    lead = ritas_mql(
         team, first_name="Aiko", last_name="Tanaka", company="Kumo Systems", title="VP Sales"
     )
-    mql(team, first_name="Ben", last_name="Okafor", company="Granite Freight")
+    ritas_mql(team, first_name="Ben", last_name="Okafor", company="Granite Freight")
     page = open_page()
 
     log_in(page, "rita")
@@ -71,7 +58,7 @@ def test_a_rep_accepts_an_mql_and_sees_it_leave_the_inbox(open_page, screenshot,
 
 
 def test_accept_still_works_with_javascript_off(open_page, screenshot, team):
-    lead = mql(team, company="Hikari Logistics")
+    lead = ritas_mql(team, company="Hikari Logistics")
     page = open_page(javascript=False)
     log_in(page, "rita")
 
@@ -111,8 +98,8 @@ JAPANESE = {
 
 
 def reject_then_resubmit(open_page, screenshot, team, words):
-    lead = mql(team, first_name="Yui", last_name="Sato", company="Sakura Fintech")
-    bystander = mql(team, company="Minato Retail Group")
+    lead = ritas_mql(team, first_name="Yui", last_name="Sato", company="Sakura Fintech")
+    bystander = ritas_mql(team, company="Minato Retail Group")
     walk_to(
         LeadFactory(company="Other Reason Co"),
         "rejected",

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from apps.leads.services import EngagementInput, engagements_record, lead_transition
 from apps.leads.transitions import TRANSITIONS
+from tests.factories import LeadFactory
 
 QUALIFYING_BANT = {
     "budget_amount": "25000",
@@ -69,6 +70,25 @@ def walk_to(lead, stage, *, marketer, manager):
     lead.refresh_from_db()
     assert lead.stage == stage
     return lead
+
+
+def run_transition(lead, name, *, actor, data=None):
+    """``actor`` makes transition ``name`` of ``lead`` with ``data`` as its form takes it; the history row."""
+    return lead_transition(lead=lead.pk, name=name, actor=actor, values=form_values(name, data))
+
+
+def mql_owned_by(owner, *, marketer, manager, **profile):
+    """A fresh MQL given to ``owner`` (round-robin first, then a manager's reassign if needed)."""
+    lead = walk_to(LeadFactory(**profile), "mql", marketer=marketer, manager=manager)
+    if lead.owner_id != owner.pk:
+        run_transition(lead, "reassign", actor=manager, data={"owner": owner.username})
+        lead.refresh_from_db()
+    return lead
+
+
+def mqls(n, *, marketer, manager):
+    """``n`` fresh MQLs, shared out by round-robin."""
+    return [walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager) for _ in range(n)]
 
 
 def engage(lead, *kinds, at=None):

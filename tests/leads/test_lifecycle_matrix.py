@@ -113,9 +113,17 @@ def valid_data(name, lead, *, reps):
     return VALID_DATA[name]
 
 
-def assert_refused_and_nothing_stored(lead, *, before, history_before):
+def refused(error, lead, name, *, actor, data=None, **options):
+    """``actor`` tries transition ``name`` with ``data``: it raises ``error`` (returned) and the lead
+    and its history stay as they were."""
+    before, history_before = stored(lead), history_of(lead)
+    with pytest.raises(error) as raised:
+        lead_transition(
+            lead=lead, name=name, actor=actor, values=form_values(name, data), **options
+        )
     assert stored(lead) == before
     assert history_of(lead) == history_before
+    return raised.value
 
 
 @pytest.fixture
@@ -154,14 +162,11 @@ def test_each_transition_moves_the_lead_as_the_spec_says_or_is_refused_for_its_s
     lead = walk_to(LeadFactory(), stage, marketer=marketer, manager=manager)
     actor = marketer if name in MARKETING_WORK else manager
     data = valid_data(name, lead, reps=[rep, other_rep])
-    before, history_before = stored(lead), history_of(lead)
+    history_before = history_of(lead)
     target = LIFECYCLE.get((name, stage))
 
     if target is None:
-        with pytest.raises(TransitionNotAvailable) as refused:
-            lead_transition(lead=lead, name=name, actor=actor, values=form_values(name, data))
-        assert refused.value.stage == stage
-        assert_refused_and_nothing_stored(lead, before=before, history_before=history_before)
+        assert refused(TransitionNotAvailable, lead, name, actor=actor, data=data).stage == stage
         return
 
     returned = lead_transition(lead=lead, name=name, actor=actor, values=form_values(name, data))
@@ -200,12 +205,10 @@ def test_each_role_makes_exactly_the_transitions_the_spec_gives_it(
     lead = walk_as_ritas_lead(stage)
     user = request.getfixturevalue(ROLE_FIXTURES[role])
     data = valid_data(name, lead, reps=[rep, other_rep])
-    before, history_before = stored(lead), history_of(lead)
+    history_before = history_of(lead)
 
     if name not in ALLOWED_BY_ROLE[role]:
-        with pytest.raises(TransitionForbidden):
-            lead_transition(lead=lead, name=name, actor=user, values=form_values(name, data))
-        assert_refused_and_nothing_stored(lead, before=before, history_before=history_before)
+        refused(TransitionForbidden, lead, name, actor=user, data=data)
         return
 
     lead_transition(lead=lead, name=name, actor=user, values=form_values(name, data))
@@ -235,27 +238,13 @@ def test_rep_may_accept_an_unassigned_mql_from_the_pool_and_it_becomes_theirs(po
 
 
 def test_rep_cannot_reject_an_unassigned_mql_from_the_pool(pool_mql, rep):
-    before, history_before = stored(pool_mql), history_of(pool_mql)
-
-    with pytest.raises(TransitionForbidden):
-        lead_transition(
-            lead=pool_mql,
-            name="reject",
-            actor=rep,
-            values=form_values("reject", VALID_DATA["reject"]),
-        )
-
-    assert_refused_and_nothing_stored(pool_mql, before=before, history_before=history_before)
+    refused(TransitionForbidden, pool_mql, "reject", actor=rep, data=VALID_DATA["reject"])
 
 
 def test_rep_cannot_accept_another_reps_mql_once_it_is_assigned(walk_as_ritas_lead, other_rep):
     lead = walk_as_ritas_lead("mql")
-    before, history_before = stored(lead), history_of(lead)
 
-    with pytest.raises(TransitionForbidden):
-        lead_transition(lead=lead, name="accept", actor=other_rep, values=form_values("accept", {}))
-
-    assert_refused_and_nothing_stored(lead, before=before, history_before=history_before)
+    refused(TransitionForbidden, lead, "accept", actor=other_rep, data={})
 
 
 # --- 3. required fields and BANT ---------------------------------------------------
@@ -285,13 +274,10 @@ def test_a_transition_missing_a_required_field_names_it_and_stores_nothing(
 ):
     lead = walk_to(LeadFactory(), stage, marketer=marketer, manager=manager)
     actor = marketer if name in MARKETING_WORK else manager
-    before, history_before = stored(lead), history_of(lead)
 
-    with pytest.raises(TransitionInvalid) as invalid:
-        lead_transition(lead=lead, name=name, actor=actor, values=form_values(name, data))
+    invalid = refused(TransitionInvalid, lead, name, actor=actor, data=data)
 
-    assert missing in invalid.value.errors
-    assert_refused_and_nothing_stored(lead, before=before, history_before=history_before)
+    assert missing in invalid.errors
 
 
 @pytest.fixture
@@ -304,7 +290,6 @@ def bant(**changes):
 
 
 def test_qualify_names_every_failing_bant_item_at_once_and_stores_nothing(accepted_lead, manager):
-    before, history_before = stored(accepted_lead), history_of(accepted_lead)
     data = bant(
         budget_amount="5000",
         budget_currency="USD",
@@ -313,31 +298,20 @@ def test_qualify_names_every_failing_bant_item_at_once_and_stores_nothing(accept
         timeline=(timezone.localdate() + dt.timedelta(days=365)).isoformat(),
     )
 
-    with pytest.raises(TransitionInvalid) as invalid:
-        lead_transition(
-            lead=accepted_lead, name="qualify", actor=manager, values=form_values("qualify", data)
-        )
+    invalid = refused(TransitionInvalid, accepted_lead, "qualify", actor=manager, data=data)
 
-    assert set(invalid.value.errors) == {"budget_amount", "authority", "need", "timeline"}
+    assert set(invalid.errors) == {"budget_amount", "authority", "need", "timeline"}
     assert not Qualification.objects.filter(lead=accepted_lead).exists()
-    assert_refused_and_nothing_stored(accepted_lead, before=before, history_before=history_before)
 
 
 def test_qualify_refuses_a_budget_in_a_currency_without_an_exchange_rate(accepted_lead, manager):
-    before, history_before = stored(accepted_lead), history_of(accepted_lead)
+    data = bant(budget_amount="50000", budget_currency="EUR")
 
-    with pytest.raises(TransitionInvalid) as invalid:
-        lead_transition(
-            lead=accepted_lead,
-            name="qualify",
-            actor=manager,
-            values=form_values("qualify", bant(budget_amount="50000", budget_currency="EUR")),
-        )
+    invalid = refused(TransitionInvalid, accepted_lead, "qualify", actor=manager, data=data)
 
-    assert set(invalid.value.errors) == {"budget_currency"}
-    assert "EUR" in invalid.value.errors["budget_currency"][0]
+    assert set(invalid.errors) == {"budget_currency"}
+    assert "EUR" in invalid.errors["budget_currency"][0]
     assert not Qualification.objects.filter(lead=accepted_lead).exists()
-    assert_refused_and_nothing_stored(accepted_lead, before=before, history_before=history_before)
 
 
 def test_qualify_converts_a_foreign_budget_at_the_admin_rate(accepted_lead, manager):
@@ -363,20 +337,13 @@ def test_qualify_converts_a_foreign_budget_at_the_admin_rate(accepted_lead, mana
 def test_acting_on_a_lead_someone_else_just_moved_says_the_lead_has_changed(marketer, manager):
     # The manager's page showed an MQL; meanwhile a colleague accepted it.
     lead = walk_to(LeadFactory(), "accepted", marketer=marketer, manager=manager)
-    before, history_before = stored(lead), history_of(lead)
 
-    with pytest.raises(LeadChanged) as changed:
-        lead_transition(
-            lead=lead,
-            name="reject",
-            actor=manager,
-            values=form_values("reject", VALID_DATA["reject"]),
-            expected_stage="mql",
-        )
+    changed = refused(
+        LeadChanged, lead, "reject", actor=manager, data=VALID_DATA["reject"], expected_stage="mql"
+    )
 
-    assert "this lead has changed" in str(changed.value).lower()
-    assert changed.value.stage == "accepted"
-    assert_refused_and_nothing_stored(lead, before=before, history_before=history_before)
+    assert "this lead has changed" in str(changed).lower()
+    assert changed.stage == "accepted"
 
 
 # --- 5. side effects after commit ------------------------------------------------------

@@ -68,31 +68,52 @@ def test_the_timeline_is_judged_from_the_day_of_the_transition():
     assert "timeline" in errors_of({"timeline": then})
 
 
-def test_the_lead_page_shows_every_failing_item_when_the_budget_is_blank(
-    client, rep, marketer, manager
+@pytest.mark.parametrize(
+    "bant, named",
+    [
+        pytest.param(
+            {"budget_amount": "500", "budget_currency": "USD", "timeline": days_from_today(400)},
+            [
+                "Budget 500.00 USD is below the minimum of 10,000.00 USD.",
+                "later than 6 months from today",
+                'value="500"',  # what the rep typed is kept
+            ],
+            id="a low budget and a late timeline",
+        ),
+        pytest.param(
+            {"budget_amount": "", "timeline": days_from_today(-3)},
+            ["Budget is required.", "in the past"],
+            id="a blank budget and a past timeline",
+        ),
+    ],
+)
+def test_the_lead_page_names_every_failing_item_and_stores_nothing(
+    client, rep, marketer, manager, bant, named
 ):
     lead = walk_to(LeadFactory(), "accepted", marketer=marketer, manager=manager)
-    client.force_login(manager)
+    assert lead.owner == rep
+    client.force_login(rep)
 
     response = client.post(
         reverse("leads:transition", args=[lead.pk, "qualify"]),
         {
             **QUALIFYING_BANT,
             "expected_stage": "accepted",
-            "budget_amount": "",
             "authority": "user",
             "need": "",
-            "timeline": days_from_today(-3),
+            **bant,
         },
     )
 
     assert response.status_code == 400
     body = response.content.decode()
-    assert "Budget is required." in body
+    for failure in named:
+        assert failure in body
     assert (
         "User is not an authority level accepted for an SQL (accepted: Decision maker, Influencer)."
         in body
     )
     assert "The need must be stated." in body
-    assert "in the past" in body
+    lead.refresh_from_db()
+    assert lead.stage == "accepted"
     assert not Qualification.objects.filter(lead=lead).exists()

@@ -9,27 +9,22 @@ from django.utils import timezone
 from apps.leads.models import Lead, StageTransition
 from apps.leads.services import lead_transition
 from tests.factories import LeadFactory
-from tests.leads.helpers import form_values, walk_to
+from tests.leads.helpers import mql_owned_by, walk_to
 
 pytestmark = pytest.mark.django_db
 
 
-def mql_owned_by(owner, *, marketer, manager, **profile):
-    """A fresh MQL given to ``owner`` (round-robin first, then a manager's reassign if needed)."""
-    lead = walk_to(LeadFactory(**profile), "mql", marketer=marketer, manager=manager)
-    if lead.owner_id != owner.pk:
-        lead_transition(
-            lead=lead.pk,
-            name="reassign",
-            actor=manager,
-            values=form_values("reassign", {"owner": owner.username}),
-        )
-        lead.refresh_from_db()
-    return lead
-
-
 def transition_url(lead, name):
     return reverse("leads:transition", args=[lead.pk, name])
+
+
+def htmx_post_from_inbox(client, lead, name, **fields):
+    """What a card's form posts through htmx: the stage the inbox showed, where to come back."""
+    return client.post(
+        transition_url(lead, name),
+        {"expected_stage": "mql", "next": reverse("leads:inbox"), "origin": "inbox", **fields},
+        HTTP_HX_REQUEST="true",
+    )
 
 
 def test_a_rep_sees_their_mqls_with_score_fit_and_deadline_soonest_first(
@@ -109,11 +104,7 @@ def test_htmx_accept_answers_with_the_same_redirect_so_the_refreshed_inbox_can_b
     client.force_login(rep)
     inbox = reverse("leads:inbox")
 
-    response = client.post(
-        transition_url(lead, "accept"),
-        {"expected_stage": "mql", "next": inbox, "origin": "inbox"},
-        HTTP_HX_REQUEST="true",
-    )
+    response = htmx_post_from_inbox(client, lead, "accept")
 
     assert response.status_code == 302 and response["Location"] == inbox
     refreshed = client.get(inbox, HTTP_HX_REQUEST="true").content.decode()
@@ -155,13 +146,8 @@ def test_rejecting_without_a_reason_changes_nothing_and_names_the_missing_reason
 def test_htmx_reject_without_a_reason_says_so_in_the_open_form(client, rep, marketer, manager):
     lead = mql_owned_by(rep, marketer=marketer, manager=manager)
     client.force_login(rep)
-    inbox = reverse("leads:inbox")
 
-    response = client.post(
-        transition_url(lead, "reject"),
-        {"expected_stage": "mql", "next": inbox, "origin": "inbox"},
-        HTTP_HX_REQUEST="true",
-    )
+    response = htmx_post_from_inbox(client, lead, "reject")
 
     assert response["HX-Retarget"] == "#reject-form"
     assert "Choose a reject reason." in response.content.decode()
@@ -325,16 +311,8 @@ def test_htmx_reject_with_a_retired_reason_redraws_the_open_form_with_the_note(
     lead = mql_owned_by(rep, marketer=marketer, manager=manager)
     RejectReason.objects.filter(code="no_need").update(is_active=False)
     client.force_login(rep)
-    response = client.post(
-        transition_url(lead, "reject"),
-        {
-            "expected_stage": "mql",
-            "next": reverse("leads:inbox"),
-            "origin": "inbox",
-            "reason": "no_need",
-            "note": "Called twice, no budget",
-        },
-        HTTP_HX_REQUEST="true",
+    response = htmx_post_from_inbox(
+        client, lead, "reject", reason="no_need", note="Called twice, no budget"
     )
     # Only the open pop-over's form is swapped: it stays open, the note kept, the error by the reason.
     assert response.status_code == 200

@@ -4,18 +4,13 @@ import pytest
 from django.urls import reverse
 
 from apps.leads.models import Lead
-from apps.leads.services import lead_transition
 from tests.factories import LeadFactory, UserFactory
-from tests.leads.helpers import form_values, walk_to
+from tests.leads.helpers import mqls, run_transition, walk_to
 
 pytestmark = pytest.mark.django_db
 
 INBOX = "/leads/inbox/"
 REVIEW = "/leads/review/"
-
-
-def mqls(n, *, marketer, manager):
-    return [walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager) for _ in range(n)]
 
 
 def transition_url(lead, name):
@@ -110,12 +105,7 @@ def test_the_reassign_form_opened_without_javascript_leaves_out_the_current_owne
 
 def test_the_review_queue_has_one_resubmit_and_one_disqualify_form(client, marketer, manager):
     for lead in mqls(4, marketer=marketer, manager=manager):
-        lead_transition(
-            lead=lead.pk,
-            name="reject",
-            actor=manager,
-            values=form_values("reject", {"reason": "no_need"}),
-        )
+        run_transition(lead, "reject", actor=manager, data={"reason": "no_need"})
     client.force_login(marketer)
 
     body = client.get(REVIEW).content.decode()
@@ -127,12 +117,7 @@ def test_the_review_queue_has_one_resubmit_and_one_disqualify_form(client, marke
 
 def test_without_javascript_the_resubmit_form_opens_in_its_card(client, marketer, manager):
     lead = mqls(1, marketer=marketer, manager=manager)[0]
-    lead_transition(
-        lead=lead.pk,
-        name="reject",
-        actor=manager,
-        values=form_values("reject", {"reason": "no_need"}),
-    )
+    run_transition(lead, "reject", actor=manager, data={"reason": "no_need"})
     client.force_login(marketer)
 
     body = client.get(REVIEW, {"open": "resubmit", "lead": lead.pk}).content.decode()

@@ -24,6 +24,16 @@ def aikos_mql(marketer, manager):
     )
 
 
+def swept(marketer, manager, capture_on_commit, *, hours):
+    """Aiko's MQL, then a sweep ``hours`` after its promotion: ``mail.outbox`` holds that sweep's emails only."""
+    with capture_on_commit(execute=True):
+        lead = aikos_mql(marketer, manager)
+    mail.outbox.clear()
+    with capture_on_commit(execute=True):
+        sla_sweep(now=lead.mql_at + dt.timedelta(hours=hours))
+    return lead
+
+
 @pytest.fixture
 def reminded(marketer, manager, rep, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
@@ -112,11 +122,7 @@ def test_emails_go_out_in_the_recipients_language(
 ):
     rep.language = "ja"
     rep.save()
-    with django_capture_on_commit_callbacks(execute=True):
-        lead = aikos_mql(marketer, manager)
-    mail.outbox.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        sla_sweep(now=lead.mql_at + dt.timedelta(hours=25))
+    swept(marketer, manager, django_capture_on_commit_callbacks, hours=25)
     to_rep = next(m for m in mail.outbox if m.to == [rep.email])
     to_manager = next(m for m in mail.outbox if m.to == [manager.email])
     assert "期限" in to_rep.body  # Japanese for the missed deadline
@@ -134,11 +140,7 @@ def test_emails_show_deadlines_in_the_recipients_time_zone(
 ):
     rep.time_zone = "Asia/Tokyo"
     rep.save()
-    with django_capture_on_commit_callbacks(execute=True):
-        lead = aikos_mql(marketer, manager)
-    mail.outbox.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        sla_sweep(now=lead.mql_at + dt.timedelta(hours=21))
+    lead = swept(marketer, manager, django_capture_on_commit_callbacks, hours=21)
     reminder = next(m for m in mail.outbox if m.to == [rep.email])
     tokyo = lead.accept_due_at.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
     utc = lead.accept_due_at.astimezone(dt.UTC)

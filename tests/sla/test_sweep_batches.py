@@ -13,16 +13,11 @@ from apps.leads.services import lead_transition
 from apps.sla import triggers
 from apps.sla.models import Notification, SLACheck, SLAEvent
 from apps.sla.services import sla_sweep
-from tests.factories import LeadFactory
-from tests.leads.helpers import form_values, walk_to
+from tests.leads.helpers import form_values, mqls
 
 pytestmark = pytest.mark.django_db
 
 H = dt.timedelta(hours=1)
-
-
-def mqls(n, *, marketer, manager):
-    return [walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager) for _ in range(n)]
 
 
 def check_of(lead):

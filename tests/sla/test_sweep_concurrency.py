@@ -12,7 +12,7 @@ from apps.leads.models import Lead, StageTransition
 from apps.leads.services import lead_transition
 from apps.sla.models import SLACheck, SLAEvent
 from apps.sla.services import sla_sweep
-from tests.factories import LeadFactory, UserFactory
+from tests.factories import LeadFactory
 from tests.leads.helpers import form_values
 
 pytestmark = [
@@ -21,16 +21,6 @@ pytestmark = [
 ]
 
 H = dt.timedelta(hours=1)
-
-
-@pytest.fixture
-def team():
-    return {
-        "maya": UserFactory(username="maya", roles=["marketing"]),
-        "rita": UserFactory(username="rita", roles=["sales"]),
-        "oscar": UserFactory(username="oscar", roles=["sales"]),
-        "mona": UserFactory(username="mona", roles=["sales_manager"]),
-    }
 
 
 def promoted(team, hours_ago):

@@ -18,6 +18,12 @@ ENDPOINTS = "/admin/webhooks/webhookendpoint/"
 DELIVERIES = "/admin/webhooks/webhookdelivery/"
 
 
+def admin_action(client, changelist, action, row, **options):
+    """Django admin's ``action`` on ``row``, posted as its change list posts it."""
+    data = {"action": action, "_selected_action": [row.pk], "index": "0"}
+    return client.post(changelist, data, **options)
+
+
 def test_the_secret_is_shown_once_when_the_endpoint_is_created(client, admin_user, receiver):
     client.force_login(admin_user)
     response = client.post(
@@ -62,11 +68,7 @@ def test_send_a_test_event_reaches_the_receiver_signed(
 ):
     client.force_login(admin_user)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            ENDPOINTS,
-            {"action": "send_test_event", "_selected_action": [endpoint.pk], "index": "0"},
-            follow=True,
-        )
+        response = admin_action(client, ENDPOINTS, "send_test_event", endpoint, follow=True)
     assert "A test event is on its way to 1 endpoint" in response.content.decode()
     (request,) = receiver.received
     assert request.verified and request.json["type"] == "webhook.test"
@@ -87,11 +89,7 @@ def test_the_delivery_log_shows_each_attempt_and_resends_a_failed_delivery(
     page = client.get(f"{DELIVERIES}{delivery.pk}/change/").content.decode()
     assert "boom: upstream exploded" in page and "500" in page
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            DELIVERIES,
-            {"action": "resend", "_selected_action": [delivery.pk], "index": "0"},
-            follow=True,
-        )
+        response = admin_action(client, DELIVERIES, "resend", delivery, follow=True)
     assert "1 delivery queued to be sent again." in response.content.decode()
     delivery.message.refresh_from_db()
     assert delivery.message.status == OutboxStatus.SENT
@@ -107,9 +105,7 @@ def test_staff_who_may_only_view_endpoints_cannot_resend_or_send_tests(client, e
     client.force_login(viewer)
     page = client.get(ENDPOINTS).content.decode()
     assert "send_test_event" not in page and "resume" not in page
-    response = client.post(
-        ENDPOINTS, {"action": "send_test_event", "_selected_action": [endpoint.pk], "index": "0"}
-    )
+    response = admin_action(client, ENDPOINTS, "send_test_event", endpoint)
     assert response.status_code in (200, 302)
     assert not WebhookDelivery.objects.exists()
     assert not re.search(

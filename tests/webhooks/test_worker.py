@@ -32,25 +32,16 @@ STEPS = [
 ]
 
 
-@pytest.fixture
-def people():
-    return {
-        "maya": UserFactory(username="maya", roles=["marketing"]),
-        "mona": UserFactory(username="mona", roles=["sales_manager"]),
-        "rita": UserFactory(username="rita", roles=["sales"]),
-    }
-
-
 def all_sent():
     return not WebhookDelivery.objects.exclude(message__status=OutboxStatus.SENT).exists()
 
 
-def test_worker_threads_deliver_each_leads_events_in_order(live_worker, receiver, endpoint, people):
+def test_worker_threads_deliver_each_leads_events_in_order(live_worker, receiver, endpoint, team):
     receiver.script = [(204, b"", 0.05)] * 100  # a receiver that takes a moment
     leads = [LeadFactory().pk for _ in range(6)]
     for name, who, data in STEPS:
         for pk in leads:
-            lead_transition(lead=pk, name=name, actor=people[who], values=form_values(name, data))
+            lead_transition(lead=pk, name=name, actor=team[who], values=form_values(name, data))
     assert wait_for(all_sent, timeout=60), "deliveries still open"
 
     received = receiver.events()
@@ -64,7 +55,7 @@ def test_worker_threads_deliver_each_leads_events_in_order(live_worker, receiver
 def test_a_worker_killed_mid_delivery_loses_no_event(
     receiver,
     endpoint,
-    people,
+    team,
     processes,
     redis_url,
 ):
@@ -91,7 +82,7 @@ def test_a_worker_killed_mid_delivery_loses_no_event(
         lead_transition(
             lead=lead.pk,
             name="promote",
-            actor=people["maya"],
+            actor=team["maya"],
             values=form_values("promote", {"reason": "Asked for a demo"}),
         )
         assert wait_for(lambda: len(receiver.received) == 1, timeout=30), group.logs()
