@@ -55,7 +55,7 @@ from apps.sla.models import (
     SLAEvent,
     SLAEventKind,
 )
-from leadflow.bulk_insert import bulk_insert
+from leadflow.bulk_insert import bulk_insert, rows_insert
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +249,7 @@ def _claim_events(due: list[DueEvent]) -> list[ClaimedEvent]:
         (event.lead.pk, str(event.kind), event.deadline, event.lead.owner_id, timezone.now())
         for event in due
     ]
-    inserted = _insert_returning(
+    inserted = rows_insert(
         SLAEvent,
         ["lead", "kind", "deadline", "owner", "created_at"],
         rows,
@@ -262,47 +262,6 @@ def _claim_events(due: list[DueEvent]) -> list[ClaimedEvent]:
         for event in due
         if (key := (event.lead.pk, str(event.kind))) in ids
     ]
-
-
-def _insert_returning(model, fields, rows, *, conflict=(), returning=("id",)) -> list[tuple]:
-    """INSERT ``rows`` (values of ``fields``) into ``model``'s table in one statement.
-
-    Returns the ``returning`` fields of each row inserted. With ``conflict`` (the fields of
-    a unique constraint), rows that would break it are skipped and not returned.
-    PostgreSQL gets each column as one array (a handful of parameters, however many
-    rows); SQLite gets plain VALUES.
-    """
-    if not rows:
-        return []
-
-    def columns(names):
-        return ", ".join(
-            connection.ops.quote_name(model._meta.get_field(name).column) for name in names
-        )
-
-    if connection.vendor == "postgresql":
-        types = [model._meta.get_field(name).db_type(connection).split("(")[0] for name in fields]
-        source = "SELECT * FROM unnest({})".format(", ".join(f"%s::{t}[]" for t in types))
-        params = [list(column) for column in zip(*rows, strict=True)]
-    else:
-        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        source = "VALUES " + ", ".join([row] * len(rows))
-        params = [
-            connection.ops.adapt_datetimefield_value(value)
-            if isinstance(value, dt.datetime)
-            else value
-            for row in rows
-            for value in row
-        ]
-    on_conflict = f" ON CONFLICT ({columns(conflict)}) DO NOTHING" if conflict else ""
-    table = connection.ops.quote_name(model._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({columns(fields)}) {source}{on_conflict} "
-            f"RETURNING {columns(returning)}",
-            params,
-        )
-        return cursor.fetchall()
 
 
 class _Managers:
