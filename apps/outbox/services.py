@@ -37,6 +37,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from apps.outbox.models import OPEN_STATUSES, OutboxMessage, OutboxStatus
+from leadflow.bulk_insert import bulk_insert
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def outbox_put_many(*, messages: Sequence[OutboxMessage], kick: bool = True) -> 
     now = timezone.now()
     for message in messages:
         message.next_attempt_at = now
-    saved = OutboxMessage.objects.bulk_create(messages)
+    saved = bulk_insert(messages)
     if kick:
         transaction.on_commit(partial(outbox_kick, [m.pk for m in saved]))
     return saved

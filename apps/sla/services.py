@@ -55,6 +55,7 @@ from apps.sla.models import (
     SLAEvent,
     SLAEventKind,
 )
+from leadflow.bulk_insert import bulk_insert, rows_insert
 
 logger = logging.getLogger(__name__)
 
@@ -248,7 +249,7 @@ def _claim_events(due: list[DueEvent]) -> list[ClaimedEvent]:
         (event.lead.pk, str(event.kind), event.deadline, event.lead.owner_id, timezone.now())
         for event in due
     ]
-    inserted = _insert_returning(
+    inserted = rows_insert(
         SLAEvent,
         ["lead", "kind", "deadline", "owner", "created_at"],
         rows,
@@ -261,47 +262,6 @@ def _claim_events(due: list[DueEvent]) -> list[ClaimedEvent]:
         for event in due
         if (key := (event.lead.pk, str(event.kind))) in ids
     ]
-
-
-def _insert_returning(model, fields, rows, *, conflict=(), returning=("id",)) -> list[tuple]:
-    """INSERT ``rows`` (values of ``fields``) into ``model``'s table in one statement.
-
-    Returns the ``returning`` fields of each row inserted. With ``conflict`` (the fields of
-    a unique constraint), rows that would break it are skipped and not returned.
-    PostgreSQL gets each column as one array (a handful of parameters, however many
-    rows); SQLite gets plain VALUES.
-    """
-    if not rows:
-        return []
-
-    def columns(names):
-        return ", ".join(
-            connection.ops.quote_name(model._meta.get_field(name).column) for name in names
-        )
-
-    if connection.vendor == "postgresql":
-        types = [model._meta.get_field(name).db_type(connection).split("(")[0] for name in fields]
-        source = "SELECT * FROM unnest({})".format(", ".join(f"%s::{t}[]" for t in types))
-        params = [list(column) for column in zip(*rows, strict=True)]
-    else:
-        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        source = "VALUES " + ", ".join([row] * len(rows))
-        params = [
-            connection.ops.adapt_datetimefield_value(value)
-            if isinstance(value, dt.datetime)
-            else value
-            for row in rows
-            for value in row
-        ]
-    on_conflict = f" ON CONFLICT ({columns(conflict)}) DO NOTHING" if conflict else ""
-    table = connection.ops.quote_name(model._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({columns(fields)}) {source}{on_conflict} "
-            f"RETURNING {columns(returning)}",
-            params,
-        )
-        return cursor.fetchall()
 
 
 class _Managers:
@@ -416,7 +376,7 @@ def notifications_create(
     for the recipients with an address. Call it inside the transaction that
     causes them: a rollback takes the emails with it, a commit can't lose them.
     """
-    created = Notification.objects.bulk_create(notifications)
+    created = bulk_insert(notifications)
     if not created or not email:
         # Kinds told in a digest get their email later (``rejection_digests_queue``).
         return created
@@ -552,12 +512,9 @@ def notification_message(notification: Notification) -> str:
         )
     if kind == NotificationKind.MQL_REJECTED:
         row = notification.transition
-        return _("Sales rejected %(name)s%(company)s: %(reason)s (by %(who)s).") % {
-            "name": name,
-            "company": company,
-            "reason": reject_reason_label(row.reason if row else lead.last_reject_reason_id),
-            "who": (row.actor if row and row.actor else None) or _("the system"),
-        }
+        words["reason"] = reject_reason_label(row.reason if row else lead.last_reject_reason_id)
+        words["who"] = str(row.actor) if row and row.actor else _("the system")
+        return _("Sales rejected %(name)s%(company)s: %(reason)s (by %(who)s).") % words
     event = notification.event
     # People by their full name, as every page names them.
     words["owner"] = str(event.owner) if event and event.owner else _("nobody")
@@ -593,16 +550,10 @@ def rejection_notifications_create(*, transition) -> list[Notification]:
     Every active marketer hears of it, except one who made the rejection themselves.
     """
     recipients = marketers().exclude(pk=transition.actor_id).values_list("pk", flat=True)
-    return notifications_create(
-        notifications=[
-            Notification(
-                recipient_id=pk,
-                kind=NotificationKind.MQL_REJECTED,
-                lead_id=transition.lead_id,
-                transition=transition,
-            )
-            for pk in recipients
-        ],
+    return _transition_notifications_create(
+        transition=transition,
+        kind=NotificationKind.MQL_REJECTED,
+        recipients=recipients,
         email=False,
     )
 
@@ -617,16 +568,24 @@ def reassigned_away_notification_create(
     """
     if previous_owner_id is None or previous_owner_id in (transition.owner_id, transition.actor_id):
         return None
+    return _transition_notifications_create(
+        transition=transition, kind=NotificationKind.REASSIGNED_AWAY, recipients=[previous_owner_id]
+    )[0]
+
+
+def _transition_notifications_create(
+    *, transition, kind: str, recipients, email: bool = True
+) -> list[Notification]:
+    """The notifications of ``kind`` telling ``recipients`` (user ids) of a history row."""
     return notifications_create(
         notifications=[
             Notification(
-                recipient_id=previous_owner_id,
-                kind=NotificationKind.REASSIGNED_AWAY,
-                lead_id=transition.lead_id,
-                transition=transition,
+                recipient_id=pk, kind=kind, lead_id=transition.lead_id, transition=transition
             )
-        ]
-    )[0]
+            for pk in recipients
+        ],
+        email=email,
+    )
 
 
 def rejection_digests_queue(*, now: dt.datetime | None = None) -> int:

@@ -1,5 +1,6 @@
 """Changes elsewhere become events, in the transaction that makes them (never for replays)."""
 
+from django.contrib.auth import get_user_model
 from django.dispatch import receiver
 
 from apps.leads.models import Lead
@@ -61,29 +62,35 @@ def transition_event(sender, transition, replay=False, **kwargs):
 
 @receiver(sla_events_recorded)
 def sla_events(sender, event_ids, **kwargs):
-    rows = SLAEvent.objects.filter(pk__in=event_ids).select_related("owner").order_by("pk")
-    rows = list(rows)
-    leads = Lead.objects.select_related("owner").in_bulk([row.lead_id for row in rows])
+    # Plain rows, not models: a sweep batch tells of hundreds at once.
+    rows = list(
+        SLAEvent.objects.filter(pk__in=event_ids)
+        .order_by("pk")
+        .values_list(
+            "lead_id", "kind", "deadline", "created_at", f"owner__{get_user_model().USERNAME_FIELD}"
+        )
+    )
+    leads = Lead.objects.select_related("owner").in_bulk([row[0] for row in rows])
     events_record(
         events=[
             Event(
-                type=vocabulary.SLA_REMINDER if row.kind in REMINDERS else vocabulary.SLA_BREACHED,
-                occurred_at=row.created_at,
-                lead_id=row.lead_id,
+                type=vocabulary.SLA_REMINDER if kind in REMINDERS else vocabulary.SLA_BREACHED,
+                occurred_at=created_at,
+                lead_id=lead_id,
                 body=vocabulary.as_json(
                     {
-                        "lead": vocabulary.lead_data(leads[row.lead_id]),
+                        "lead": vocabulary.lead_data(leads[lead_id]),
                         "sla": {
-                            "kind": row.kind,
-                            "clock": "accept" if row.kind in ACCEPT_CLOCK else "process",
-                            "deadline": row.deadline,
-                            "owner": row.owner.get_username() if row.owner else None,
+                            "kind": kind,
+                            "clock": "accept" if kind in ACCEPT_CLOCK else "process",
+                            "deadline": deadline,
+                            "owner": owner,
                         },
-                        "deadlines": vocabulary.deadlines_data(leads[row.lead_id]),
+                        "deadlines": vocabulary.deadlines_data(leads[lead_id]),
                     }
                 ),
             )
-            for row in rows
+            for lead_id, kind, deadline, created_at, owner in rows
         ]
     )
 

@@ -49,6 +49,7 @@ from apps.webhooks.models import (
 )
 from apps.webhooks.safety import UnsafeURL, webhook_post
 from apps.webhooks.slack import slack_message
+from leadflow.bulk_insert import bulk_insert
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def events_record(*, events: Sequence[Event]) -> list[Event]:
     """
     if not events:
         return []
-    saved = Event.objects.bulk_create(events)
+    saved = bulk_insert(events)
     endpoints = [e for e in _listening_endpoints() if e.event_types]
     pairs = [
         (event, endpoint)

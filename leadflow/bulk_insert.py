@@ -1,0 +1,120 @@
+"""Insert many rows in one statement, cheaper than ``bulk_create`` on PostgreSQL.
+
+Django's ``bulk_create`` sends each column as one array (``UNNEST``) and psycopg
+builds every array literal in Python, escaping element by element with regular
+expressions: 500 webhook event bodies took ~170 ms of a sweep batch to quote,
+more than everything else in it. Here the rows travel as one JSON document,
+encoded by the C encoder and split by the server (``json_to_recordset``) into
+columns of the table's types. Other databases get one plain ``VALUES`` list.
+No signals are sent, as with ``bulk_create``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+from django.db import connection, models
+
+#: Values JSON has no type for, and the text PostgreSQL reads them back from.
+_AS_TEXT = {
+    "DateTimeField": lambda value: value.isoformat(),
+    "DateField": lambda value: value.isoformat(),
+    "UUIDField": str,
+    "DecimalField": str,
+}
+
+
+def rows_insert(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Iterable[Sequence],
+    *,
+    conflict: Sequence[str] = (),
+    returning: Sequence[str] = ("id",),
+) -> list[tuple]:
+    """INSERT ``rows`` (values of ``fields``, by field name) into ``model``'s table at once.
+
+    Returns the ``returning`` fields of each row inserted, in the order of ``rows``.
+    With ``conflict`` (the fields of a unique constraint), rows that would break it are
+    skipped and not returned.
+    """
+    rows = list(rows)
+    if not rows:
+        return []
+    meta = model._meta
+    quote = connection.ops.quote_name
+    columns = [meta.get_field(name) for name in fields]
+
+    def names(of):
+        return ", ".join(quote(meta.get_field(name).column) for name in of)
+
+    if connection.vendor == "postgresql":
+        # Parameters stripped (varchar, not varchar(20)): the table's own type still checks.
+        types = [field.db_type(connection).split("(")[0] for field in columns]
+        keys = [f"c{index}" for index in range(len(columns))]
+        converters = [
+            _AS_TEXT.get((field.target_field if field.is_relation else field).get_internal_type())
+            for field in columns
+        ]
+        document = json.dumps(
+            [
+                {
+                    key: value if convert is None or value is None else convert(value)
+                    for key, convert, value in zip(keys, converters, row, strict=True)
+                }
+                for row in rows
+            ]
+        )
+        definition = ", ".join(f"{key} {kind}" for key, kind in zip(keys, types, strict=True))
+        source = (
+            f"SELECT {', '.join(f'r.{key}' for key in keys)} FROM ROWS FROM "
+            f"(json_to_recordset(%s::json) AS ({definition})) WITH ORDINALITY "
+            f"AS r ({', '.join(keys)}, n) ORDER BY r.n"
+        )
+        params = [document]
+    else:
+        row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        source = "VALUES " + ", ".join([row] * len(rows))
+        params = [
+            field.get_db_prep_save(value, connection)
+            for values in rows
+            for field, value in zip(columns, values, strict=True)
+        ]
+    on_conflict = f" ON CONFLICT ({names(conflict)}) DO NOTHING" if conflict else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({names(fields)}) {source}{on_conflict} "
+            f"RETURNING {names(returning)}",
+            params,
+        )
+        return cursor.fetchall()
+
+
+def bulk_insert(objs: Sequence[models.Model]) -> list[models.Model]:
+    """``bulk_create`` of ``objs`` (unsaved, of one model, with an auto primary key).
+
+    Fields get their ``pre_save`` values (``auto_now_add``; defaults were set when
+    each object was made). Returns ``objs``, saved, with their primary keys.
+    """
+    objs = list(objs)
+    if not objs:
+        return []
+    model = type(objs[0])
+    meta = model._meta
+    if connection.vendor != "postgresql" or any(
+        isinstance(field, models.JSONField) and field.encoder for field in meta.concrete_fields
+    ):
+        return model.objects.bulk_create(objs)
+    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    ids = rows_insert(
+        model,
+        [field.name for field in fields],
+        ([field.pre_save(obj, True) for field in fields] for obj in objs),
+        returning=[meta.pk.name],
+    )
+    for obj, (pk,) in zip(objs, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return objs
