@@ -17,11 +17,7 @@ pytestmark = pytest.mark.django_db
 
 LEADS = "/api/v1/leads/"
 
-<<<<<<< HEAD
 # The docs' example lead as a careless web form sends it: the email and country case vary.
-=======
-# The docs' example lead, as a form might send it: the email and country in other cases.
->>>>>>> lane/dedupt
 AIKO = {**examples.AIKO, "email": "Aiko.Tanaka@Kumo.example", "country": "jp"}
 
 
