@@ -345,6 +345,7 @@ def test_the_admin_preview_lists_each_row_with_the_marketers_table(client, admin
     ]
     assert "Changes: Employees." in body and "Email: Enter a valid email address." in body
     assert "css/import_plan.css" in body  # the filter's styles, in admin too
+    assert "3 rows (UTF-8): 1 new, 1 updated" in body  # worded as on the marketer's page
 
 
 def test_the_admin_import_explains_a_file_without_an_email_column(client, admin_user):
