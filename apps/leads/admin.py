@@ -13,7 +13,9 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from apps.leads.imports import ImportFileError, leads_import_csv, read_csv_rows
+from apps.leads.import_jobs import summary_as_dict
+from apps.leads.import_views import summary_for_page
+from apps.leads.imports import ImportFileError, leads_import_csv
 from apps.leads.labels import history_reason, transition_reason_labels
 from apps.leads.models import Engagement, Lead, Qualification, StageTransition
 from apps.leads.services import lead_fit_refresh, lead_transition, leads_promote_if_meeting
@@ -127,8 +129,6 @@ def _transition_action(entry):
 
 
 IMPORT_SESSION_KEY = "leads_admin_import"
-#: Rows of the file shown in the preview.
-PREVIEW_ROWS = 20
 
 
 class LeadImportForm(forms.Form):
@@ -161,18 +161,6 @@ def _upload_to_temp_file(upload) -> Path | None:
         Path(handle.name).unlink(missing_ok=True)
         return None
     return Path(handle.name)
-
-
-def _preview_rows(path: Path, encoding: str) -> dict:
-    """The header and the first ``PREVIEW_ROWS`` rows of the file (its own data only)."""
-    with path.open("r", encoding=encoding, newline="") as text:
-        layout, rows = read_csv_rows(text)
-        shown = []
-        for row in rows:
-            shown.append([row.values.get(column, "") for column in layout.columns])
-            if len(shown) >= PREVIEW_ROWS:
-                break
-    return {"columns": layout.columns, "rows": shown}
 
 
 LIFECYCLE_FIELDS = [
@@ -344,11 +332,8 @@ class LeadAdmin(admin.ModelAdmin):
             request.session[IMPORT_SESSION_KEY] = {"path": str(path), **options}
         else:
             path.unlink(missing_ok=True)
-        return {
-            "summary": summary,
-            "confirmable": confirmable,
-            "preview": _preview_rows(path, summary.encoding) if confirmable else None,
-        }
+        # Worded as on the marketer's preview page, with the same row-by-row table.
+        return {"summary": summary_for_page(summary_as_dict(summary)), "confirmable": confirmable}
 
     def _import_confirm(self, request):
         pending = request.session.pop(IMPORT_SESSION_KEY, None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
@@ -167,4 +168,5 @@ def summary_as_dict(summary: ImportSummary) -> dict:
             {"line": r.line, "reason": r.reason} for r in summary.rejections[:REJECTIONS_SHOWN]
         ],
         "written": summary.written,
+        "plan": [asdict(row) for row in summary.plan],
     }

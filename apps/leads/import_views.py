@@ -5,6 +5,7 @@ import, and each sees only the imports they started (another's is a 404).
 """
 
 import re
+from collections import Counter
 
 from django import forms
 from django.conf import settings
@@ -13,18 +14,32 @@ from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import capfirst
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from apps.accounts.permissions import can_create_leads, has_role
 from apps.leads.import_jobs import ImportRefused, lead_import_confirm, lead_import_start
-from apps.leads.imports import LEAD_COLUMNS
+from apps.leads.imports import (
+    CREATE,
+    LEAD_COLUMNS,
+    MERGE,
+    REJECT,
+    ROW_ACTIONS,
+    UPDATE,
+)
 from apps.leads.models import Lead, LeadImport
 from apps.leads.views import PageMixin
 
 #: The encodings ``imports.CSV_ENCODINGS`` names, as a person calls them.
 ENCODING_NAMES = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp932": "Shift_JIS"}
+#: The row actions as the preview's filter and table name them.
+ACTION_LABELS = {
+    CREATE: pgettext_lazy("import row", "Create"),
+    UPDATE: pgettext_lazy("import row", "Update"),
+    MERGE: pgettext_lazy("import row", "Merge"),
+    REJECT: pgettext_lazy("import row", "Reject"),
+}
 #: "email: Enter a valid email address." - a column's name opening a rejection reason.
 COLUMN_PREFIX = re.compile(r"(^|; )(" + "|".join(map(re.escape, LEAD_COLUMNS)) + r"): ")
 
@@ -43,16 +58,67 @@ def rejection_reason_readable(reason: str) -> str:
 
 
 def summary_for_page(summary: dict) -> dict:
-    """A job's stored summary, worded for people: the encoding's name, readable reasons."""
+    """A stored summary (``import_jobs.summary_as_dict``), worded for people.
+
+    The encoding's name, readable reasons, and the row-by-row plan with what happens
+    to each row (``plan``); the rejected rows listed apart are those below the plan's
+    last line (``rejections``), the rest only counted (``rejected_unlisted``). The
+    marketer's preview page and the admin's import page both show it.
+    """
     summary = dict(summary or {})
     encoding = summary.get("encoding") or ""
     summary["encoding_name"] = ENCODING_NAMES.get(encoding.lower(), encoding.upper())
+    plan = import_plan_for_page(summary)
+    summary["plan"] = plan
     summary["rejections"] = [
         {**row, "reason": rejection_reason_readable(str(row.get("reason", "")))}
         for row in summary.get("rejections") or []
+        if row.get("line", 0) > plan["last_line"]
     ]
+    summary["rejected_unlisted"] = (
+        (summary.get("rejected") or 0) - plan["counts"][REJECT] - len(summary["rejections"])
+    )
     summary["valid"] = (summary.get("created") or 0) + (summary.get("updated") or 0)
     return summary
+
+
+def import_plan_for_page(summary: dict) -> dict:
+    """The listed rows, each with its action's label and a sentence on what happens to it."""
+    rows = [
+        {**row, "label": ACTION_LABELS.get(row.get("action"), ""), "detail": _row_detail(row)}
+        for row in summary.get("plan") or []
+    ]
+    counts = Counter(row.get("action") for row in rows)
+    return {
+        "rows": rows,
+        "counts": counts,
+        "groups": [
+            {"action": action, "label": ACTION_LABELS[action], "count": counts[action]}
+            for action in ROW_ACTIONS
+        ],
+        # Every row read is listed: nothing of the file is left out of the table.
+        "complete": len(rows) >= (summary.get("rows") or 0),
+        "last_line": rows[-1]["line"] if rows else 0,
+    }
+
+
+def _row_detail(row: dict) -> str:
+    action = row.get("action")
+    if action == REJECT:
+        return rejection_reason_readable(str(row.get("reason", "")))
+    if action == MERGE:
+        return gettext(
+            "Same email as line %(line)s: merged into one lead; this row's non-blank values "
+            "win, except source and campaign (the first touch stays)."
+        ) % {"line": row.get("merged_into")}
+    if action == UPDATE:
+        changes = row.get("changes") or []
+        if not changes:
+            return gettext("No change: the lead already holds these values.")
+        return gettext("Changes: %(columns)s.") % {
+            "columns": ", ".join(str(column_label(c)) for c in changes)
+        }
+    return gettext("A new lead.")
 
 
 class ImportForm(forms.Form):

@@ -62,6 +62,17 @@ DEFAULT_IMPORT_SOURCE = "import"
 CSV_ENCODINGS = ("utf-8-sig", "cp932")
 #: Rejected rows listed one by one in a summary; past this only counted.
 REJECTIONS_LISTED = 10_000
+#: Rows whose fate a check pass lists one by one (the preview's row-by-row table), from
+#: the top of the file; past this only counted, so memory stays bounded whatever the size.
+PLAN_ROWS_LISTED = 200
+#: What an import does with a row: a new lead, an update of the stored lead with its email,
+#: a merge into the lead of an earlier row with the same email, or nothing (the row is invalid).
+CREATE, UPDATE, MERGE, REJECT = "create", "update", "merge", "reject"
+ROW_ACTIONS = (CREATE, UPDATE, MERGE, REJECT)
+#: The columns an update may change: a stored lead keeps its first touch (source, campaign).
+UPDATABLE_COLUMNS = tuple(c for c in LEAD_COLUMNS if c != "email" and c not in FIRST_TOUCH_FIELDS)
+#: A value shown in the row-by-row table is cut to this length (a rejected row may hold anything).
+PLAN_TEXT_MAX = 120
 
 country_code_validator = RegexValidator(
     r"^[A-Za-z]{2}$", gettext_lazy("Use a two-letter ISO 3166 country code, e.g. JP.")
@@ -438,6 +449,20 @@ class RowRejection:
 
 
 @dataclass
+class PlannedRow:
+    """What the import does with one row of the file (``action`` is one of ``ROW_ACTIONS``)."""
+
+    line: int
+    email: str
+    name: str
+    company: str
+    action: str = ""
+    reason: str = ""  # why a rejected row is rejected
+    changes: list[str] = field(default_factory=list)  # the columns an update changes
+    merged_into: int | None = None  # a merged row: the line whose lead it merges into
+
+
+@dataclass
 class ImportSummary:
     encoding: str = ""
     ignored_columns: list[str] = field(default_factory=list)
@@ -448,6 +473,8 @@ class ImportSummary:
     rejected: int = 0
     rejections: list[RowRejection] = field(default_factory=list)
     written: bool = False
+    #: The first ``PLAN_ROWS_LISTED`` rows of the file, each with its action, in file order.
+    plan: list[PlannedRow] = field(default_factory=list)
 
     def reject(self, line: int, reason: str) -> None:
         self.rejected += 1
@@ -457,6 +484,83 @@ class ImportSummary:
     @property
     def unlisted_rejections(self) -> int:
         return self.rejected - len(self.rejections)
+
+
+class _RowPlanner:
+    """Writes ``summary.plan``: the fate of the file's first ``limit`` rows, as a check pass reads them.
+
+    A rejected row and a repeated email are known as they are read. Whether a row
+    creates a lead or updates a stored one (and which columns it changes) is asked
+    once, by ``settle``, for the listed rows only, before anything is written. The
+    rows are listed from the top, so a listed repeat's first row is listed too.
+    """
+
+    def __init__(self, summary: ImportSummary, limit: int = PLAN_ROWS_LISTED):
+        self.summary, self.limit = summary, limit
+        self.first_line: dict[str, int] = {}
+        self.given: dict[int, dict[str, Any]] = {}
+
+    def invalid(self, row: CsvRow, reason: str) -> None:
+        self.summary.reject(row.line, reason)
+        if len(self.summary.plan) < self.limit:
+            self.summary.plan.append(
+                _planned_row(row.line, row.values, action=REJECT, reason=reason)
+            )
+
+    def watch(self, valid: Iterable[tuple[int, dict]]) -> Iterator[tuple[int, dict]]:
+        """The valid rows, passed on unchanged, the first ones noted on the way."""
+        valid, plan = iter(valid), self.summary.plan
+        for line, values in valid:
+            if len(plan) >= self.limit:
+                yield line, values
+                yield from valid  # the list is full: the rest pass untouched
+                return
+            row = _planned_row(line, values)
+            first = self.first_line.setdefault(values["email"], line)
+            if first != line:
+                row.action, row.merged_into = MERGE, first
+            else:
+                self.given[line] = {c: values[c] for c in UPDATABLE_COLUMNS}
+            plan.append(row)
+            yield line, values
+
+    def settle(self) -> None:
+        """Each listed row not yet decided: a new lead, or an update saying what it changes."""
+        pending = [row for row in self.summary.plan if not row.action]
+        if not pending:
+            return
+        stored = {
+            lead["email"]: lead
+            for lead in Lead.objects.filter(email__in={row.email for row in pending}).values(
+                "email", *UPDATABLE_COLUMNS
+            )
+        }
+        for row in pending:
+            lead, given = stored.get(row.email), self.given.pop(row.line)
+            if lead is None:
+                row.action = CREATE
+            else:
+                # A blank never erases a stored value (``lead_intake``): only what is given counts.
+                row.action = UPDATE
+                row.changes = [
+                    column
+                    for column, value in given.items()
+                    if value not in (None, "") and value != lead[column]
+                ]
+
+
+def _planned_row(line: int, values: Mapping[str, Any], **fields) -> PlannedRow:
+    def text(*columns) -> str:
+        joined = " ".join(str(values.get(c) or "").strip() for c in columns).strip()
+        return joined[:PLAN_TEXT_MAX]
+
+    return PlannedRow(
+        line=line,
+        email=text("email"),
+        name=text("first_name", "last_name"),
+        company=text("company"),
+        **fields,
+    )
 
 
 class _NoProgress:
@@ -479,7 +583,8 @@ def leads_import_csv(
     """Import the leads of the CSV file ``path``; returns what happened.
 
     Check pass: detect the encoding, read the header, validate every row and
-    count what would be created, updated or merged. Without ``skip_invalid``,
+    count what would be created, updated or merged; the first ``PLAN_ROWS_LISTED``
+    rows are listed with what happens to each (``summary.plan``). Without ``skip_invalid``,
     any bad row stops the import there, with nothing written. Write pass
     (unless ``dry_run``): each valid row through ``lead_intake``, one
     transaction per ``batch_size`` rows. A row whose email appeared earlier in
@@ -532,15 +637,15 @@ def _open_rows(path: Path, encoding: str):
 
 
 def _valid_rows(
-    rows: Iterable[CsvRow], active_sources: list[str], on_invalid: Callable[[int, str], None]
+    rows: Iterable[CsvRow], active_sources: list[str], on_invalid: Callable[[CsvRow, str], None]
 ):
     for row in rows:
         if row.problem:
-            on_invalid(row.line, row.problem)
+            on_invalid(row, row.problem)
             continue
         values, errors = lead_row_clean(row.values, active_sources=active_sources)
         if errors:
-            on_invalid(row.line, describe_errors(errors))
+            on_invalid(row, describe_errors(errors))
             continue
         yield row.line, values
 
@@ -560,12 +665,14 @@ def _check_pass(path, summary, active_sources, batch_size, progress) -> tuple[in
     """Validate every row; returns the planned (created, updated, duplicates)."""
     created = updated = duplicates = 0
     seen: set[str] = set()
+    planner = _RowPlanner(summary)
     text, layout, rows = _open_rows(path, summary.encoding)
     summary.ignored_columns = layout.ignored
     bar = progress(_("Checking rows"), None)
     try:
         counted = _count_rows(rows, summary, bar)
-        for batch in _batches(_valid_rows(counted, active_sources, summary.reject), batch_size):
+        valid = planner.watch(_valid_rows(counted, active_sources, planner.invalid))
+        for batch in _batches(valid, batch_size):
             emails = {values["email"] for _line, values in batch} - seen
             stored = set(Lead.objects.filter(email__in=emails).values_list("email", flat=True))
             for _line, values in batch:
@@ -581,6 +688,7 @@ def _check_pass(path, summary, active_sources, batch_size, progress) -> tuple[in
     finally:
         bar.close()
         text.close()
+    planner.settle()
     return created, updated, duplicates
 
 
@@ -598,7 +706,7 @@ def _write_pass(path, summary, active_sources, batch_size, progress, *, valid_ro
     try:
         # Rows already reported by the check pass are passed over silently here.
         for batch in _batches(
-            _valid_rows(rows, active_sources, lambda line, reason: None), batch_size
+            _valid_rows(rows, active_sources, lambda row, reason: None), batch_size
         ):
             stored = set(
                 Lead.objects.filter(email__in={v["email"] for _l, v in batch}).values_list(
@@ -649,11 +757,13 @@ def _import_staged(path, summary, active_sources, *, skip_invalid, dry_run, batc
             + ", ".join(f"{c} {'integer' if c == 'employees' else 'text'}" for c in LEAD_COLUMNS)
             + ") ON COMMIT DROP"
         )
+        planner = _RowPlanner(summary)
         text, layout, rows = _open_rows(path, summary.encoding)
         summary.ignored_columns = layout.ignored
         bar = progress(_("Checking rows"), None)
         try:
-            valid = _valid_rows(_count_rows(rows, summary, bar), active_sources, summary.reject)
+            counted = _count_rows(rows, summary, bar)
+            valid = planner.watch(_valid_rows(counted, active_sources, planner.invalid))
             # Rows are checked (and progress reported, which may write to the database)
             # between COPYs, never during one: the connection is busy while a COPY runs.
             for batch in _batches(valid, COPY_BATCH_ROWS):
@@ -663,6 +773,7 @@ def _import_staged(path, summary, active_sources, *, skip_invalid, dry_run, batc
         finally:
             bar.close()
             text.close()
+        planner.settle()
         latest = ", ".join(
             f"(array_agg({c} ORDER BY line DESC) FILTER (WHERE {c} <> ''))[1] AS {c}"
             for c in _TEXT_COLUMNS

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views import View
@@ -31,7 +32,6 @@ from apps.reports.selectors import CSV_COLUMNS, report_csv_row
 from apps.reports.services import (
     weekly_reports_filtered,
     weekly_reports_for,
-    weekly_reports_recent,
 )
 from apps.reports.suggest import (
     DEFAULT_BAND,
@@ -44,7 +44,6 @@ from apps.reports.suggestions_page import suggestions_page_context
 from apps.reports.weeks import WeekWindow
 from apps.reports.whatif import MAX_WEEKS
 
-DASHBOARD_WEEKS = 12
 # Raised untranslated; the 403 page shows it in the reader's language.
 REPORTS_FORBIDDEN = gettext_noop("Reports are for marketing and sales managers.")
 DRAFTS_FORBIDDEN = gettext_noop("Only admins who edit the MQL criteria may make a draft.")
@@ -65,6 +64,23 @@ def weeks_from_first_data(weeks):
     return list(weeks[max(first, 0) :])
 
 
+def dashboard_weeks(form: DashboardFilterForm, *, now) -> list:
+    """The weeks of a valid dashboard filter form's window: the page's and the CSV's figures.
+
+    For everyone, the stored reports; for one rep, source or criteria version, the
+    same figures counted now.
+    """
+    cohort, window = form.cleaned_data["cohort"], form.cleaned_data["window"]
+    if cohort:
+        return weekly_reports_filtered(window.weeks, now=now, cohort=cohort)
+    return weekly_reports_for(window.weeks, now=now)
+
+
+def dashboard_filter_query(form: DashboardFilterForm) -> dict[str, str]:
+    """The filters given to ``form``, as the query string that gives them again."""
+    return {name: form.data[name] for name in form.fields if form.data.get(name)}
+
+
 class DashboardView(ReportsAccessMixin, View):
     """The weeks' figures, for everyone (the stored reports) or one rep, source or criteria
     version (GET ?rep&source&criteria&from&to; a value the form refuses answers 400)."""
@@ -74,15 +90,19 @@ class DashboardView(ReportsAccessMixin, View):
         form = DashboardFilterForm(request.GET, now=now)
         if not form.is_valid():
             return render(request, "reports/dashboard.html", {"form": form}, status=400)
-        cohort, window = form.cleaned_data["cohort"], form.cleaned_data["window"]
-        if cohort:
-            weeks = weekly_reports_filtered(window.weeks, now=now, cohort=cohort)
-        else:
-            weeks = weekly_reports_for(window.weeks, now=now)
+        cohort = form.cleaned_data["cohort"]
+        weeks = dashboard_weeks(form, now=now)
         if not form.cleaned_data["chosen_weeks"]:
+            # Charted from the first week with data; the CSV keeps the whole window.
             weeks = weeks_from_first_data(weeks)
         report_settings = ReportSettings.load()
-        context = {"form": form, "filtered": bool(cohort)}
+        query = dashboard_filter_query(form)
+        context = {
+            "form": form,
+            "filtered": bool(cohort),
+            # The download holds the page's figures: the same filters, the same window.
+            "csv_url": reverse("reports:weekly_csv") + (f"?{urlencode(query)}" if query else ""),
+        }
         context.update(
             dashboard_context(
                 weeks,
@@ -97,12 +117,25 @@ class DashboardView(ReportsAccessMixin, View):
 
 
 class WeeklyCsvView(ReportsAccessMixin, View):
-    """The dashboard's weeks as CSV: a header and one row per week, oldest first."""
+    """The dashboard's weeks as CSV, for the dashboard's filters (the same query string):
+    a header and one row per week, oldest first; a filter the form refuses answers 400."""
 
     def get(self, request):
-        weeks = weekly_reports_recent(count=DASHBOARD_WEEKS)
+        now = timezone.now()
+        form = DashboardFilterForm(request.GET, now=now)
+        if not form.is_valid():
+            problems = [str(m) for messages in form.errors.values() for m in messages]
+            return HttpResponse(
+                " ".join(problems), status=400, content_type="text/plain; charset=utf-8"
+            )
+        weeks = dashboard_weeks(form, now=now)
         response = HttpResponse(content_type="text/csv; charset=utf-8")
-        filename = f"leadflow-weekly-{weeks[0].week}-{weeks[-1].week}.csv"
+        filters = "".join(
+            f"-{name}-{slugify(value)}"
+            for name, value in dashboard_filter_query(form).items()
+            if name not in ("from", "to")
+        )
+        filename = f"leadflow-weekly-{weeks[0].week}-{weeks[-1].week}{filters}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         writer = csv.writer(response)
         writer.writerow(CSV_COLUMNS)

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
@@ -109,8 +110,9 @@ def test_marketing_sees_a_rejection_on_the_notifications_page(open_page, screens
     expect(page).to_have_url(re.compile(rf"/leads/{lead.pk}/$"))
 
 
-def test_a_marketer_imports_a_csv_after_a_preview(open_page, screenshot, team, tmp_path):
-    LeadFactory(email="known@example.com")
+def fair_csv(tmp_path):
+    """A Shift_JIS file of four rows: one new lead, one known, one invalid, one repeat."""
+    LeadFactory(email="known@example.com", last_name="Known", company="Old Co")
     csv = tmp_path / "fair.csv"
     csv.write_bytes(
         (
@@ -118,19 +120,42 @@ def test_a_marketer_imports_a_csv_after_a_preview(open_page, screenshot, team, t
             "sato@example.jp,佐藤,雲システム,event\n"
             "known@example.com,Known,Known Co,event\n"
             "broken,Nobody,,event\n"
+            "SATO@example.jp,佐藤,雲システム株式会社,event\n"
         ).encode("cp932")
     )
+    return csv
+
+
+def preview(page, csv, *, link="Import leads", button="Check the file"):
+    page.goto("/leads/")
+    page.get_by_role("link", name=link).click()
+    page.set_input_files("input[name=file]", str(csv))
+    page.get_by_role("button", name=button).click()
+    expect(page.get_by_test_id("import-status")).to_have_attribute("data-state", "done")
+
+
+def test_a_marketer_imports_a_csv_after_a_preview(open_page, screenshot, team, tmp_path):
     page = open_page()
     log_in(page, "maya")
-    page.goto("/leads/")
-    page.get_by_role("link", name="Import leads").click()
-    page.set_input_files("input[name=file]", str(csv))
-    page.get_by_role("button", name="Check the file").click()
+    preview(page, fair_csv(tmp_path))
 
     expect(page.get_by_test_id("import-created")).to_contain_text("1")
     expect(page.get_by_test_id("import-updated")).to_contain_text("1")
-    expect(page.get_by_test_id("import-rejections")).to_contain_text("Enter a valid email")
+    # Row by row: what happens to each line of the file, filtered by what happens.
+    rows = page.get_by_test_id("import-plan").locator("tbody tr")
+    expect(rows).to_have_count(4)
+    expect(rows.nth(0)).to_contain_text("Create")
+    expect(rows.nth(1)).to_contain_text("Changes: Company.")
+    expect(rows.nth(2)).to_contain_text("Enter a valid email")
+    expect(rows.nth(3)).to_contain_text("Same email as line 2")
+    page.get_by_test_id("plan-filter-reject").click()
+    expect(rows.filter(visible=True)).to_have_count(1)
+    expect(rows.filter(visible=True)).to_contain_text("broken")
+    page.get_by_test_id("plan-filter-merge").click()
+    expect(rows.filter(visible=True)).to_have_text(re.compile("SATO@example.jp|sato@example.jp"))
     screenshot(page, "-preview")
+    page.locator("label[for=plan-show-all]").click()
+    expect(rows.filter(visible=True)).to_have_count(4)
     # The import waits for the box: the invalid rows are skipped only when the user says so.
     expect(page.get_by_role("button", name="Import 2 leads")).to_be_disabled()
     page.get_by_label("Skip the invalid rows").check()
@@ -201,3 +226,32 @@ def test_recycle_asks_first_and_only_the_confirmation_sends_the_lead_back(open_p
     expect(page.locator("#messages")).to_contain_text("Dana Reyes")
     lead.refresh_from_db()
     assert lead.stage == "new"
+
+
+@pytest.mark.parametrize("locale", ["en-US", "ja-JP"])
+@pytest.mark.parametrize("width", [1440, 390])
+def test_the_import_preview_at_both_widths_in_both_languages(
+    open_page, screenshot, team, tmp_path, locale, width
+):
+    japanese = locale.startswith("ja")
+    page = open_page(locale=locale, width=width)
+    log_in(page, "maya")
+    preview(
+        page,
+        fair_csv(tmp_path),
+        link="リードをインポート" if japanese else "Import leads",
+        button="ファイルをチェック" if japanese else "Check the file",
+    )
+    plan = page.get_by_test_id("import-plan")
+    expect(plan.locator("tbody tr")).to_have_count(4)
+    expect(plan).to_contain_text("行ごとの内容" if japanese else "Row by row")
+    screenshot(page, f"-{locale}-{width}")
+    # The table fits the phone: nothing makes the page wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # The filter's hidden radios keep their labels; the table reads in order.
+    serious = [
+        violation["id"]
+        for violation in Axe().run(page).response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert not serious

@@ -96,3 +96,20 @@ def engage(lead, *kinds, at=None):
     return engagements_record(
         items=[EngagementInput(lead_id=lead.pk, kind=k, occurred_at=at) for k in kinds]
     )
+
+
+def run_importer(importer, path, *, skip_invalid=False, dry_run=False, batch_size=2):
+    """``imports._import_rowwise`` or ``imports._import_staged`` run on the UTF-8 file ``path``."""
+    from apps.leads import imports
+
+    summary = imports.ImportSummary(encoding="utf-8-sig")
+    importer(
+        path,
+        summary,
+        imports.active_source_codes(),
+        skip_invalid=skip_invalid,
+        dry_run=dry_run,
+        batch_size=batch_size,
+        progress=lambda description, total: imports._NoProgress(),
+    )
+    return summary

@@ -1,6 +1,7 @@
 """`manage.py import_leads FILE.csv` and the same import in Django admin."""
 
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -296,6 +297,23 @@ def test_the_admin_import_updates_a_known_lead(client, admin_user):
 
     lead.refresh_from_db()
     assert (lead.employees, lead.fit, Lead.objects.count()) == (100, "pass", 1)
+
+
+def test_the_admin_preview_lists_each_row_with_the_marketers_table(client, admin_user):
+    LeadFactory(email="known@example.com", employees=10)
+    client.force_login(admin_user)
+
+    preview = _upload(client, b"email,employees\nKNOWN@example.com,100\nnew@example.com,5\nbad,1\n")
+
+    body = preview.content.decode()
+    assert re.findall(r'data-action="(\w+)" data-line="(\d+)"', body) == [
+        ("update", "2"),
+        ("create", "3"),
+        ("reject", "4"),
+    ]
+    assert "Changes: Employees." in body and "Email: Enter a valid email address." in body
+    assert "css/import_plan.css" in body  # the filter's styles, in admin too
+    assert "3 rows (UTF-8): 1 new, 1 updated" in body  # worded as on the marketer's page
 
 
 def test_the_admin_import_explains_a_file_without_an_email_column(client, admin_user):

@@ -1,5 +1,7 @@
 """Marketers import leads from the UI: upload, dry-run preview, confirm, progress."""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -125,19 +127,19 @@ def test_another_marketers_import_is_a_404(client, marketer, django_capture_on_c
     assert client.post(reverse("leads:import_confirm", args=[job.pk])).status_code == 404
 
 
-def test_a_running_import_shows_its_progress_and_polls(client, marketer):
-    client.force_login(marketer)
+def job_page(client, user, **fields) -> str:
+    """The page of an import made here with ``fields`` (a file that is not on disk)."""
+    client.force_login(user)
     job = LeadImport.objects.create(
-        created_by=marketer,
-        file_name="big.csv",
-        path="/nonexistent",
-        size=1,
-        state="running",
-        phase="Importing leads",
-        done_rows=250,
-        total_rows=1000,
+        created_by=user, file_name="big.csv", path="/nonexistent", size=1, **fields
     )
-    body = client.get(reverse("leads:import_job", args=[job.pk])).content.decode()
+    return client.get(reverse("leads:import_job", args=[job.pk])).content.decode()
+
+
+def test_a_running_import_shows_its_progress_and_polls(client, marketer):
+    body = job_page(
+        client, marketer, state="running", phase="Importing leads", done_rows=250, total_rows=1000
+    )
     assert 'hx-trigger="every 1s"' in body
     assert '<progress max="100" value="25">' in body
     assert "250 of 1000 rows" in body
@@ -213,3 +215,88 @@ def test_recent_imports_tell_a_preview_from_an_import_and_a_failure(
     # The upload form's box sits inside its label, with no "(optional)".
     assert '<label class="check-label" for="id_skip_invalid"><input type="checkbox"' in body
     assert "(optional)" not in body
+
+
+def plan_rows(body: str) -> list[tuple[str, str]]:
+    """(action, line) of each row of the preview's row-by-row table."""
+    return re.findall(r'class="plan-row is-\w+" data-action="(\w+)" data-line="(\d+)"', body)
+
+
+def test_the_preview_lists_each_row_with_what_will_happen_to_it(
+    client, marketer, django_capture_on_commit_callbacks
+):
+    LeadFactory(email="known@example.com", first_name="Ken", last_name="Sato", company="Old Co")
+    client.force_login(marketer)
+    text = CSV + "NEW@example.com,,,Kumo Systems,,\n"
+    job = preview_of(client, text, capture=django_capture_on_commit_callbacks)
+    page = reverse("leads:import_job", args=[job.pk])
+
+    body = client.get(page).content.decode()
+
+    assert plan_rows(body) == [("create", "2"), ("update", "3"), ("reject", "4"), ("merge", "5")]
+    assert "A new lead." in body
+    assert "Changes: Company, Country." in body  # Ken Sato's name is unchanged
+    assert "Email: Enter a valid email address." in body
+    assert "Same email as line 2: merged into one lead" in body
+    # The filter offers each action found, with its count; "All" is chosen.
+    assert re.search(r'data-testid="plan-filter-create">Create <span class="plan-count">1<', body)
+    assert re.search(r'data-testid="plan-filter-merge">Merge <span class="plan-count">1<', body)
+    assert 'id="plan-show-all" value="all" checked' in body
+    # Every row is in the table, so the rejected rows are not listed a second time.
+    assert 'data-testid="import-rejections"' not in body and "import-plan-partial" not in body
+
+    body = client.get(page, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "行ごとの内容" in body
+    assert ">作成 <span" in body and ">更新 <span" in body and ">除外 <span" in body
+    assert "2 行目と同じメールアドレス" in body and "変更: 会社" in body
+
+
+def test_a_long_files_preview_lists_its_first_rows_and_the_rejections_below_them(client, marketer):
+    planned = [
+        {"line": 2, "action": "create", "email": "a@example.com", "name": "", "company": ""},
+        {"line": 3, "action": "reject", "email": "b", "name": "", "company": "", "reason": "x"},
+    ]
+    rejections = [{"line": 3, "reason": "x"}, {"line": 900, "reason": "email: Enter a value."}]
+    body = job_page(
+        client,
+        marketer,
+        state="done",
+        summary={
+            "rows": 1000,
+            "created": 997,
+            "updated": 0,
+            "duplicates": 0,
+            "rejected": 3,
+            "plan": planned,
+            "rejections": rejections,
+        },
+    )
+
+    assert plan_rows(body) == [("create", "2"), ("reject", "3")]
+    assert "The first 2 rows of 1000 are listed; the counts above are for the whole file." in body
+    # Below the table: the rejected rows it does not reach, and the count of the unlisted one.
+    assert "Rejected rows further down" in body
+    listed_apart = body.split('data-testid="import-rejections"')[1].split("</table>")[0]
+    assert re.findall(r'class="num">(\d+)</td>', listed_apart) == ["900"]
+    assert "Email: Enter a value." in body
+    assert "3 rows rejected in all." in body
+
+
+def test_a_preview_stored_without_a_row_list_still_lists_its_rejected_rows(client, marketer):
+    body = job_page(
+        client,
+        marketer,
+        state="done",
+        summary={
+            "rows": 2,
+            "created": 1,
+            "updated": 0,
+            "duplicates": 0,
+            "rejected": 1,
+            "rejections": [{"line": 3, "reason": "email: Enter a valid email address."}],
+        },
+    )
+
+    assert 'data-testid="import-plan"' not in body
+    assert 'data-testid="import-rejections"' in body and ">Rejected rows<" in body
+    assert "Email: Enter a valid email address." in body

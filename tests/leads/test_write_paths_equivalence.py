@@ -217,7 +217,7 @@ IMPORT_FIELDS = (
 @pytest.mark.parametrize("skip_invalid", [False, True])
 def test_the_staged_import_leaves_what_the_row_by_row_import_left(tmp_path, world, skip_invalid):
     from apps.leads import imports
-    from tests.leads.helpers import engage
+    from tests.leads.helpers import engage, run_importer
 
     LeadFactory(email="known@example.com", first_name="Kay", company="Known Co", employees=10)
     ready = LeadFactory(email="mql@example.com", employees=None)
@@ -226,16 +226,7 @@ def test_the_staged_import_leaves_what_the_row_by_row_import_left(tmp_path, worl
     path.write_text(IMPORT_CSV, encoding="utf-8")
 
     def run(importer):
-        summary = imports.ImportSummary(encoding="utf-8-sig")
-        importer(
-            path,
-            summary,
-            imports.active_source_codes(),
-            skip_invalid=skip_invalid,
-            dry_run=False,
-            batch_size=2,
-            progress=lambda description, total: imports._NoProgress(),
-        )
+        summary = run_importer(importer, path, skip_invalid=skip_invalid)
         counts = (summary.rows, summary.created, summary.updated, summary.duplicates)
         rejected = [(r.line, r.reason) for r in summary.rejections]
         leads = list(Lead.objects.order_by("email").values(*IMPORT_FIELDS))

@@ -3,6 +3,7 @@
 import csv
 import io
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,8 @@ def test_a_marketer_filters_the_dashboard_and_opens_the_leads_behind_a_number(
     form.locator("button[type=submit]").click()
 
     expect(page.get_by_test_id("filtered-note")).to_be_visible()
+    # The download carries the filters the page shows.
+    expect(page.get_by_test_id("csv-link")).to_have_attribute("href", re.compile(r"\?rep=\w"))
     # Every chart fits the screen whole: its right edge is inside the page.
     for chart in page.locator("svg.chart").all():
         box = chart.bounding_box()

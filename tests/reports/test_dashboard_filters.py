@@ -1,6 +1,8 @@
 """Reports people can question: filters by rep, source, criteria version and weeks, and every
 MQL/SQL figure opening the list of exactly the leads it counts."""
 
+import csv
+import io
 import re
 from html import unescape
 
@@ -153,3 +155,59 @@ def test_the_running_week_is_in_progress_not_below_target(client, team, now, his
     assert "alert-chip" not in row and "is-below" not in row
     # Its 0% is drawn hollow and not joined to the rate line.
     assert re.search(r'<circle class="dot line-rate is-partial"', page)
+
+
+def exported(response) -> dict[str, dict[str, str]]:
+    """The weekly CSV download, as {week: row}."""
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    return {row["week"]: row for row in csv.DictReader(io.StringIO(response.content.decode()))}
+
+
+@pytest.mark.parametrize(
+    "query", ["rep=rita", "source=ads", "criteria=manual", "from=2026-W19&to=2026-W20"]
+)
+def test_the_csv_link_carries_the_filters_and_holds_the_weeks_the_page_shows(
+    client, team, tangled, query
+):
+    client = login(client, team["maya"])
+    page = client.get(f"/reports/?{query}")
+    link = re.search(r'<a class="button" href="([^"]+)" download', page.content.decode())
+    assert unescape(link.group(1)) == f"/reports/weekly.csv?{query}"
+
+    rows = exported(client.get(unescape(link.group(1))))
+
+    # Every week on the page, with its numbers; the weeks before its first one (without a chosen
+    # first week the page starts at the first with data) hold no MQL.
+    shown = {str(row.week): row.document for row in page.context["weeks"]}
+    assert list(rows)[-len(shown) :] == list(shown)
+    for week, document in shown.items():
+        assert (int(rows[week]["mqls"]), int(rows[week]["sqls"])) == (
+            document["mqls"],
+            document["sqls"],
+        )
+    assert {rows[week]["mqls"] for week in rows if week not in shown} <= {"0"}
+
+
+def test_a_filtered_export_holds_only_the_filtered_numbers(client, team, tangled):
+    client = login(client, team["maya"])
+
+    everyone = exported(client.get("/reports/weekly.csv?from=2026-W19&to=2026-W20"))
+    rita = client.get("/reports/weekly.csv?rep=rita&from=2026-W19&to=2026-W20")
+    oscar = exported(client.get("/reports/weekly.csv?rep=oscar&from=2026-W19&to=2026-W20"))
+
+    assert "-rep-rita.csv" in rita["Content-Disposition"]
+    rita = exported(rita)
+    # Week 20: 10 MQLs in all, 9 of them Rita's (see ``tangled``) and Oscar's one.
+    assert list(rita) == list(oscar) == list(everyone) == ["2026-W19", "2026-W20"]
+    assert (everyone["2026-W20"]["mqls"], rita["2026-W20"]["mqls"]) == ("10", "9")
+    assert oscar["2026-W20"]["mqls"] == "1"
+    assert everyone["2026-W19"]["mqls"] == rita["2026-W19"]["mqls"] == "1"
+    assert oscar["2026-W19"]["mqls"] == "0"
+
+
+def test_a_bad_filter_on_the_export_answers_400_naming_the_problem(client, team, now):  # noqa: F811
+    response = login(client, team["maya"]).get("/reports/weekly.csv?source=fax")
+
+    assert response.status_code == 400
+    assert "Select a valid choice. fax is not one of the available" in response.content.decode()
