@@ -275,12 +275,6 @@ def live_week_report_refresh(*, week: IsoWeek, now: dt.datetime | None = None) -
     )
 
 
-def weekly_reports_recent(*, now: dt.datetime | None = None, count: int = 12) -> list[ReportWeek]:
-    """The last ``count`` weeks, oldest first, ending with the current week (``live_week_report``)."""
-    now = now or timezone.now()
-    return weekly_reports_for(IsoWeek.containing(now).last(count), now=now)
-
-
 def weekly_reports_for(weeks: list[IsoWeek], *, now: dt.datetime) -> list[ReportWeek]:
     """The reports of ``weeks`` (oldest first; none after the current one).
 
