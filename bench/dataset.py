@@ -396,11 +396,12 @@ WHERE l.stage IN ('mql', 'accepted') AND ev.applies AND ev.moment <= %(anchor)s
 """
 
 NOTIFICATIONS_SQL = """
-INSERT INTO sla_notification (recipient_id, kind, lead_id, event_id, created_at, read_at, emailed_at)
+INSERT INTO sla_notification (recipient_id, kind, lead_id, event_id, created_at, read_at, emailed_at,
+                              detail, link)
 SELECT recipient, kind, lead_id, event_id, created_at,
        CASE WHEN created_at < %(anchor)s::timestamptz - interval '3 days' THEN created_at
             + interval '2 hours' END,
-       created_at
+       created_at, '', ''
 FROM (
     SELECT ev.owner_id AS recipient,
            CASE WHEN ev.kind LIKE '%%reminder' THEN 'reminder' ELSE 'breach' END AS kind,
