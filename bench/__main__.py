@@ -256,14 +256,11 @@ def rows_of(tier_files: list[Path]) -> tuple[list[dict], list[str]]:
             first = first_by_figure.setdefault(row["figure"], row)
             row["ok"] = verdict(row, None if first is row else first)
             # A query count, a plan's seq scans or buffers: one count, the same every run.
-            if (
-                raw["note"]
-                or len(samples) < 5
-                and raw["kind"] not in ("queries", "plan", "buffers")
-            ):
+            few = len(samples) < 5 and raw["kind"] not in ("queries", "plan", "buffers")
+            if raw["note"] or few:
                 notes.append(
                     f"{tier} {raw['figure']}: {raw['note'] or ''}"
-                    + (f" ({len(samples)} runs)" if len(samples) < 5 else "")
+                    + (f" ({len(samples)} runs)" if few else "")
                 )
             rows.append(row)
     return rows, notes
