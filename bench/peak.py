@@ -1,15 +1,15 @@
 """``python -m bench.peak``: runs management commands for the bench and tells each one's time and peak RSS.
 
 Django is set up once, in this small process of its own (nothing of the bench's large one
-comes with it); then, for each command line read from stdin (a JSON list: the command's
-name and arguments), it forks a child that runs the command with ``call_command`` and
-answers one JSON line ``{"seconds": …, "peak_kb": …, "error": …}`` on stdout. Starting
-Python and Django afresh for every run cost as long as the work itself at 10k (2–3 s of
-an import's 10 s on the shared machine, fifteen runs a tier), so ``seconds`` is the
-command's own time, start-up excluded, and ``peak_kb`` the child's ``VmHWM`` (reset at
-the fork; a forked child's high-water mark starts at its own size, not its parent's):
-what the command holds, Django included, as a ``manage.py`` run would.
-"""
+comes with it), with the system checks ``manage.py`` runs before a command; then, for each
+command line read from stdin (a JSON list: the command's name and arguments), it forks a
+child that runs the command with ``call_command`` and answers one JSON line
+``{"seconds": …, "peak_kb": …, "error": …}`` on stdout. Starting Python and Django afresh
+for every run cost as long as the work itself at 10k (2–3 s a run on the shared machine,
+fifteen runs a tier), so ``seconds`` is the command's own time, start-up excluded, and
+``peak_kb`` the child's ``VmHWM`` (reset at the fork) plus the library pages its parent
+holds that it never touched again: what a ``manage.py`` run of the command would show,
+Django included, within a MB."""
 
 import io
 import json
