@@ -15,8 +15,8 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,17 +24,22 @@ import time
 import uuid
 from pathlib import Path
 
+from bench.harness import ProcessGroups, free_port, serving, threads_run
+
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = int(os.environ.get("BENCH_RUNS", 5))
 PAGE_REQUESTS = int(os.environ.get("BENCH_PAGE_REQUESTS", 50))
 INTAKE_THREADS = int(os.environ.get("BENCH_INTAKE_THREADS", 4))
 INTAKE_LISTS = int(os.environ.get("BENCH_INTAKE_LISTS", 8))  # lists of 500 per run
 LIST_SIZE = 500
+# The import's file: a tenth of the tier's leads (1,000 rows at 10k, 100,000 at 1M, the
+# size SPEC §9 judges), at most this many.
 IMPORT_ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", 100_000))
 # A figure whose runs have taken this long stops repeating (at least one run is made).
 FIGURE_BUDGET = float(os.environ.get("BENCH_FIGURE_BUDGET", 300))
 SWEEP_DUE = 1000
 PAGE_TARGET = "p95 ≤ 50 ms at 1M"
+SMALL_TABLE = 1000  # rows: a table this small is scanned whole at any tier (the team's users)
 
 
 def say(*parts):
@@ -93,7 +98,8 @@ class Figures:
 
     def add(self, figure, samples, unit, *, baseline=None, target="", kind="time", note=""):
         """``kind``: time (lower is better, ratio = median / baseline), rate (higher is
-        better, ratio = median / baseline), memory or queries (no baseline)."""
+        better, ratio = median / baseline), flat (a time that must not grow with the tier),
+        memory, queries, plan (seq scans) or buffers (a plan's, must not grow): no baseline."""
         row = {
             "figure": figure,
             "tier": self.tier,
@@ -197,9 +203,10 @@ def counted(fn):
 
 def page_samples(client, urls, n):
     """Server time (ms) of ``n`` GETs cycling through ``urls``, and the queries of one."""
-    for url in urls[:2]:  # warm: the first request of a page loads templates, fills caches
-        response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
+    # Warm (the first request of a page loads templates, fills caches), then count the
+    # statements of a warm request.
+    response = client.get(urls[0])
+    assert response.status_code == 200, (urls[0], response.status_code)
     _response, queries = counted(lambda: client.get(urls[0]))
     samples = []
     for k in range(n):
@@ -350,6 +357,124 @@ def measure_pages(figures: Figures, meta: Meta):
         baseline = [sql_time(baseline_sql, params) for _ in range(PAGE_REQUESTS)]
         figures.add(figure, samples, "ms", baseline=baseline, target=PAGE_TARGET)
         figures.add(f"queries: {figure}", [queries], "queries", target="constant", kind="queries")
+
+
+# --- the live pages' poll (issue 12) ------------------------------------------------------
+
+
+def live_poll_statement(user, *, view: str, since: int, shown: list[int]) -> str:
+    """The one SQL statement of ``live_state`` (apps/sla/live.py), parameters in place."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.sla.live import live_state
+
+    live_state(user, view=view, since=since, shown=shown)  # the user's permissions, cached
+    with CaptureQueriesContext(connection) as captured:
+        live_state(user, view=view, since=since, shown=shown)
+    (statement,) = [q["sql"] for q in captured if "leads_stagetransition" in q["sql"]]
+    return statement
+
+
+def plan_nodes(node: dict):
+    yield node
+    for child in node.get("Plans", ()):
+        yield from plan_nodes(child)
+
+
+def measure_live_poll(figures: Figures, meta: Meta):
+    """The live pages' "anything new?" (``/notifications/live/``) of a rep's inbox, the team's
+    inbox and the review queue, each with the cursor 50 history rows behind the newest: server
+    time beside its one statement, the request's query count, and the statement's plan
+    (``EXPLAIN (ANALYZE, BUFFERS)``, written to ``live_poll_explain_<tier>.txt``): index
+    scans only, and as many buffers at 1M as at 10k."""
+    from django.db import connection
+    from django.test import Client
+    from django.urls import reverse
+
+    rep, manager, marketer = meta.user("rep01"), meta.user("boss1"), meta.user("mark1")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(max(id), 0) FROM leads_stagetransition")
+        since = max(cursor.fetchone()[0] - 50, 0)
+        shown = {}
+        for name, condition, params in (
+            ("rep", "stage = 'mql' AND owner_id = %s", [rep.pk]),
+            ("team", "stage = 'mql' AND owner_id IS NOT NULL", []),
+            ("review", "stage = 'rejected'", []),
+        ):
+            # The cards the page shows, which it sends with each poll.
+            cursor.execute(
+                f"SELECT id FROM leads_lead WHERE {condition} AND archived_at IS NULL "
+                "ORDER BY id LIMIT 50",
+                params,
+            )
+            shown[name] = [row[0] for row in cursor.fetchall()]
+    polls = [
+        ("rep inbox", rep, "inbox", shown["rep"]),
+        ("team inbox (manager)", manager, "inbox", shown["team"]),
+        ("review queue", marketer, "review", shown["review"]),
+    ]
+    seq_scans, buffers, plans = [], [], []
+    for label, user, view, ids in polls:
+        client = Client()
+        client.force_login(user)
+        url = reverse("sla:live") + f"?view={view}&since={since}&shown={','.join(map(str, ids))}"
+        samples, queries = page_samples(client, [url], PAGE_REQUESTS)
+        statement = live_poll_statement(user, view=view, since=since, shown=ids)
+        baseline = [sql_time(statement) for _ in range(PAGE_REQUESTS)]
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement)
+            (top,) = cursor.fetchone()[0]
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement)
+            text = "\n".join(row[0] for row in cursor.fetchall())
+        nodes = list(plan_nodes(top["Plan"]))
+        seq_scans += [n["Relation Name"] for n in nodes if n["Node Type"] == "Seq Scan"]
+        buffers.append(top["Plan"]["Shared Hit Blocks"] + top["Plan"]["Shared Read Blocks"])
+        plans.append(f"=== {label}: {user.username}, GET {url}\n\n{statement};\n\n{text}\n")
+        figures.add(
+            f"live poll: {label}",
+            samples,
+            "ms",
+            baseline=baseline,
+            target=PAGE_TARGET,
+            note="baseline: the poll's one statement",
+        )
+        figures.add(
+            f"queries: live poll: {label}", [queries], "queries", target="constant", kind="queries"
+        )
+    path = Path(figures.out).parent / f"live_poll_explain_{figures.tier}.txt"
+    path.write_text(
+        f"The live poll's statement at {meta.leads:,} leads, cursor {since} (50 history rows "
+        "behind the newest): EXPLAIN (ANALYZE, BUFFERS).\n\n" + "\n".join(plans)
+    )
+    # The user's own row is read from the team's table (two dozen rows, one page, at every
+    # tier), where a seq scan is what the planner rightly prefers; a seq scan counts when
+    # its table holds more than SMALL_TABLE rows.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s)", [seq_scans]
+        )
+        rows = dict(cursor.fetchall())
+    large = [name for name in seq_scans if rows.get(name, 0) > SMALL_TABLE]
+    small = sorted({name for name in seq_scans if name not in large})
+    figures.add(
+        "live poll plan: seq scans",
+        [len(large)],
+        "scans",
+        target=f"0 over a table of > {SMALL_TABLE:,} rows",
+        kind="plan",
+        note=f"plans in {path.name}"
+        + (f"; seq scans on {', '.join(large)}" if large else "")
+        + (f"; seq scans on small tables: {', '.join(small)}" if small else ""),
+    )
+    figures.add(
+        "live poll plan: buffers",
+        [max(buffers)],
+        "buffers",
+        target="flat with table size",
+        kind="buffers",
+        note="shared buffers the costliest of the three statements touched",
+    )
 
 
 def measure_suggestions(figures: Figures, meta: Meta):
@@ -600,23 +725,41 @@ def measure_sweep(figures: Figures, meta: Meta):
 # --- child commands: import_leads, recompute_scores, weekly_report ---------------------------
 
 
-def command_run(args: list[str]) -> tuple[float, float]:
-    """(seconds, peak RSS in MB) of ``manage.py ARGS`` in a child process (see ``bench.peak``)."""
-    import tempfile
+class CommandRunner:
+    """Management commands run for their time and peak RSS by ``bench.peak``, started once a tier."""
 
-    with tempfile.NamedTemporaryFile(suffix=".peak") as peak:
-        started = time.perf_counter()
-        finished = subprocess.run(
-            [sys.executable, "-m", "bench.peak", peak.name, "manage.py", *args],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        seconds = time.perf_counter() - started
-        if finished.returncode != 0:
-            error = finished.stderr.decode(errors="replace")
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{error[-3000:]}")
-        return seconds, int(Path(peak.name).read_text()) / 1024
+    process = None
+
+    def run(self, args: list[str]) -> tuple[float, float]:
+        """(seconds, peak RSS in MB) of ``manage.py ARGS``, in a process of its own."""
+        if self.process is None:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bench.peak"],
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        self.process.stdin.write(json.dumps(args) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        answer = json.loads(line) if line else {"error": "bench.peak ended"}
+        if answer["error"]:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{answer['error']}")
+        return answer["seconds"], answer["peak_kb"] / 1024
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+
+COMMANDS = CommandRunner()
 
 
 IMPORT_DOMAIN = "import.bench.example"
@@ -658,29 +801,59 @@ def import_file(path: Path, rows: int) -> None:
             )
 
 
-def imported_leads_forget() -> None:
-    """Take the imported new leads out again, so every run imports the same file afresh."""
-    from django.db import connection
+# The single-column foreign keys that point at a table: (the table that points, its column,
+# the column it points at, the pointing table's primary key), names quoted.
+REFERENCING_SQL = """
+SELECT c.conrelid::regclass::text, quote_ident(a.attname), quote_ident(r.attname),
+       quote_ident(k.attname)
+FROM pg_constraint c
+JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+JOIN pg_attribute r ON r.attrelid = c.confrelid AND r.attnum = c.confkey[1]
+JOIN pg_constraint p ON p.conrelid = c.conrelid AND p.contype = 'p'
+JOIN pg_attribute k ON k.attrelid = p.conrelid AND k.attnum = p.conkey[1]
+WHERE c.contype = 'f' AND c.confrelid = %s::regclass AND cardinality(c.conkey) = 1
+ORDER BY 1, 2
+"""
 
-    gone = "SELECT id FROM leads_lead WHERE email LIKE %s"
-    events = f"SELECT id FROM webhooks_event WHERE lead_id IN ({gone})"
-    deliveries = f"SELECT id FROM webhooks_webhookdelivery WHERE event_id IN ({events})"
-    with connection.cursor() as cursor:
-        # What an import writes beside its leads (their events, a promotion's history and
-        # notifications) goes first: the bench's copy of the dataset, never the product.
-        for statement in (
-            f"DELETE FROM webhooks_webhookattempt WHERE delivery_id IN ({deliveries})",
-            f"DELETE FROM webhooks_webhookdelivery WHERE id IN ({deliveries})",
-            f"DELETE FROM webhooks_event WHERE id IN ({events})",
-            f"DELETE FROM sla_notification WHERE lead_id IN ({gone})",
-            f"DELETE FROM sla_slaevent WHERE lead_id IN ({gone})",
-            f"DELETE FROM sla_slacheck WHERE lead_id IN ({gone})",
-            f"DELETE FROM leads_stagetransition WHERE lead_id IN ({gone})",
-            f"DELETE FROM leads_engagement WHERE lead_id IN ({gone})",
-            f"DELETE FROM leads_qualification WHERE lead_id IN ({gone})",
-            "DELETE FROM leads_lead WHERE email LIKE %s",
-        ):
-            cursor.execute(statement, [f"%@{IMPORT_DOMAIN}"])
+
+def rows_forget(cursor, table: str, where: str, params=(), *, key="id", path=()) -> None:
+    """Delete the rows of ``table`` that ``where`` picks and, first, every row that points at
+    them, found by the foreign keys ``pg_constraint`` lists, recursively (a lead's events,
+    their deliveries, their attempts…): a table that comes to point at a lead needs nothing here.
+
+    A table already on the path (a self-reference, a cycle) is left to its constraint,
+    which fails loudly if a row still points at a deleted one.
+    """
+    picked = re.sub(r"\W", "_", f"bench_forget_{len(path)}_{table}")
+    cursor.execute(
+        f"CREATE TEMP TABLE {picked} AS SELECT {key} AS key FROM {table} WHERE {where}", params
+    )
+    cursor.execute(f"ANALYZE {picked}")
+    cursor.execute(REFERENCING_SQL, [table])
+    for pointing, column, target, its_key in cursor.fetchall():
+        if pointing in (table, *path):
+            continue
+        rows_forget(
+            cursor,
+            pointing,
+            f"{column} IN (SELECT {target} FROM {table} WHERE {key} IN (SELECT key FROM {picked}))",
+            key=its_key,
+            path=(*path, table),
+        )
+    cursor.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT key FROM {picked})")
+    cursor.execute(f"DROP TABLE {picked}")
+
+
+def imported_leads_forget() -> None:
+    """Take the imported new leads out again, so every run imports the same file afresh.
+
+    With them goes what the import wrote beside them (their events and deliveries, a
+    promotion's history and notifications…): the bench's copy of the dataset, never the product.
+    """
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        rows_forget(cursor, "leads_lead", "email LIKE %s", [f"%@{IMPORT_DOMAIN}"])
 
 
 def copy_file_time(path: Path) -> float:
@@ -744,53 +917,60 @@ def rescore_sql_time() -> float:
     return time.perf_counter() - started
 
 
+def command_figures_add(figures, command, runs, *, work=None, baseline=(), unit="", **figure):
+    """A command's figures from its runs ((seconds, peak MB) each): its rate, ``work`` items
+    a run, beside the same work done in each of ``baseline``'s seconds, when ``work`` is
+    given; and its peak RSS."""
+    if work is not None:
+        figures.add(
+            command,
+            [work / seconds for seconds, _ in runs],
+            unit,
+            baseline=[work / seconds for seconds in baseline],
+            kind="rate",
+            **figure,
+        )
+    figures.add(
+        f"{command} peak RSS", [rss for _, rss in runs], "MB", target="< 300 MB", kind="memory"
+    )
+
+
 def measure_import(figures: Figures, meta: Meta):
-    rows = min(IMPORT_ROWS, meta.leads)
+    rows = min(IMPORT_ROWS, meta.leads // 10)
     path = Path(figures.out).parent / f"import-{figures.tier}.csv"
     import_file(path, rows)
     runs, baseline = repeat(
-        lambda: (command_run(["import_leads", str(path), "-v", "0"]), imported_leads_forget())[0],
+        lambda: (COMMANDS.run(["import_leads", str(path), "-v", "0"]), imported_leads_forget())[0],
         lambda: copy_file_time(path),
     )
-    figures.add(
+    command_figures_add(
+        figures,
         "import_leads",
-        [rows / seconds for seconds, _ in runs],
-        "rows/s",
-        baseline=[rows / s for s in baseline],
+        runs,
+        work=rows,
+        baseline=baseline,
+        unit="rows/s",
         target="≥ 25% of COPY",
-        kind="rate",
-        note=f"{rows:,} rows (a fifth known emails); baseline: COPY of the file into a temp table",
-    )
-    figures.add(
-        "import_leads peak RSS",
-        [rss for _, rss in runs],
-        "MB",
-        target="< 300 MB",
-        kind="memory",
+        note=f"{rows:,} rows, a tenth of the tier (a fifth known emails); "
+        "baseline: COPY of the file into a temp table",
     )
     path.unlink()
 
 
 def measure_recompute(figures: Figures, meta: Meta):
     runs, baseline = repeat(
-        lambda: command_run(["recompute_scores", "-v", "0"]),
+        lambda: COMMANDS.run(["recompute_scores", "-v", "0"]),
         rescore_sql_time,
     )
-    figures.add(
+    command_figures_add(
+        figures,
         "recompute_scores",
-        [meta.leads / seconds for seconds, _ in runs],
-        "leads/s",
-        baseline=[meta.leads / s for s in baseline],
+        runs,
+        work=meta.leads,
+        baseline=baseline,
+        unit="leads/s",
         target="≥ 25% of one UPDATE",
-        kind="rate",
         note="baseline: one set-based SQL UPDATE of every score",
-    )
-    figures.add(
-        "recompute_scores peak RSS",
-        [rss for _, rss in runs],
-        "MB",
-        target="< 300 MB",
-        kind="memory",
     )
 
 
@@ -802,24 +982,16 @@ def measure_report_memory(figures: Figures, meta: Meta):
     def weekly():
         from django.db import connection
 
-        result = command_run(["weekly_report", "--week", week, "--format", "json"])
+        result = COMMANDS.run(["weekly_report", "--week", week, "--format", "json"])
         with connection.cursor() as cursor:  # built again by the next run, not read back
             cursor.execute("DELETE FROM reports_weeklyreport WHERE week = %s", [week])
         return result
 
     runs, _ = repeat(weekly)
-    figures.add(
-        "weekly_report peak RSS", [rss for _, rss in runs], "MB", target="< 300 MB", kind="memory"
-    )
+    command_figures_add(figures, "weekly_report", runs)
 
 
 # --- intake through gunicorn -------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class WebServer:
@@ -841,42 +1013,21 @@ class WebServer:
         raise SystemExit("Procfile: no web process")
 
     def __enter__(self):
-        import requests
-
         env = {
             **os.environ,
             "PORT": str(self.port),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
         command = self.command().replace("0.0.0.0", "127.0.0.1")
-        self.process = subprocess.Popen(
-            ["sh", "-c", f"exec {command}"],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/accounts/login/", timeout=10).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.3)
-        self.__exit__()
-        raise SystemExit(f"gunicorn did not come up; see {self.log}")
+        self.processes = ProcessGroups(env)
+        self.processes.start("web", ["sh", "-c", f"exec {command}"], self.log)
+        if not serving(self.url, self.processes):
+            self.__exit__()
+            raise SystemExit(f"gunicorn did not come up; see {self.log}")
+        return self
 
     def __exit__(self, *exc):
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+        self.processes.stop_all()
 
 
 KINDS = [
@@ -937,12 +1088,7 @@ def intake_run(server, tokens, lists) -> tuple[float, list[float]]:
         threading.Thread(target=worker, args=(tokens[n % len(tokens)],))
         for n in range(INTAKE_THREADS)
     ]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = threads_run(threads)
     if errors:
         raise RuntimeError(f"intake: {len(errors)} lists refused, first: {errors[0]}")
     return sum(len(body) for body in lists) / elapsed, latencies
@@ -989,7 +1135,9 @@ def _scoring_points():
 
 def measure_intake(figures: Figures, meta: Meta):
     tokens = [p["token"] for p in meta.team.values() if p.get("token")]
+    started = time.perf_counter()
     with WebServer(Path(figures.out).parent / f"gunicorn-{figures.tier}.log") as server:
+        say(f"  gunicorn answering in {time.perf_counter() - started:.1f} s")
         # Warm each worker (imports, connections) before timing.
         intake_run(server, tokens, intake_lists(meta, -1, INTAKE_THREADS))
         rates, latencies, copies = [], [], []
@@ -1033,6 +1181,9 @@ def measure(tier: str, out: Path) -> None:
         size = cursor.fetchone()[0]
     figures.note(f"database size {size / 2**20:,.0f} MB")
     steps = {
+        # First: it reads the history's newest rows, which the sweep's rolled-back runs
+        # leave as dead index entries behind them.
+        "live": measure_live_poll,
         "sweep": measure_sweep,
         "weekly": measure_weekly_report,
         "pages": measure_pages,
@@ -1046,12 +1197,15 @@ def measure(tier: str, out: Path) -> None:
     only = [s for s in os.environ.get("BENCH_ONLY", "").split(",") if s]
     if "commands" in only:
         only += ["import", "recompute", "report_memory"]
-    for name, step in steps.items():
-        if only and name not in only:
-            continue
-        started = time.perf_counter()
-        step(figures, meta)
-        say(f"  ({name} took {time.perf_counter() - started:.0f} s)")
+    try:
+        for name, step in steps.items():
+            if only and name not in only:
+                continue
+            started = time.perf_counter()
+            step(figures, meta)
+            say(f"  ({name} took {time.perf_counter() - started:.0f} s)")
+    finally:
+        COMMANDS.close()
 
 
 def main():

@@ -38,6 +38,11 @@ FIGURES = {
     "reports dashboard",
     "suggestions page (12 weeks)",
     "weekly report",
+    "live poll: rep inbox",
+    "live poll: team inbox (manager)",
+    "live poll: review queue",
+    "live poll plan: seq scans",
+    "live poll plan: buffers",
     "SLA sweep, 0 due",
     "SLA sweep, 1,000 due",
     "recompute_scores",
@@ -78,6 +83,8 @@ def test_the_bench_runs_at_10k_and_writes_every_figure(tmp_path):
         "BENCH_PAGE_REQUESTS": "3",
         "BENCH_IMPORT_ROWS": "300",
         "BENCH_INTAKE_LISTS": "2",
+        # The rate-limit counters and the broker in the Redis database of this test run.
+        "BENCH_REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
     }
     finished = subprocess.run(
         [sys.executable, "-m", "bench"],
@@ -100,4 +107,8 @@ def test_the_bench_runs_at_10k_and_writes_every_figure(tmp_path):
         assert row["median"] is not None and row["p95"] is not None, row
         assert row["ok"] in (True, False, None), row
     assert (tmp_path / "lead-list.svg").read_text().startswith("<svg")
+    # The live poll's plan, as EXPLAIN (ANALYZE, BUFFERS) printed it, for each live page.
+    plan = (tmp_path / "live_poll_explain_10k.txt").read_text()
+    assert plan.count("Execution Time:") == 3
+    assert "leads_stagetransition_pkey" in plan and "Buffers: shared" in plan
     assert "| figure" in finished.stdout

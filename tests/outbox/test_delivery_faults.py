@@ -33,7 +33,7 @@ from apps.leads.services import lead_transition
 from apps.outbox.models import OutboxMessage
 from apps.outbox.services import outbox_message_id
 from apps.sla.models import Notification, SLAEvent
-from soak.processes import ProcessGroups, free_port
+from bench.harness import ProcessGroups, free_port
 from tests.api.conftest import client_for
 from tests.conftest import REQUIRE_SERVICES
 from tests.factories import LeadFactory, UserFactory

@@ -1,6 +1,9 @@
-"""The site's servers as subprocesses, each in a process group of its own so a signal reaches its children.
+"""Driving the site from outside: a free port, its servers as subprocesses (each in a process
+group of its own so a signal reaches its children), waiting until the web server answers,
+and client threads run together.
 
-Shared by the soak run (``python -m soak``) and the delivery-under-faults tests.
+Shared by the bench (``python -m bench``), the soak run (``python -m soak``) and the
+delivery-under-faults tests.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +42,10 @@ class ProcessGroups:
                 start_new_session=True,
             )
 
+    def ended(self) -> bool:
+        """Whether any of the processes has ended."""
+        return any(process.poll() is not None for process in self.running.values())
+
     def kill(self, name: str) -> None:
         """SIGKILL, as a crash would: the process finishes nothing it holds."""
         os.killpg(self.running[name].pid, signal.SIGKILL)
@@ -54,3 +62,31 @@ class ProcessGroups:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
+
+
+def serving(url: str, processes: ProcessGroups, *, timeout: float = 60) -> bool:
+    """Whether the site at ``url`` answers its login page within ``timeout`` seconds (False
+    as soon as one of ``processes`` has ended)."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url + "/accounts/login/", timeout=10).status_code == 200:
+                return True
+        except requests.RequestException:  # not listening yet, or still loading
+            pass
+        if processes.ended():
+            return False
+        time.sleep(0.3)
+    return False
+
+
+def threads_run(threads) -> float:
+    """Start every thread, then wait for them all: the seconds they took together."""
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
