@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.leads.imports import ImportFileError, ImportSummary, leads_import_csv
@@ -60,7 +60,7 @@ def lead_import_start(*, user, upload, skip_invalid: bool = False) -> LeadImport
         dry_run=True,
         skip_invalid=skip_invalid,
     )
-    _queue(job)
+    _queue(job, language=translation.get_language())
     return job
 
 
@@ -85,19 +85,19 @@ def lead_import_confirm(*, preview: LeadImport, user, skip_invalid: bool) -> Lea
             skip_invalid=skip_invalid,
             preview=preview,
         )
-        _queue(job)
+        _queue(job, language=translation.get_language())
     return job
 
 
-def _queue(job: LeadImport) -> None:
-    transaction.on_commit(partial(_send_task, job.pk))
+def _queue(job: LeadImport, *, language: str | None) -> None:
+    transaction.on_commit(partial(_send_task, job.pk, language))
 
 
-def _send_task(pk: int) -> None:
+def _send_task(pk: int, language: str | None) -> None:
     from apps.leads.tasks import lead_import_task
 
     try:
-        lead_import_task.apply_async((pk,), retry=False)
+        lead_import_task.apply_async((pk, language), retry=False)
     except Exception as exc:  # the broker is away: the page says it waits for a worker
         logger.warning("lead import %s not queued: %s", pk, exc)
 
@@ -122,14 +122,41 @@ class _Progress:
         LeadImport.objects.filter(pk=self.job_id).update(done_rows=self.done)
 
 
-def lead_import_run(*, job_id: int) -> LeadImport | None:
-    """Run the import ``job_id`` once (a second delivery finds it claimed and does nothing)."""
+def import_language(job: LeadImport, language: str | None = None) -> str:
+    """The language a job words its messages in: the page's that started it, else its user's.
+
+    The worker has no request: the reasons of rejected rows, the failure and the phase
+    titles are stored as text, so they are written in the language of the person who reads
+    them (the one who uploaded), as ``accounts.emails`` words an email for its recipient.
+    """
+    languages = {code for code, _name in settings.LANGUAGES}
+    for candidate in (language, job.created_by.language):
+        if candidate and candidate in languages:
+            return candidate
+    return settings.LANGUAGE_CODE
+
+
+def lead_import_run(*, job_id: int, language: str | None = None) -> LeadImport | None:
+    """Run the import ``job_id`` once (a second delivery finds it claimed and does nothing).
+
+    ``language`` is the one the upload or confirmation was made in (see ``import_language``).
+    """
     claimed = LeadImport.objects.filter(pk=job_id, state=LeadImport.State.QUEUED).update(
         state=LeadImport.State.RUNNING
     )
     if not claimed:
         return None
-    job = LeadImport.objects.get(pk=job_id)
+    job = LeadImport.objects.select_related("created_by").get(pk=job_id)
+    with translation.override(import_language(job, language)):
+        _run(job)
+    if not job.dry_run:
+        # The write is the file's last use (its preview is done): nothing keeps it any longer.
+        Path(job.path).unlink(missing_ok=True)
+    job.refresh_from_db()
+    return job
+
+
+def _run(job: LeadImport) -> None:
     try:
         summary = leads_import_csv(
             path=job.path,
@@ -148,11 +175,6 @@ def lead_import_run(*, job_id: int) -> LeadImport | None:
             summary=summary_as_dict(summary),
             finished_at=timezone.now(),
         )
-    if not job.dry_run:
-        # The write is the file's last use (its preview is done): nothing keeps it any longer.
-        Path(job.path).unlink(missing_ok=True)
-    job.refresh_from_db()
-    return job
 
 
 def summary_as_dict(summary: ImportSummary) -> dict:

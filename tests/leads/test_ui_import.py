@@ -300,3 +300,57 @@ def test_a_preview_stored_without_a_row_list_still_lists_its_rejected_rows(clien
     assert 'data-testid="import-plan"' not in body
     assert 'data-testid="import-rejections"' in body and ">Rejected rows<" in body
     assert "Email: Enter a valid email address." in body
+
+
+def run_job(user, tmp_path, text, *, language=None, encoding="utf-8") -> LeadImport:
+    """A preview of ``text`` run by the worker (no request: no language active but the site's)."""
+    from apps.leads.import_jobs import lead_import_run
+
+    path = tmp_path / "run.csv"
+    path.write_bytes(text.encode(encoding))
+    job = LeadImport.objects.create(created_by=user, file_name="run.csv", path=str(path), size=1)
+    return lead_import_run(job_id=job.pk, language=language)
+
+
+BAD_ROWS = "email,source\nnot-an-email,webinar\nok@example.com,nonsense_source\n"
+
+
+def test_the_worker_words_the_rows_reasons_in_the_uploaders_language(marketer, tmp_path):
+    job = run_job(marketer, tmp_path, BAD_ROWS, language="ja")
+    reasons = " ".join(row["reason"] for row in job.summary["rejections"])
+    assert "有効なメールアドレスを入力してください" in reasons
+    assert "「nonsense_source」は有効なリードソースではありません" in reasons
+    assert "Enter a valid" not in reasons and "is not an active" not in reasons
+    # The same job from an English page: English.
+    job = run_job(marketer, tmp_path, BAD_ROWS, language="en")
+    assert "Enter a valid email address." in job.summary["rejections"][0]["reason"]
+
+
+def test_the_worker_falls_back_on_the_users_chosen_language(marketer, tmp_path):
+    marketer.language = "ja"
+    marketer.save(update_fields=["language"])
+    job = run_job(marketer, tmp_path, "name;mail\nx;y\n")
+    assert job.state == "failed"
+    assert "1行目には列名が必要" in job.error
+    job = run_job(marketer, tmp_path, BAD_ROWS, language="xx")  # unknown: the user's
+    assert "有効なメールアドレス" in job.summary["rejections"][0]["reason"]
+
+
+def test_the_phase_title_is_stored_in_the_uploaders_language(marketer, tmp_path):
+    job = run_job(marketer, tmp_path, CSV, language="ja")
+    assert job.phase == "行を確認中"
+
+
+def test_an_upload_from_a_japanese_page_queues_its_job_in_japanese(
+    client, marketer, django_capture_on_commit_callbacks, monkeypatch
+):
+    from apps.leads import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.lead_import_task, "apply_async", lambda args, **kw: sent.append(args))
+    client.force_login(marketer)
+    client.cookies["django_language"] = "ja"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, CSV)
+    assert response.status_code == 302
+    assert sent == [(LeadImport.objects.get().pk, "ja")]
