@@ -21,7 +21,13 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from apps.leads.imports import ImportFileError, ImportSummary, leads_import_csv
+from apps.leads.imports import (
+    CSV_HEAD_BYTES,
+    ImportFileError,
+    ImportSummary,
+    csv_head_check,
+    leads_import_csv,
+)
 from apps.leads.models import LeadImport
 
 logger = logging.getLogger(__name__)
@@ -37,7 +43,11 @@ class ImportRefused(Exception):
 
 
 def lead_import_start(*, user, upload, skip_invalid: bool = False) -> LeadImport:
-    """Store ``upload`` (a Django ``UploadedFile``) and queue its dry-run preview."""
+    """Store ``upload`` (a Django ``UploadedFile``) and queue its dry-run preview.
+
+    Refused (``ImportRefused``, nothing kept) when empty, too large, or when its first
+    bytes show it cannot be imported: binary, not UTF-8 or Shift_JIS, no usable header.
+    """
     limit = settings.LEADFLOW_IMPORT_MAX_BYTES
     if upload.size == 0:
         raise ImportRefused(_("The file is empty."))
@@ -52,6 +62,14 @@ def lead_import_start(*, user, upload, skip_invalid: bool = False) -> LeadImport
     with path.open("wb") as stored:
         for chunk in upload.chunks():
             stored.write(chunk)
+    # A file that cannot be imported at all is refused now; its rows are the preview's to check.
+    with path.open("rb") as stored:
+        head = stored.read(CSV_HEAD_BYTES)
+    try:
+        csv_head_check(head, whole=len(head) >= upload.size)
+    except ImportFileError as exc:
+        path.unlink(missing_ok=True)
+        raise ImportRefused(str(exc)) from None
     job = LeadImport.objects.create(
         created_by=user,
         file_name=Path(upload.name or "leads.csv").name[:255],

@@ -382,6 +382,61 @@ def read_csv_header(reader) -> CsvLayout:
     return CsvLayout(columns=columns, ignored=[c for c in columns if c not in LEAD_COLUMNS])
 
 
+#: The first bytes of a file checked as it is uploaded: enough for the header row.
+CSV_HEAD_BYTES = 16 * 1024
+#: Separators a spreadsheet may have used instead of commas, as a sentence names them.
+OTHER_DELIMITERS = {
+    ";": gettext_lazy("semicolons (;)"),
+    "\t": gettext_lazy("tabs"),
+}
+
+
+def csv_head_check(head: bytes, *, whole: bool) -> None:
+    """Refuse at once a file whose first bytes ``head`` show it cannot be imported.
+
+    Cheap enough for an upload: binary content (NUL bytes), then the import's own
+    encoding detection (``csv_encoding_of``) and header rule (``read_csv_header``)
+    on the first lines only; a header that fails and reads as if separated by
+    semicolons or tabs says so. ``whole`` says ``head`` is the whole file; when it is
+    not, it is cut after its last line break (in UTF-8 and Shift_JIS a newline byte is
+    never part of another character), and a Shift_JIS reading that only the rest of
+    the file can confirm is left to the import. Raises ``ImportFileError``.
+    """
+    if b"\x00" in head:
+        raise ImportFileError(
+            _(
+                "The file holds binary data, not text: it is not a CSV file (a spreadsheet "
+                "or an image?). Save it as CSV UTF-8 and try again."
+            )
+        )
+    if not whole:
+        cut = head.rfind(b"\n")
+        if cut < 0:
+            return  # one line longer than the head: the import reads it whole
+        head = head[: cut + 1]
+    try:
+        encoding = csv_encoding_of(lambda: [head])
+    except ImportFileError:
+        if whole or not _decodes(lambda: [head], "cp932"):
+            raise
+        encoding = "cp932"  # no kana yet: the whole file decides
+    text = head.decode(encoding)
+    try:
+        read_csv_rows(io.StringIO(text, newline=""))
+    except ImportFileError:
+        first_line = text.lstrip("\ufeff").partition("\n")[0]
+        for delimiter, name in OTHER_DELIMITERS.items():
+            if first_line.count(delimiter) > first_line.count(","):
+                raise ImportFileError(
+                    _(
+                        "The columns are separated by %(separator)s, not commas; save the "
+                        "file as CSV (comma delimited) and try again."
+                    )
+                    % {"separator": name}
+                ) from None
+        raise
+
+
 #: A line break followed by a comma inside one value: the rows after an unterminated quote.
 _SWALLOWED_ROW = re.compile(r"[\r\n][^\r\n]*,")
 

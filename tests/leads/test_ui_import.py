@@ -77,18 +77,73 @@ def test_a_shift_jis_file_is_read_as_such(client, marketer, django_capture_on_co
     assert job.summary["created"] == 1
 
 
-def test_a_file_that_is_not_csv_text_fails_with_a_reason(
-    client, marketer, django_capture_on_commit_callbacks
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01"
+
+
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (b"\x00\x01\x02binary", "holds binary data"),
+        (PNG, "holds binary data"),
+        (b"name,company\nAiko,Kumo\n", "The first row must name the columns, one of them email"),
+        (b"email;first_name\na@example.com;Aiko\n", "separated by semicolons (;)"),
+        (b"email\tfirst_name\na@example.com\tAiko\n", "separated by tabs"),
+        ("email,first_name\nrenee@example.com,Renée\n".encode("cp1252"), "Windows-1252"),
+        (b"email,name\nx,\x81\x20\n", "neither UTF-8 nor Shift_JIS"),
+    ],
+)
+def test_a_file_that_cannot_be_imported_is_refused_at_upload_with_the_reason(
+    client, marketer, tmp_path, content, problem
 ):
     client.force_login(marketer)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            URL, {"file": SimpleUploadedFile("x.csv", b"\x00\x01\x02binary", "text/csv")}
-        )
-    job = LeadImport.objects.get()
-    assert job.state == "failed"
-    body = client.get(response["Location"]).content.decode()
-    assert "neither UTF-8 nor Shift_JIS" in body
+    response = client.post(URL, {"file": SimpleUploadedFile("x.csv", content, "text/csv")})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert problem in body
+    assert 'data-testid="import-form"' in body  # the form is shown again
+    assert not LeadImport.objects.exists() and not list(tmp_path.iterdir())
+
+
+def test_the_refusal_at_upload_is_in_japanese_for_a_japanese_reader(client, marketer):
+    client.force_login(marketer)
+    client.cookies["django_language"] = "ja"
+    content = b"email;first_name\na@example.com;Aiko\n"
+    response = client.post(URL, {"file": SimpleUploadedFile("x.csv", content, "text/csv")})
+    assert response.status_code == 400
+    assert "セミコロン（;）" in response.content.decode()
+    response = client.post(URL, {"file": SimpleUploadedFile("x.csv", PNG, "text/csv")})
+    assert "バイナリ" in response.content.decode()
+
+
+def test_only_the_head_of_a_long_file_is_checked_at_upload(
+    client, marketer, django_capture_on_commit_callbacks
+):
+    from apps.leads.imports import CSV_HEAD_BYTES
+
+    # A good header, a long file, and a bad row far down: the preview finds the row.
+    rows = "".join(f"p{i}@example.com,webinar\n" for i in range(CSV_HEAD_BYTES // 20))
+    text = "email,source\n" + rows + "not-an-email,webinar\n"
+    client.force_login(marketer)
+    job = preview_of(client, text, capture=django_capture_on_commit_callbacks)
+    assert job.state == "done" and job.summary["rejected"] == 1
+
+
+def test_a_shift_jis_file_whose_kana_come_late_is_left_to_the_preview(
+    client, marketer, django_capture_on_commit_callbacks
+):
+    from apps.leads.imports import CSV_HEAD_BYTES
+
+    # The head alone reads as unlikely Shift_JIS (no kana yet); the whole file has kana.
+    rows = "".join(f"p{i}@example.com,Ab漢c\n" for i in range(CSV_HEAD_BYTES // 20))
+    text = "email,last_name\n" + rows + "kana@example.com,さとう\n"
+    client.force_login(marketer)
+    job = preview_of(client, text, encoding="cp932", capture=django_capture_on_commit_callbacks)
+    assert job.summary["encoding"] == "cp932"
+
+
+def test_the_file_input_asks_for_a_csv(client, marketer):
+    client.force_login(marketer)
+    assert 'accept=".csv,text/csv"' in client.get(URL).content.decode()
 
 
 def test_an_empty_or_oversized_upload_is_refused_with_a_message(client, marketer, settings):
@@ -207,7 +262,9 @@ def test_recent_imports_tell_a_preview_from_an_import_and_a_failure(
 ):
     client.force_login(marketer)
     preview_of(client, CSV, capture=django_capture_on_commit_callbacks)
-    preview_of(client, "\x00\x01binary", capture=django_capture_on_commit_callbacks)
+    LeadImport.objects.create(
+        created_by=marketer, file_name="bad.csv", path="/nonexistent", size=1, state="failed"
+    )
     body = client.get(URL).content.decode()
     assert "preview only, not imported" in body
     assert ">failed<" in body
