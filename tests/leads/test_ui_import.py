@@ -192,12 +192,41 @@ def job_page(client, user, **fields) -> str:
 
 
 def test_a_running_import_shows_its_progress_and_polls(client, marketer):
-    body = job_page(
-        client, marketer, state="running", phase="Importing leads", done_rows=250, total_rows=1000
-    )
+    fields = {"state": "running", "done_rows": 2500, "total_rows": 10000}
+    body = job_page(client, marketer, phase="Importing leads", dry_run=False, **fields)
     assert 'hx-trigger="every 1s"' in body
     assert '<progress max="100" value="25">' in body
-    assert "250 of 1000 rows" in body
+    assert "2,500 of 10,000 rows (25%)" in body
+    # A preview's total is the file's lines: said to be about.
+    body = job_page(client, marketer, phase="Checking rows", **fields)
+    assert "2,500 of about 10,000 rows (25%)" in body
+    client.cookies["django_language"] = "ja"
+    body = client.get(
+        reverse("leads:import_job", args=[LeadImport.objects.latest("pk").pk])
+    ).content
+    assert "約 10,000 行中 2,500 行（25%）" in body.decode()
+    body = job_page(client, marketer, state="running", done_rows=40000)
+    assert "40,000 行を読み込みました" in body
+
+
+def test_a_preview_counts_the_files_lines_as_its_total(marketer, tmp_path):
+    from apps.leads.import_jobs import rows_estimate
+
+    path = tmp_path / "x.csv"
+    path.write_text(CSV)
+    assert rows_estimate(path) == 3
+    path.write_text(CSV.rstrip("\n"))  # no line break after the last row
+    assert rows_estimate(path) == 3
+    path.write_text("email\n")
+    assert rows_estimate(path) is None
+    job = run_job(marketer, tmp_path, CSV)
+    assert job.total_rows == 3 and job.done_rows == 3
+
+
+def test_the_upload_form_has_no_lone_step_number(client, marketer):
+    client.force_login(marketer)
+    body = client.get(URL).content.decode()
+    assert ">Choose the file<" in body and "1. " not in body
 
 
 def test_a_task_delivered_twice_imports_once(marketer, tmp_path):
