@@ -804,67 +804,80 @@ def _import_staged(path, summary, active_sources, *, skip_invalid, dry_run, batc
     new leads that now meet the MQL criteria are promoted.
     """
     columns = ", ".join(LEAD_COLUMNS)
-    with transaction.atomic(), connection.cursor() as cursor:
-        # ON COMMIT DROP, and dropped here too for a caller's transaction that goes on.
-        cursor.execute("DROP TABLE IF EXISTS lead_import, lead_import_merged")
+    with connection.cursor() as cursor:
+        # The check pass and the counts run outside the merge's transaction, so the progress
+        # they report is committed as it goes (the page polls it from another connection);
+        # the session's temporary tables are dropped at the end, and at the start in case a
+        # run on this connection was cut short.
+        drop = "DROP TABLE IF EXISTS lead_import, lead_import_merged"
+        cursor.execute(drop)
         cursor.execute(
             "CREATE TEMP TABLE lead_import (line integer, "
             + ", ".join(f"{c} {'integer' if c == 'employees' else 'text'}" for c in LEAD_COLUMNS)
-            + ") ON COMMIT DROP"
+            + ")"
         )
-        planner = _RowPlanner(summary)
-        text, layout, rows = _open_rows(path, summary.encoding)
-        summary.ignored_columns = layout.ignored
-        bar = progress(_("Checking rows"), None)
         try:
-            counted = _count_rows(rows, summary, bar)
-            valid = planner.watch(_valid_rows(counted, active_sources, planner.invalid))
-            # Rows are checked (and progress reported, which may write to the database)
-            # between COPYs, never during one: the connection is busy while a COPY runs.
-            for batch in _batches(valid, COPY_BATCH_ROWS):
-                with cursor.cursor.copy(f"COPY lead_import (line, {columns}) FROM STDIN") as copy:
-                    for line, values in batch:
-                        copy.write_row((line, *(values[c] for c in LEAD_COLUMNS)))
-        finally:
-            bar.close()
-            text.close()
-        planner.settle()
-        latest = ", ".join(
-            f"(array_agg({c} ORDER BY line DESC) FILTER (WHERE {c} <> ''))[1] AS {c}"
-            for c in _TEXT_COLUMNS
-            if c not in FIRST_TOUCH_FIELDS and c != "email"
-        )
-        cursor.execute(
-            "CREATE TEMP TABLE lead_import_merged ON COMMIT DROP AS "
-            f"SELECT email, {latest}, "
-            "(array_agg(employees ORDER BY line DESC) FILTER (WHERE employees IS NOT NULL))[1] "
-            "AS employees, "
-            "(array_agg(source ORDER BY line))[1] AS source, "
-            "(array_agg(campaign ORDER BY line))[1] AS campaign, min(line) AS first_line, "
-            "EXISTS (SELECT 1 FROM leads_lead l WHERE l.email = i.email) AS stored "
-            "FROM lead_import i GROUP BY email"
-        )
-        cursor.execute(
-            "SELECT count(*) FILTER (WHERE NOT stored), count(*) FILTER (WHERE stored), "
-            "(SELECT count(*) FROM lead_import) - count(*) FROM lead_import_merged"
-        )
-        created, updated, duplicates = cursor.fetchone()
-        if dry_run or (summary.rejected and not skip_invalid):
-            summary.created, summary.updated, summary.duplicates = created, updated, duplicates
-            transaction.set_rollback(True)
-            return summary
-
-        bar = progress(_("Importing leads"), created + updated + duplicates)
-        try:
-            _merge_staged(cursor)
-            _refit_and_promote(cursor, batch_size)
-            bar.update(created + updated + duplicates)
-        finally:
-            bar.close()
-        cursor.execute("DROP TABLE lead_import, lead_import_merged")
-    summary.created, summary.updated, summary.duplicates = created, updated, duplicates
-    summary.written = True
+            counts = _stage(cursor, columns, path, summary, active_sources, progress)
+            write = not (dry_run or (summary.rejected and not skip_invalid))
+            if write:
+                bar = progress(_("Importing leads"), sum(counts))
+                try:
+                    with transaction.atomic():
+                        _merge_staged(cursor)
+                        _refit_and_promote(cursor, batch_size)
+                    bar.update(sum(counts))
+                finally:
+                    bar.close()
+        except BaseException:
+            # In a caller's transaction a failed statement aborts it, and its rollback drops them.
+            if not connection.in_atomic_block:
+                cursor.execute(drop)
+            raise
+        cursor.execute(drop)
+    summary.created, summary.updated, summary.duplicates = counts
+    summary.written = write
     return summary
+
+
+def _stage(cursor, columns, path, summary, active_sources, progress) -> tuple[int, int, int]:
+    """COPY the valid rows into ``lead_import``, merge them per email; (created, updated, dups)."""
+    planner = _RowPlanner(summary)
+    text, layout, rows = _open_rows(path, summary.encoding)
+    summary.ignored_columns = layout.ignored
+    bar = progress(_("Checking rows"), None)
+    try:
+        counted = _count_rows(rows, summary, bar)
+        valid = planner.watch(_valid_rows(counted, active_sources, planner.invalid))
+        # Rows are checked (and progress reported, which may write to the database)
+        # between COPYs, never during one: the connection is busy while a COPY runs.
+        for batch in _batches(valid, COPY_BATCH_ROWS):
+            with cursor.cursor.copy(f"COPY lead_import (line, {columns}) FROM STDIN") as copy:
+                for line, values in batch:
+                    copy.write_row((line, *(values[c] for c in LEAD_COLUMNS)))
+    finally:
+        bar.close()
+        text.close()
+    planner.settle()
+    latest = ", ".join(
+        f"(array_agg({c} ORDER BY line DESC) FILTER (WHERE {c} <> ''))[1] AS {c}"
+        for c in _TEXT_COLUMNS
+        if c not in FIRST_TOUCH_FIELDS and c != "email"
+    )
+    cursor.execute(
+        "CREATE TEMP TABLE lead_import_merged AS "
+        f"SELECT email, {latest}, "
+        "(array_agg(employees ORDER BY line DESC) FILTER (WHERE employees IS NOT NULL))[1] "
+        "AS employees, "
+        "(array_agg(source ORDER BY line))[1] AS source, "
+        "(array_agg(campaign ORDER BY line))[1] AS campaign, min(line) AS first_line, "
+        "EXISTS (SELECT 1 FROM leads_lead l WHERE l.email = i.email) AS stored "
+        "FROM lead_import i GROUP BY email"
+    )
+    cursor.execute(
+        "SELECT count(*) FILTER (WHERE NOT stored), count(*) FILTER (WHERE stored), "
+        "(SELECT count(*) FROM lead_import) - count(*) FROM lead_import_merged"
+    )
+    return cursor.fetchone()
 
 
 def _merge_staged(cursor) -> None:
