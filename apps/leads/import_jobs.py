@@ -168,7 +168,7 @@ def lead_import_run(*, job_id: int, language: str | None = None) -> LeadImport |
     )
     if not claimed:
         return None
-    job = LeadImport.objects.select_related("created_by").get(pk=job_id)
+    job = LeadImport.objects.select_related("created_by", "preview").get(pk=job_id)
     with translation.override(import_language(job, language)):
         _run(job)
     if not job.dry_run:
@@ -184,7 +184,7 @@ def _run(job: LeadImport) -> None:
             path=job.path,
             dry_run=job.dry_run,
             skip_invalid=job.skip_invalid,
-            progress=partial(_Progress, job.pk, estimate=rows_estimate(job.path)),
+            progress=partial(_Progress, job.pk, estimate=_rows_to_check(job)),
         )
     except (ImportFileError, FileNotFoundError, UnicodeError) as exc:
         message = str(exc) if isinstance(exc, ImportFileError) else _("The file cannot be read.")
@@ -197,6 +197,13 @@ def _run(job: LeadImport) -> None:
             summary=summary_as_dict(summary),
             finished_at=timezone.now(),
         )
+
+
+def _rows_to_check(job: LeadImport) -> int | None:
+    # An import's preview counted the file's rows; a preview can only estimate them.
+    if job.preview_id and job.preview.summary.get("rows"):
+        return job.preview.summary["rows"]
+    return rows_estimate(job.path)
 
 
 def rows_estimate(path: str | Path) -> int | None:

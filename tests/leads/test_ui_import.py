@@ -471,3 +471,20 @@ def test_the_progress_is_reported_outside_any_transaction(marketer, tmp_path):
     assert ("Checking rows", False) in seen and ("Importing leads", False) in seen
     assert [step for step in seen if step[1]] == []
     assert Lead.objects.count() == 2
+
+
+def test_an_imports_check_pass_counts_its_previews_rows(marketer, tmp_path):
+    from apps.leads.import_jobs import lead_import_run
+
+    preview = run_job(marketer, tmp_path, CSV + "\n\n\n")  # blank lines: the estimate is 6
+    assert preview.summary["rows"] == 3
+    job = LeadImport.objects.create(
+        created_by=marketer,
+        file_name="run.csv",
+        path=preview.path,
+        size=1,
+        dry_run=False,
+        preview=preview,
+    )
+    job = lead_import_run(job_id=job.pk)
+    assert job.state == "done" and job.phase == "Checking rows" and job.total_rows == 3
