@@ -417,8 +417,15 @@ def csv_head_check(head: bytes, *, whole: bool) -> None:
     try:
         encoding = csv_encoding_of(lambda: [head])
     except ImportFileError:
-        if whole or not _decodes(lambda: [head], "cp932"):
+        if not _decodes(lambda: [head], "cp932"):
             raise
+        if whole:  # worded for the upload form, where no encoding can be named
+            raise ImportFileError(
+                _(
+                    "The file is not UTF-8, and reading it as Shift_JIS gives unlikely text "
+                    "(it may be Windows-1252 or Latin-1); save it as CSV UTF-8 and try again."
+                )
+            ) from None
         encoding = "cp932"  # no kana yet: the whole file decides
     text = head.decode(encoding)
     try:

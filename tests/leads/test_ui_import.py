@@ -100,6 +100,7 @@ def test_a_file_that_cannot_be_imported_is_refused_at_upload_with_the_reason(
     assert response.status_code == 400
     body = response.content.decode()
     assert problem in body
+    assert "import_leads" not in body  # no command-line advice on a web form
     assert 'data-testid="import-form"' in body  # the form is shown again
     assert not LeadImport.objects.exists() and not list(tmp_path.iterdir())
 
@@ -113,6 +114,9 @@ def test_the_refusal_at_upload_is_in_japanese_for_a_japanese_reader(client, mark
     assert "セミコロン（;）" in response.content.decode()
     response = client.post(URL, {"file": SimpleUploadedFile("x.csv", PNG, "text/csv")})
     assert "バイナリ" in response.content.decode()
+    content = "email\nrenee@example.com,Renée\n".encode("cp1252")
+    response = client.post(URL, {"file": SimpleUploadedFile("x.csv", content, "text/csv")})
+    assert "Windows-1252 や Latin-1 の可能性" in response.content.decode()
 
 
 def test_only_the_head_of_a_long_file_is_checked_at_upload(
