@@ -19,6 +19,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -723,17 +724,30 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def _check_pass(path, summary, active_sources, batch_size, progress) -> tuple[int, int, int]:
-    """Validate every row; returns the planned (created, updated, duplicates)."""
-    created = updated = duplicates = 0
-    seen: set[str] = set()
+@contextmanager
+def _checked_rows(path, summary, active_sources, progress) -> Iterator[Iterator[tuple[int, dict]]]:
+    """The file's valid rows as (line, values); the check pass's counts, rejections and plan.
+
+    The plan is settled when the block ends without an error.
+    """
     planner = _RowPlanner(summary)
     text, layout, rows = _open_rows(path, summary.encoding)
     summary.ignored_columns = layout.ignored
     bar = progress(_("Checking rows"), None)
     try:
         counted = _count_rows(rows, summary, bar)
-        valid = planner.watch(_valid_rows(counted, active_sources, planner.invalid))
+        yield planner.watch(_valid_rows(counted, active_sources, planner.invalid))
+    finally:
+        bar.close()
+        text.close()
+    planner.settle()
+
+
+def _check_pass(path, summary, active_sources, batch_size, progress) -> tuple[int, int, int]:
+    """Validate every row; returns the planned (created, updated, duplicates)."""
+    created = updated = duplicates = 0
+    seen: set[str] = set()
+    with _checked_rows(path, summary, active_sources, progress) as valid:
         for batch in _batches(valid, batch_size):
             emails = {values["email"] for _line, values in batch} - seen
             stored = set(Lead.objects.filter(email__in=emails).values_list("email", flat=True))
@@ -747,10 +761,6 @@ def _check_pass(path, summary, active_sources, batch_size, progress) -> tuple[in
                     updated += 1
                 else:
                     created += 1
-    finally:
-        bar.close()
-        text.close()
-    planner.settle()
     return created, updated, duplicates
 
 
@@ -848,23 +858,13 @@ def _import_staged(path, summary, active_sources, *, skip_invalid, dry_run, batc
 
 def _stage(cursor, columns, path, summary, active_sources, progress) -> tuple[int, int, int]:
     """COPY the valid rows into ``lead_import``, merge them per email; (created, updated, dups)."""
-    planner = _RowPlanner(summary)
-    text, layout, rows = _open_rows(path, summary.encoding)
-    summary.ignored_columns = layout.ignored
-    bar = progress(_("Checking rows"), None)
-    try:
-        counted = _count_rows(rows, summary, bar)
-        valid = planner.watch(_valid_rows(counted, active_sources, planner.invalid))
+    with _checked_rows(path, summary, active_sources, progress) as valid:
         # Rows are checked (and progress reported, which may write to the database)
         # between COPYs, never during one: the connection is busy while a COPY runs.
         for batch in _batches(valid, COPY_BATCH_ROWS):
             with cursor.cursor.copy(f"COPY lead_import (line, {columns}) FROM STDIN") as copy:
                 for line, values in batch:
                     copy.write_row((line, *(values[c] for c in LEAD_COLUMNS)))
-    finally:
-        bar.close()
-        text.close()
-    planner.settle()
     latest = ", ".join(
         f"(array_agg({c} ORDER BY line DESC) FILTER (WHERE {c} <> ''))[1] AS {c}"
         for c in _TEXT_COLUMNS
