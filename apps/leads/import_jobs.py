@@ -18,10 +18,16 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from apps.leads.imports import ImportFileError, ImportSummary, leads_import_csv
+from apps.leads.imports import (
+    CSV_HEAD_BYTES,
+    ImportFileError,
+    ImportSummary,
+    csv_head_check,
+    leads_import_csv,
+)
 from apps.leads.models import LeadImport
 
 logger = logging.getLogger(__name__)
@@ -37,7 +43,11 @@ class ImportRefused(Exception):
 
 
 def lead_import_start(*, user, upload, skip_invalid: bool = False) -> LeadImport:
-    """Store ``upload`` (a Django ``UploadedFile``) and queue its dry-run preview."""
+    """Store ``upload`` (a Django ``UploadedFile``) and queue its dry-run preview.
+
+    Refused (``ImportRefused``, nothing kept) when empty, too large, or when its first
+    bytes show it cannot be imported: binary, not UTF-8 or Shift_JIS, no usable header.
+    """
     limit = settings.LEADFLOW_IMPORT_MAX_BYTES
     if upload.size == 0:
         raise ImportRefused(_("The file is empty."))
@@ -52,6 +62,14 @@ def lead_import_start(*, user, upload, skip_invalid: bool = False) -> LeadImport
     with path.open("wb") as stored:
         for chunk in upload.chunks():
             stored.write(chunk)
+    # A file that cannot be imported at all is refused now; its rows are the preview's to check.
+    with path.open("rb") as stored:
+        head = stored.read(CSV_HEAD_BYTES)
+    try:
+        csv_head_check(head, whole=len(head) >= upload.size)
+    except ImportFileError as exc:
+        path.unlink(missing_ok=True)
+        raise ImportRefused(str(exc)) from None
     job = LeadImport.objects.create(
         created_by=user,
         file_name=Path(upload.name or "leads.csv").name[:255],
@@ -60,7 +78,7 @@ def lead_import_start(*, user, upload, skip_invalid: bool = False) -> LeadImport
         dry_run=True,
         skip_invalid=skip_invalid,
     )
-    _queue(job)
+    _queue(job, language=translation.get_language())
     return job
 
 
@@ -85,19 +103,19 @@ def lead_import_confirm(*, preview: LeadImport, user, skip_invalid: bool) -> Lea
             skip_invalid=skip_invalid,
             preview=preview,
         )
-        _queue(job)
+        _queue(job, language=translation.get_language())
     return job
 
 
-def _queue(job: LeadImport) -> None:
-    transaction.on_commit(partial(_send_task, job.pk))
+def _queue(job: LeadImport, *, language: str | None) -> None:
+    transaction.on_commit(partial(_send_task, job.pk, language))
 
 
-def _send_task(pk: int) -> None:
+def _send_task(pk: int, language: str | None) -> None:
     from apps.leads.tasks import lead_import_task
 
     try:
-        lead_import_task.apply_async((pk,), retry=False)
+        lead_import_task.apply_async((pk, language), retry=False)
     except Exception as exc:  # the broker is away: the page says it waits for a worker
         logger.warning("lead import %s not queued: %s", pk, exc)
 
@@ -105,10 +123,14 @@ def _send_task(pk: int) -> None:
 class _Progress:
     """The bar ``leads_import_csv`` drives, written to the job's row now and then."""
 
-    def __init__(self, job_id: int, description: str, total: int | None):
+    def __init__(self, job_id: int, description: str, total: int | None, *, estimate=None):
+        # The check pass cannot know its total before it has read the file: the page shows
+        # ``estimate`` (the file's lines), so a preview too has a percentage.
         self.job_id, self.done, self.last = job_id, 0, 0.0
         LeadImport.objects.filter(pk=job_id).update(
-            phase=str(description)[:100], total_rows=total, done_rows=0
+            phase=str(description)[:100],
+            total_rows=total if total is not None else estimate,
+            done_rows=0,
         )
 
     def update(self, n: int = 1) -> None:
@@ -122,20 +144,47 @@ class _Progress:
         LeadImport.objects.filter(pk=self.job_id).update(done_rows=self.done)
 
 
-def lead_import_run(*, job_id: int) -> LeadImport | None:
-    """Run the import ``job_id`` once (a second delivery finds it claimed and does nothing)."""
+def import_language(job: LeadImport, language: str | None = None) -> str:
+    """The language a job words its messages in: the page's that started it, else its user's.
+
+    The worker has no request: the reasons of rejected rows, the failure and the phase
+    titles are stored as text, so they are written in the language of the person who reads
+    them (the one who uploaded), as ``accounts.emails`` words an email for its recipient.
+    """
+    languages = {code for code, _name in settings.LANGUAGES}
+    for candidate in (language, job.created_by.language):
+        if candidate and candidate in languages:
+            return candidate
+    return settings.LANGUAGE_CODE
+
+
+def lead_import_run(*, job_id: int, language: str | None = None) -> LeadImport | None:
+    """Run the import ``job_id`` once (a second delivery finds it claimed and does nothing).
+
+    ``language`` is the one the upload or confirmation was made in (see ``import_language``).
+    """
     claimed = LeadImport.objects.filter(pk=job_id, state=LeadImport.State.QUEUED).update(
         state=LeadImport.State.RUNNING
     )
     if not claimed:
         return None
-    job = LeadImport.objects.get(pk=job_id)
+    job = LeadImport.objects.select_related("created_by", "preview").get(pk=job_id)
+    with translation.override(import_language(job, language)):
+        _run(job)
+    if not job.dry_run:
+        # The write is the file's last use (its preview is done): nothing keeps it any longer.
+        Path(job.path).unlink(missing_ok=True)
+    job.refresh_from_db()
+    return job
+
+
+def _run(job: LeadImport) -> None:
     try:
         summary = leads_import_csv(
             path=job.path,
             dry_run=job.dry_run,
             skip_invalid=job.skip_invalid,
-            progress=partial(_Progress, job.pk),
+            progress=partial(_Progress, job.pk, estimate=_rows_to_check(job)),
         )
     except (ImportFileError, FileNotFoundError, UnicodeError) as exc:
         message = str(exc) if isinstance(exc, ImportFileError) else _("The file cannot be read.")
@@ -148,11 +197,27 @@ def lead_import_run(*, job_id: int) -> LeadImport | None:
             summary=summary_as_dict(summary),
             finished_at=timezone.now(),
         )
-    if not job.dry_run:
-        # The write is the file's last use (its preview is done): nothing keeps it any longer.
-        Path(job.path).unlink(missing_ok=True)
-    job.refresh_from_db()
-    return job
+
+
+def _rows_to_check(job: LeadImport) -> int | None:
+    # An import's preview counted the file's rows; a preview can only estimate them.
+    if job.preview_id and job.preview.summary.get("rows"):
+        return job.preview.summary["rows"]
+    return rows_estimate(job.path)
+
+
+def rows_estimate(path: str | Path) -> int | None:
+    """The data rows of a CSV file, about: its lines less the header (a value may span lines).
+
+    Counting line breaks streams the file once, far faster than parsing it.
+    """
+    lines, last = 0, b"\n"
+    with Path(path).open("rb") as raw:
+        for chunk in iter(lambda: raw.read(1 << 20), b""):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    lines += last != b"\n"  # a last line without its line break
+    return max(lines - 1, 0) or None
 
 
 def summary_as_dict(summary: ImportSummary) -> dict:

@@ -124,6 +124,7 @@ def _row_detail(row: dict) -> str:
 class ImportForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"),
+        widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
         help_text=_("UTF-8 or Shift_JIS, with a header row; email is required."),
     )
     skip_invalid = forms.BooleanField(label=_("Skip the invalid rows"), required=False)

@@ -19,6 +19,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -382,6 +383,68 @@ def read_csv_header(reader) -> CsvLayout:
     return CsvLayout(columns=columns, ignored=[c for c in columns if c not in LEAD_COLUMNS])
 
 
+#: The first bytes of a file checked as it is uploaded: enough for the header row.
+CSV_HEAD_BYTES = 16 * 1024
+#: Separators a spreadsheet may have used instead of commas, as a sentence names them.
+OTHER_DELIMITERS = {
+    ";": gettext_lazy("semicolons (;)"),
+    "\t": gettext_lazy("tabs"),
+}
+
+
+def csv_head_check(head: bytes, *, whole: bool) -> None:
+    """Refuse at once a file whose first bytes ``head`` show it cannot be imported.
+
+    Cheap enough for an upload: binary content (NUL bytes), then the import's own
+    encoding detection (``csv_encoding_of``) and header rule (``read_csv_header``)
+    on the first lines only; a header that fails and reads as if separated by
+    semicolons or tabs says so. ``whole`` says ``head`` is the whole file; when it is
+    not, it is cut after its last line break (in UTF-8 and Shift_JIS a newline byte is
+    never part of another character), and a Shift_JIS reading that only the rest of
+    the file can confirm is left to the import. Raises ``ImportFileError``.
+    """
+    if b"\x00" in head:
+        raise ImportFileError(
+            _(
+                "The file holds binary data, not text: it is not a CSV file (a spreadsheet "
+                "or an image?). Save it as CSV UTF-8 and try again."
+            )
+        )
+    if not whole:
+        cut = head.rfind(b"\n")
+        if cut < 0:
+            return  # one line longer than the head: the import reads it whole
+        head = head[: cut + 1]
+    try:
+        encoding = csv_encoding_of(lambda: [head])
+    except ImportFileError:
+        if not _decodes(lambda: [head], "cp932"):
+            raise
+        if whole:  # worded for the upload form, where no encoding can be named
+            raise ImportFileError(
+                _(
+                    "The file is not UTF-8, and reading it as Shift_JIS gives unlikely text "
+                    "(it may be Windows-1252 or Latin-1); save it as CSV UTF-8 and try again."
+                )
+            ) from None
+        encoding = "cp932"  # no kana yet: the whole file decides
+    text = head.decode(encoding)
+    try:
+        read_csv_rows(io.StringIO(text, newline=""))
+    except ImportFileError:
+        first_line = text.lstrip("\ufeff").partition("\n")[0]
+        for delimiter, name in OTHER_DELIMITERS.items():
+            if first_line.count(delimiter) > first_line.count(","):
+                raise ImportFileError(
+                    _(
+                        "The columns are separated by %(separator)s, not commas; save the "
+                        "file as CSV (comma delimited) and try again."
+                    )
+                    % {"separator": name}
+                ) from None
+        raise
+
+
 #: A line break followed by a comma inside one value: the rows after an unterminated quote.
 _SWALLOWED_ROW = re.compile(r"[\r\n][^\r\n]*,")
 
@@ -661,17 +724,30 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def _check_pass(path, summary, active_sources, batch_size, progress) -> tuple[int, int, int]:
-    """Validate every row; returns the planned (created, updated, duplicates)."""
-    created = updated = duplicates = 0
-    seen: set[str] = set()
+@contextmanager
+def _checked_rows(path, summary, active_sources, progress) -> Iterator[Iterator[tuple[int, dict]]]:
+    """The file's valid rows as (line, values); the check pass's counts, rejections and plan.
+
+    The plan is settled when the block ends without an error.
+    """
     planner = _RowPlanner(summary)
     text, layout, rows = _open_rows(path, summary.encoding)
     summary.ignored_columns = layout.ignored
     bar = progress(_("Checking rows"), None)
     try:
         counted = _count_rows(rows, summary, bar)
-        valid = planner.watch(_valid_rows(counted, active_sources, planner.invalid))
+        yield planner.watch(_valid_rows(counted, active_sources, planner.invalid))
+    finally:
+        bar.close()
+        text.close()
+    planner.settle()
+
+
+def _check_pass(path, summary, active_sources, batch_size, progress) -> tuple[int, int, int]:
+    """Validate every row; returns the planned (created, updated, duplicates)."""
+    created = updated = duplicates = 0
+    seen: set[str] = set()
+    with _checked_rows(path, summary, active_sources, progress) as valid:
         for batch in _batches(valid, batch_size):
             emails = {values["email"] for _line, values in batch} - seen
             stored = set(Lead.objects.filter(email__in=emails).values_list("email", flat=True))
@@ -685,10 +761,6 @@ def _check_pass(path, summary, active_sources, batch_size, progress) -> tuple[in
                     updated += 1
                 else:
                     created += 1
-    finally:
-        bar.close()
-        text.close()
-    planner.settle()
     return created, updated, duplicates
 
 
@@ -749,67 +821,70 @@ def _import_staged(path, summary, active_sources, *, skip_invalid, dry_run, batc
     new leads that now meet the MQL criteria are promoted.
     """
     columns = ", ".join(LEAD_COLUMNS)
-    with transaction.atomic(), connection.cursor() as cursor:
-        # ON COMMIT DROP, and dropped here too for a caller's transaction that goes on.
-        cursor.execute("DROP TABLE IF EXISTS lead_import, lead_import_merged")
+    with connection.cursor() as cursor:
+        # The check pass and the counts run outside the merge's transaction, so the progress
+        # they report is committed as it goes (the page polls it from another connection);
+        # the session's temporary tables are dropped at the end, and at the start in case a
+        # run on this connection was cut short.
+        drop = "DROP TABLE IF EXISTS lead_import, lead_import_merged"
+        cursor.execute(drop)
         cursor.execute(
             "CREATE TEMP TABLE lead_import (line integer, "
             + ", ".join(f"{c} {'integer' if c == 'employees' else 'text'}" for c in LEAD_COLUMNS)
-            + ") ON COMMIT DROP"
+            + ")"
         )
-        planner = _RowPlanner(summary)
-        text, layout, rows = _open_rows(path, summary.encoding)
-        summary.ignored_columns = layout.ignored
-        bar = progress(_("Checking rows"), None)
         try:
-            counted = _count_rows(rows, summary, bar)
-            valid = planner.watch(_valid_rows(counted, active_sources, planner.invalid))
-            # Rows are checked (and progress reported, which may write to the database)
-            # between COPYs, never during one: the connection is busy while a COPY runs.
-            for batch in _batches(valid, COPY_BATCH_ROWS):
-                with cursor.cursor.copy(f"COPY lead_import (line, {columns}) FROM STDIN") as copy:
-                    for line, values in batch:
-                        copy.write_row((line, *(values[c] for c in LEAD_COLUMNS)))
-        finally:
-            bar.close()
-            text.close()
-        planner.settle()
-        latest = ", ".join(
-            f"(array_agg({c} ORDER BY line DESC) FILTER (WHERE {c} <> ''))[1] AS {c}"
-            for c in _TEXT_COLUMNS
-            if c not in FIRST_TOUCH_FIELDS and c != "email"
-        )
-        cursor.execute(
-            "CREATE TEMP TABLE lead_import_merged ON COMMIT DROP AS "
-            f"SELECT email, {latest}, "
-            "(array_agg(employees ORDER BY line DESC) FILTER (WHERE employees IS NOT NULL))[1] "
-            "AS employees, "
-            "(array_agg(source ORDER BY line))[1] AS source, "
-            "(array_agg(campaign ORDER BY line))[1] AS campaign, min(line) AS first_line, "
-            "EXISTS (SELECT 1 FROM leads_lead l WHERE l.email = i.email) AS stored "
-            "FROM lead_import i GROUP BY email"
-        )
-        cursor.execute(
-            "SELECT count(*) FILTER (WHERE NOT stored), count(*) FILTER (WHERE stored), "
-            "(SELECT count(*) FROM lead_import) - count(*) FROM lead_import_merged"
-        )
-        created, updated, duplicates = cursor.fetchone()
-        if dry_run or (summary.rejected and not skip_invalid):
-            summary.created, summary.updated, summary.duplicates = created, updated, duplicates
-            transaction.set_rollback(True)
-            return summary
-
-        bar = progress(_("Importing leads"), created + updated + duplicates)
-        try:
-            _merge_staged(cursor)
-            _refit_and_promote(cursor, batch_size)
-            bar.update(created + updated + duplicates)
-        finally:
-            bar.close()
-        cursor.execute("DROP TABLE lead_import, lead_import_merged")
-    summary.created, summary.updated, summary.duplicates = created, updated, duplicates
-    summary.written = True
+            counts = _stage(cursor, columns, path, summary, active_sources, progress)
+            write = not (dry_run or (summary.rejected and not skip_invalid))
+            if write:
+                bar = progress(_("Importing leads"), sum(counts))
+                try:
+                    with transaction.atomic():
+                        _merge_staged(cursor)
+                        _refit_and_promote(cursor, batch_size)
+                    bar.update(sum(counts))
+                finally:
+                    bar.close()
+        except BaseException:
+            # In a caller's transaction a failed statement aborts it, and its rollback drops them.
+            if not connection.in_atomic_block:
+                cursor.execute(drop)
+            raise
+        cursor.execute(drop)
+    summary.created, summary.updated, summary.duplicates = counts
+    summary.written = write
     return summary
+
+
+def _stage(cursor, columns, path, summary, active_sources, progress) -> tuple[int, int, int]:
+    """COPY the valid rows into ``lead_import``, merge them per email; (created, updated, dups)."""
+    with _checked_rows(path, summary, active_sources, progress) as valid:
+        # Rows are checked (and progress reported, which may write to the database)
+        # between COPYs, never during one: the connection is busy while a COPY runs.
+        for batch in _batches(valid, COPY_BATCH_ROWS):
+            with cursor.cursor.copy(f"COPY lead_import (line, {columns}) FROM STDIN") as copy:
+                for line, values in batch:
+                    copy.write_row((line, *(values[c] for c in LEAD_COLUMNS)))
+    latest = ", ".join(
+        f"(array_agg({c} ORDER BY line DESC) FILTER (WHERE {c} <> ''))[1] AS {c}"
+        for c in _TEXT_COLUMNS
+        if c not in FIRST_TOUCH_FIELDS and c != "email"
+    )
+    cursor.execute(
+        "CREATE TEMP TABLE lead_import_merged AS "
+        f"SELECT email, {latest}, "
+        "(array_agg(employees ORDER BY line DESC) FILTER (WHERE employees IS NOT NULL))[1] "
+        "AS employees, "
+        "(array_agg(source ORDER BY line))[1] AS source, "
+        "(array_agg(campaign ORDER BY line))[1] AS campaign, min(line) AS first_line, "
+        "EXISTS (SELECT 1 FROM leads_lead l WHERE l.email = i.email) AS stored "
+        "FROM lead_import i GROUP BY email"
+    )
+    cursor.execute(
+        "SELECT count(*) FILTER (WHERE NOT stored), count(*) FILTER (WHERE stored), "
+        "(SELECT count(*) FROM lead_import) - count(*) FROM lead_import_merged"
+    )
+    return cursor.fetchone()
 
 
 def _merge_staged(cursor) -> None:

@@ -10,8 +10,8 @@ def scores_recompute_task():
 
 
 @shared_task(name="apps.leads.tasks.lead_import_task", ignore_result=True)
-def lead_import_task(job_id):
-    """One CSV import started from the UI; a second delivery does nothing."""
+def lead_import_task(job_id, language=None):
+    """One CSV import started from the UI, worded in ``language``; a second delivery does nothing."""
     from apps.leads.import_jobs import lead_import_run
 
-    lead_import_run(job_id=job_id)
+    lead_import_run(job_id=job_id, language=language)

@@ -77,18 +77,77 @@ def test_a_shift_jis_file_is_read_as_such(client, marketer, django_capture_on_co
     assert job.summary["created"] == 1
 
 
-def test_a_file_that_is_not_csv_text_fails_with_a_reason(
-    client, marketer, django_capture_on_commit_callbacks
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01"
+
+
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (b"\x00\x01\x02binary", "holds binary data"),
+        (PNG, "holds binary data"),
+        (b"name,company\nAiko,Kumo\n", "The first row must name the columns, one of them email"),
+        (b"email;first_name\na@example.com;Aiko\n", "separated by semicolons (;)"),
+        (b"email\tfirst_name\na@example.com\tAiko\n", "separated by tabs"),
+        ("email,first_name\nrenee@example.com,Renée\n".encode("cp1252"), "Windows-1252"),
+        (b"email,name\nx,\x81\x20\n", "neither UTF-8 nor Shift_JIS"),
+    ],
+)
+def test_a_file_that_cannot_be_imported_is_refused_at_upload_with_the_reason(
+    client, marketer, tmp_path, content, problem
 ):
     client.force_login(marketer)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            URL, {"file": SimpleUploadedFile("x.csv", b"\x00\x01\x02binary", "text/csv")}
-        )
-    job = LeadImport.objects.get()
-    assert job.state == "failed"
-    body = client.get(response["Location"]).content.decode()
-    assert "neither UTF-8 nor Shift_JIS" in body
+    response = client.post(URL, {"file": SimpleUploadedFile("x.csv", content, "text/csv")})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert problem in body
+    assert "import_leads" not in body  # no command-line advice on a web form
+    assert 'data-testid="import-form"' in body  # the form is shown again
+    assert not LeadImport.objects.exists() and not list(tmp_path.iterdir())
+
+
+def test_the_refusal_at_upload_is_in_japanese_for_a_japanese_reader(client, marketer):
+    client.force_login(marketer)
+    client.cookies["django_language"] = "ja"
+    content = b"email;first_name\na@example.com;Aiko\n"
+    response = client.post(URL, {"file": SimpleUploadedFile("x.csv", content, "text/csv")})
+    assert response.status_code == 400
+    assert "セミコロン（;）" in response.content.decode()
+    response = client.post(URL, {"file": SimpleUploadedFile("x.csv", PNG, "text/csv")})
+    assert "バイナリ" in response.content.decode()
+    content = "email\nrenee@example.com,Renée\n".encode("cp1252")
+    response = client.post(URL, {"file": SimpleUploadedFile("x.csv", content, "text/csv")})
+    assert "Windows-1252 や Latin-1 の可能性" in response.content.decode()
+
+
+def test_only_the_head_of_a_long_file_is_checked_at_upload(
+    client, marketer, django_capture_on_commit_callbacks
+):
+    from apps.leads.imports import CSV_HEAD_BYTES
+
+    # A good header, a long file, and a bad row far down: the preview finds the row.
+    rows = "".join(f"p{i}@example.com,webinar\n" for i in range(CSV_HEAD_BYTES // 20))
+    text = "email,source\n" + rows + "not-an-email,webinar\n"
+    client.force_login(marketer)
+    job = preview_of(client, text, capture=django_capture_on_commit_callbacks)
+    assert job.state == "done" and job.summary["rejected"] == 1
+
+
+def test_a_shift_jis_file_whose_kana_come_late_is_left_to_the_preview(
+    client, marketer, django_capture_on_commit_callbacks
+):
+    from apps.leads.imports import CSV_HEAD_BYTES
+
+    # The head alone reads as unlikely Shift_JIS (no kana yet); the whole file has kana.
+    rows = "".join(f"p{i}@example.com,Ab漢c\n" for i in range(CSV_HEAD_BYTES // 20))
+    text = "email,last_name\n" + rows + "kana@example.com,さとう\n"
+    client.force_login(marketer)
+    job = preview_of(client, text, encoding="cp932", capture=django_capture_on_commit_callbacks)
+    assert job.summary["encoding"] == "cp932"
+
+
+def test_the_file_input_asks_for_a_csv(client, marketer):
+    client.force_login(marketer)
+    assert 'accept=".csv,text/csv"' in client.get(URL).content.decode()
 
 
 def test_an_empty_or_oversized_upload_is_refused_with_a_message(client, marketer, settings):
@@ -137,12 +196,44 @@ def job_page(client, user, **fields) -> str:
 
 
 def test_a_running_import_shows_its_progress_and_polls(client, marketer):
-    body = job_page(
-        client, marketer, state="running", phase="Importing leads", done_rows=250, total_rows=1000
-    )
+    fields = {"state": "running", "done_rows": 2500, "total_rows": 10000}
+    body = job_page(client, marketer, phase="Importing leads", dry_run=False, **fields)
     assert 'hx-trigger="every 1s"' in body
     assert '<progress max="100" value="25">' in body
-    assert "250 of 1000 rows" in body
+    assert "2,500 of 10,000 rows (25%)" in body
+    # A preview's total is the file's lines: said to be about.
+    body = job_page(client, marketer, phase="Checking rows", **fields)
+    assert "2,500 of about 10,000 rows (25%)" in body
+    client.cookies["django_language"] = "ja"
+    body = client.get(
+        reverse("leads:import_job", args=[LeadImport.objects.latest("pk").pk])
+    ).content
+    assert "約 10,000 行中 2,500 行（25%）" in body.decode()
+    body = job_page(client, marketer, state="running", done_rows=40000)
+    assert "40,000 行を読み込みました" in body
+
+
+def test_a_files_rows_are_estimated_from_its_lines(tmp_path):
+    from apps.leads.import_jobs import rows_estimate
+
+    path = tmp_path / "x.csv"
+    path.write_text(CSV)
+    assert rows_estimate(path) == 3
+    path.write_text(CSV.rstrip("\n"))  # no line break after the last row
+    assert rows_estimate(path) == 3
+    path.write_text("email\n")
+    assert rows_estimate(path) is None
+
+
+def test_a_preview_run_shows_the_estimate_as_its_total(marketer, tmp_path):
+    job = run_job(marketer, tmp_path, CSV)
+    assert job.total_rows == 3 and job.done_rows == 3
+
+
+def test_the_upload_form_has_no_lone_step_number(client, marketer):
+    client.force_login(marketer)
+    body = client.get(URL).content.decode()
+    assert ">Choose the file<" in body and "1. " not in body
 
 
 def test_a_task_delivered_twice_imports_once(marketer, tmp_path):
@@ -207,7 +298,9 @@ def test_recent_imports_tell_a_preview_from_an_import_and_a_failure(
 ):
     client.force_login(marketer)
     preview_of(client, CSV, capture=django_capture_on_commit_callbacks)
-    preview_of(client, "\x00\x01binary", capture=django_capture_on_commit_callbacks)
+    LeadImport.objects.create(
+        created_by=marketer, file_name="bad.csv", path="/nonexistent", size=1, state="failed"
+    )
     body = client.get(URL).content.decode()
     assert "preview only, not imported" in body
     assert ">failed<" in body
@@ -300,3 +393,102 @@ def test_a_preview_stored_without_a_row_list_still_lists_its_rejected_rows(clien
     assert 'data-testid="import-plan"' not in body
     assert 'data-testid="import-rejections"' in body and ">Rejected rows<" in body
     assert "Email: Enter a valid email address." in body
+
+
+def run_job(user, tmp_path, text, *, language=None, encoding="utf-8") -> LeadImport:
+    """A preview of ``text`` run by the worker (no request: no language active but the site's)."""
+    from apps.leads.import_jobs import lead_import_run
+
+    path = tmp_path / "run.csv"
+    path.write_bytes(text.encode(encoding))
+    job = LeadImport.objects.create(created_by=user, file_name="run.csv", path=str(path), size=1)
+    return lead_import_run(job_id=job.pk, language=language)
+
+
+BAD_ROWS = "email,source\nnot-an-email,webinar\nok@example.com,nonsense_source\n"
+
+
+def test_the_worker_words_the_rows_reasons_in_the_uploaders_language(marketer, tmp_path):
+    job = run_job(marketer, tmp_path, BAD_ROWS, language="ja")
+    reasons = " ".join(row["reason"] for row in job.summary["rejections"])
+    assert "有効なメールアドレスを入力してください" in reasons
+    assert "「nonsense_source」は有効なリードソースではありません" in reasons
+    assert "Enter a valid" not in reasons and "is not an active" not in reasons
+    # The same job from an English page: English.
+    job = run_job(marketer, tmp_path, BAD_ROWS, language="en")
+    assert "Enter a valid email address." in job.summary["rejections"][0]["reason"]
+
+
+def test_the_worker_falls_back_on_the_users_chosen_language(marketer, tmp_path):
+    marketer.language = "ja"
+    marketer.save(update_fields=["language"])
+    job = run_job(marketer, tmp_path, "name;mail\nx;y\n")
+    assert job.state == "failed"
+    assert "1行目には列名が必要" in job.error
+    job = run_job(marketer, tmp_path, BAD_ROWS, language="xx")  # unknown: the user's
+    assert "有効なメールアドレス" in job.summary["rejections"][0]["reason"]
+
+
+def test_the_phase_title_is_stored_in_the_uploaders_language(marketer, tmp_path):
+    job = run_job(marketer, tmp_path, CSV, language="ja")
+    assert job.phase == "行を確認中"
+
+
+def test_an_upload_from_a_japanese_page_queues_its_job_in_japanese(
+    client, marketer, django_capture_on_commit_callbacks, monkeypatch
+):
+    from apps.leads import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.lead_import_task, "apply_async", lambda args, **kw: sent.append(args))
+    client.force_login(marketer)
+    client.cookies["django_language"] = "ja"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, CSV)
+    assert response.status_code == 302
+    assert sent == [(LeadImport.objects.get().pk, "ja")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_progress_is_reported_outside_any_transaction(marketer, tmp_path):
+    """So the page, polling from another connection, sees it as the import runs (also on PG)."""
+    from django.db import connection
+
+    from apps.leads.imports import leads_import_csv
+
+    seen = []
+
+    class Bar:
+        def __init__(self, description, total):
+            seen.append((str(description), connection.in_atomic_block))
+
+        def update(self, n=1):
+            seen.append(("update", connection.in_atomic_block))
+
+        def close(self):
+            pass
+
+    path = tmp_path / "x.csv"
+    path.write_text(CSV)
+    leads_import_csv(path=path, dry_run=True, progress=Bar)
+    leads_import_csv(path=path, skip_invalid=True, progress=Bar)
+    assert ("Checking rows", False) in seen and ("Importing leads", False) in seen
+    assert [step for step in seen if step[1]] == []
+    assert Lead.objects.count() == 2
+
+
+def test_an_imports_check_pass_counts_its_previews_rows(marketer, tmp_path):
+    from apps.leads.import_jobs import lead_import_run
+
+    preview = run_job(marketer, tmp_path, CSV + "\n\n\n")  # blank lines: the estimate is 6
+    assert preview.summary["rows"] == 3
+    job = LeadImport.objects.create(
+        created_by=marketer,
+        file_name="run.csv",
+        path=preview.path,
+        size=1,
+        dry_run=False,
+        preview=preview,
+    )
+    job = lead_import_run(job_id=job.pk)
+    assert job.state == "done" and job.phase == "Checking rows" and job.total_rows == 3
