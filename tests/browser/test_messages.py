@@ -1,0 +1,59 @@
+"""Messages after an action, in a real browser: in the flow, dismissible, replaced by the next one."""
+
+import pytest
+from django.contrib.auth.models import Group
+from playwright.sync_api import expect
+
+from apps.accounts.roles import ROLE_GROUPS
+from apps.criteria.models import RejectReason
+from tests.browser.conftest import log_in
+from tests.factories import LeadFactory
+from tests.leads.helpers import walk_to
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture(autouse=True)
+def migrated_roles_are_back():
+    # The live server's database is flushed between tests; the migrations' rows come back with it.
+    assert Group.objects.filter(name__in=ROLE_GROUPS).count() == len(ROLE_GROUPS)
+
+
+def test_a_done_message_sits_above_the_cards_goes_on_a_later_error_and_closes_from_the_keyboard(
+    open_page, screenshot, team
+):
+    first, second = (
+        walk_to(LeadFactory(company=company), "mql", marketer=team["maya"], manager=team["mona"])
+        for company in ("First Co", "Second Co")
+    )
+    page = open_page(width=390)
+    log_in(page, "mona")
+    page.locator(f"#lead-{first.pk}").get_by_role("button", name="Accept").click()
+    flash = page.locator("#messages .flash")
+    expect(flash).to_have_count(1)
+    expect(flash).to_contain_text("First Co")
+
+    # In the flow: the card below starts under the message, whatever the scroll.
+    card = page.locator(f"#lead-{second.pk}")
+    page.mouse.wheel(0, 400)
+    assert card.bounding_box()["y"] >= flash.bounding_box()["y"] + flash.bounding_box()["height"]
+
+    # A refused reject (its reason retired meanwhile): the error shows in the pop-over and
+    # the old "accepted" goes.
+    card.locator("summary", has_text="Reject").click()
+    card.locator("select[name=reason]").select_option("no_need")
+    RejectReason.objects.filter(code="no_need").update(is_active=False)
+    card.get_by_role("button", name="Reject lead").click()
+    expect(card.locator("#reject-form .field-error")).to_be_visible()
+    expect(page.locator("#messages")).not_to_contain_text("First Co")
+
+    # Accept the second: its message only, closed from the keyboard by its labelled button.
+    card.locator("details[open] summary").click()
+    card.get_by_role("button", name="Accept").click()
+    expect(flash).to_have_count(1)
+    expect(flash).to_contain_text("Second Co")
+    close = page.get_by_role("button", name="Dismiss this message")
+    close.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#messages .flash")).to_have_count(0)
+    screenshot(page)
