@@ -218,7 +218,12 @@
     });
     document.body.addEventListener("htmx:responseError", function (event) {
       var status = event.detail.xhr.status;
-      flash(text(status === 404 ? "tGone" : status === 403 ? "tForbidden" : "tError", {}));
+      /* A card's lead that went away (taken, reassigned) is named: the user may have many open. */
+      var elt = event.detail.elt;
+      var card = elt && elt.closest ? elt.closest(".lead-card") : null;
+      var name = card ? card.querySelector(".lead-name") : null;
+      if (status === 404 && name) flash(text("tGoneNamed", { lead: name.textContent.trim() }));
+      else flash(text(status === 404 ? "tGone" : status === 403 ? "tForbidden" : "tError", {}));
       restoreFocus();
     });
     document.body.addEventListener("htmx:sendError", function () { flash(text("tError", {})); });

@@ -1,22 +1,14 @@
 """Messages after an action, in a real browser: in the flow, dismissible, replaced by the next one."""
 
 import pytest
-from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
-from apps.accounts.roles import ROLE_GROUPS
 from apps.criteria.models import RejectReason
 from tests.browser.conftest import log_in
 from tests.factories import LeadFactory
 from tests.leads.helpers import walk_to
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-@pytest.fixture(autouse=True)
-def migrated_roles_are_back():
-    # The live server's database is flushed between tests; the migrations' rows come back with it.
-    assert Group.objects.filter(name__in=ROLE_GROUPS).count() == len(ROLE_GROUPS)
 
 
 def test_a_done_message_sits_above_the_cards_goes_on_a_later_error_and_closes_from_the_keyboard(
