@@ -39,11 +39,17 @@ class NotificationListView(RoleRequiredMixin, ListView):
 
     def get(self, request, *args, **kwargs):
         self.kind = request.GET.get("kind") or ""
+        self.kind_error = ""
         if self.kind and self.kind not in NotificationKind.values:
-            return HttpResponseBadRequest(
-                _("Unknown kind of notification '%(kind)s'; use one of: %(kinds)s.")
-                % {"kind": self.kind[:40], "kinds": ", ".join(NotificationKind.values)}
-            )
+            # The page as usual (all kinds), the filter's error above it, and an honest 400.
+            self.kind_error = _(
+                "There is no kind of notification called “%(kind)s”: all notifications are "
+                "shown. Choose a kind from the filters."
+            ) % {"kind": self.kind[:40]}
+            self.kind = ""
+            response = super().get(request, *args, **kwargs)
+            response.status_code = 400
+            return response
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
@@ -63,6 +69,7 @@ class NotificationListView(RoleRequiredMixin, ListView):
             if value in relevant or value == self.kind
         ]
         context["kind"] = self.kind
+        context["kind_error"] = self.kind_error
         return context
 
 
