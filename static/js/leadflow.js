@@ -219,8 +219,10 @@
     document.body.addEventListener("htmx:responseError", function (event) {
       var status = event.detail.xhr.status;
       /* A card's lead that went away (taken, reassigned) is named: the user may have many open. */
-      var elt = event.detail.elt;
-      var card = elt && elt.closest ? elt.closest(".lead-card") : null;
+      /* A card's button may submit a form the page holds elsewhere (form="accept-form"). */
+      var config = event.detail.requestConfig, trigger = config && config.triggeringEvent;
+      var source = (trigger && trigger.submitter) || event.detail.elt;
+      var card = source && source.closest ? source.closest(".lead-card") : null;
       var name = card ? card.querySelector(".lead-name") : null;
       if (status === 404 && name) flash(text("tGoneNamed", { lead: name.textContent.trim() }));
       else flash(text(status === 404 ? "tGone" : status === 403 ? "tForbidden" : "tError", {}));

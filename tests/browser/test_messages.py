@@ -1,12 +1,15 @@
 """Messages after an action, in a real browser: in the flow, dismissible, replaced by the next one."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
 from apps.criteria.models import RejectReason
-from tests.browser.conftest import log_in
+from apps.leads.services import lead_transition
+from tests.browser.conftest import log_in, ritas_mql
 from tests.factories import LeadFactory
-from tests.leads.helpers import walk_to
+from tests.leads.helpers import form_values, walk_to
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -49,3 +52,24 @@ def test_a_done_message_sits_above_the_cards_goes_on_a_later_error_and_closes_fr
     page.keyboard.press("Enter")
     expect(page.locator("#messages .flash")).to_have_count(0)
     screenshot(page)
+
+
+def test_acting_on_a_card_whose_lead_was_just_taken_away_names_the_lead(
+    open_page, settings, team, oscar_away
+):
+    settings.LEADFLOW_LIVE_POLL_SECONDS = 600  # the card stays: the user acts before the poll
+    lead = ritas_mql(team, first_name="Cleo", last_name="Park", company="Harbor Labs")
+    page = open_page()
+    log_in(page, "rita")
+    card = page.locator(f"#lead-{lead.pk}")
+    expect(card).to_be_visible()
+    lead_transition(
+        lead=lead.pk,
+        name="reassign",
+        actor=team["manager"],
+        values=form_values("reassign", {"owner": "oscar"}),
+    )
+    card.get_by_role("button", name="Accept").click()
+    expect(page.locator("#messages .flash")).to_have_text(
+        re.compile(r"^Cleo Park is no longer available to you\. Reload the page")
+    )
