@@ -46,7 +46,7 @@ from apps.criteria.models import (
 )
 from apps.leads.filters import LeadFilter, ReviewFilter, deadline_state
 from apps.leads.labels import history_reason, transition_reason_labels, translated_label
-from apps.leads.models import Fit, Stage
+from apps.leads.models import Fit, Lead, Stage
 from apps.leads.pagination import COUNT_CAP, CountedPaginator, ResultCount, count_results
 from apps.leads.selectors import (
     inbox_for_user,
@@ -469,8 +469,12 @@ class LeadTransitionView(PageMixin, View):
         except Http404:
             if expected == Stage.MQL and can_work_leads(request.user) and taken_from_the_pool(pk):
                 # Two reps clicked Accept on one pool MQL: the slower one is told, not shown a 404.
+                # It was in the pool, which every rep sees: naming it tells nothing new.
+                taken = Lead.objects.only("first_name", "last_name", "email", "company").get(pk=pk)
                 messages.warning(
-                    request, gettext("This lead has changed: another rep took it from the pool.")
+                    request,
+                    gettext("%(lead)s has changed: another rep took it from the pool.")
+                    % {"lead": lead_name(taken)},
                 )
                 return redirect(safe_next(request, reverse("leads:inbox")))
             raise
