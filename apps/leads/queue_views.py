@@ -5,6 +5,8 @@ see theirs, managers the team's (or one rep's), each with the countdown and the 
 form one click away (the lead page opens on it).
 """
 
+from urllib.parse import urlencode
+
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
@@ -20,6 +22,7 @@ from apps.leads.views import (
     CardWords,
     LeadLinks,
     LivePageMixin,
+    page_path,
     team_filter,
 )
 
@@ -49,17 +52,19 @@ class ToQualifyView(LivePageMixin, TemplateView):
             estimate=False,
         ).get_page(self.request.GET.get("page"))
         links, words = LeadLinks(self.request), CardWords()
+        # The lead page's BANT form comes back here when it is done.
+        back = urlencode({"next": page_path(self.request)})
         context.update(
             team_view=team_view,
             people=people,
             rep=rep,
             page_obj=page,
-            cards=[self._card(lead, now, team_view, links, words) for lead in page],
+            cards=[self._card(lead, now, team_view, links, words, back) for lead in page],
         )
         return context
 
     @staticmethod
-    def _card(lead, now, team_view, links, words):
+    def _card(lead, now, team_view, links, words, back):
         due = lead.process_due_at
         detail = links.detail(lead.pk)
         return {
@@ -75,5 +80,5 @@ class ToQualifyView(LivePageMixin, TemplateView):
             "state": deadline_state(due, now),
             "detail": detail,
             # The lead page with its BANT form in view (the form's section heading).
-            "qualify": f"{detail}#bant-title",
+            "qualify": f"{detail}?{back}#bant-title",
         }

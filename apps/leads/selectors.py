@@ -133,6 +133,24 @@ def live_changes_filter(user, view: str, shown=()) -> Q:
     return mine
 
 
+def latest_moves_for_user(user, lead_ids, *, since: int) -> dict[int, StageTransition]:
+    """The newest history row (since the cursor ``since``) of each of ``lead_ids`` ``user`` may still see.
+
+    A live page's card that went says what happened to it; a lead the user may no longer
+    see (taken, reassigned away) is left out, so nothing is told about it.
+    """
+    visible = leads_for_user(user).filter(pk__in=list(lead_ids)).values("pk")
+    rows = (
+        StageTransition.objects.filter(lead__in=visible, id__gt=since)
+        .select_related("actor")
+        .order_by("-id")
+    )
+    latest: dict[int, StageTransition] = {}
+    for row in rows:
+        latest.setdefault(row.lead_id, row)
+    return latest
+
+
 def mql_pool_for_user(user):
     """Unassigned MQLs (no rep was taking leads when they were promoted)."""
     return _by_accept_deadline(_every_lead_like(user, stage=Stage.MQL, owner=None))

@@ -7,7 +7,7 @@ plain forms; with JavaScript on, htmx posts the same forms, follows the same
 redirect and swaps in the refreshed part of the page.
 """
 
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,6 +21,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import ListView, TemplateView
+from django_htmx.http import HttpResponseClientRedirect
 
 from apps.accounts.mixins import RoleRequiredMixin
 from apps.accounts.permissions import (
@@ -45,7 +46,7 @@ from apps.criteria.models import (
 )
 from apps.leads.filters import LeadFilter, ReviewFilter, deadline_state
 from apps.leads.labels import history_reason, transition_reason_labels, translated_label
-from apps.leads.models import Fit, Stage
+from apps.leads.models import Fit, Lead, Stage
 from apps.leads.pagination import COUNT_CAP, CountedPaginator, ResultCount, count_results
 from apps.leads.selectors import (
     inbox_for_user,
@@ -414,9 +415,15 @@ def lead_page_context(request, lead, *, bound=None, back=None) -> dict:
             }
         )
     bant = next((a for a in actions if a["name"] == "qualify"), None)
+    # Came from the "To qualify" queue: the BANT form (and the breadcrumb) go back there.
+    queue = qualify_queue_address(back or safe_next(request, ""))
+    if queue:
+        back = f"{reverse('leads:detail', args=[lead.pk])}?{urlencode({'next': queue})}"
     return {
         "lead": lead,
         "back": back or request.get_full_path(),
+        "queue_back": queue,
+        "bant_back": queue or back or request.get_full_path(),
         "fit_reason": fit_reason,
         "breakdown": breakdown,
         "breakdown_total": sum(row["points"] or 0 for row in breakdown),
@@ -462,8 +469,12 @@ class LeadTransitionView(PageMixin, View):
         except Http404:
             if expected == Stage.MQL and can_work_leads(request.user) and taken_from_the_pool(pk):
                 # Two reps clicked Accept on one pool MQL: the slower one is told, not shown a 404.
+                # It was in the pool, which every rep sees: naming it tells nothing new.
+                taken = Lead.objects.only("first_name", "last_name", "email", "company").get(pk=pk)
                 messages.warning(
-                    request, gettext("This lead has changed: another rep took it from the pool.")
+                    request,
+                    gettext("%(lead)s has changed: another rep took it from the pool.")
+                    % {"lead": lead_name(taken)},
                 )
                 return redirect(safe_next(request, reverse("leads:inbox")))
             raise
@@ -488,6 +499,9 @@ class LeadTransitionView(PageMixin, View):
             exc.add_to(form)
             return self._invalid(request, lead, entry, form, back)
         messages.success(request, done_message(entry, lead, form.cleaned_data))
+        if request.htmx and request.POST.get("origin") == "page" and qualify_queue_address(back):
+            # The lead page swaps in only itself: the browser goes to the queue instead.
+            return HttpResponseClientRedirect(back)
         return redirect(back)
 
     @staticmethod
@@ -541,6 +555,11 @@ def reason_form_invalid(request, lead, entry, form, back):
     response["HX-Reselect"] = selector
     response["HX-Reswap"] = "outerHTML"
     return response
+
+
+def qualify_queue_address(address: str) -> str:
+    """``address`` when it is the "To qualify" queue (any filter or page of it), else ""."""
+    return address if address and urlsplit(address).path == reverse("leads:to_qualify") else ""
 
 
 def return_address(request, lead) -> str:

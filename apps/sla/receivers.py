@@ -10,6 +10,7 @@ from apps.sla.services import (
     notification_create,
     reassigned_away_notification_create,
     rejection_notifications_create,
+    reminders_of_a_former_owner_read,
     replayed_breaches_record,
 )
 
@@ -40,6 +41,7 @@ def tell_the_previous_owner(sender, transition, replay=False, previous_owner_id=
         reassigned_away_notification_create(
             transition=transition, previous_owner_id=previous_owner_id
         )
+        reminders_of_a_former_owner_read(transition=transition, previous_owner_id=previous_owner_id)
 
 
 @receiver(stage_changed)

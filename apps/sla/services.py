@@ -573,6 +573,22 @@ def reassigned_away_notification_create(
     )[0]
 
 
+def reminders_of_a_former_owner_read(*, transition, previous_owner_id: int | None) -> int:
+    """Mark read the unread SLA reminders its former owner has of a lead reassigned away.
+
+    They ask the rep to act on a lead that is no longer theirs; the "reassigned away"
+    notification says so instead. The lead's deadlines are not touched. Returns how many.
+    """
+    if previous_owner_id is None or previous_owner_id == transition.owner_id:
+        return 0
+    return Notification.objects.filter(
+        recipient_id=previous_owner_id,
+        lead_id=transition.lead_id,
+        kind=NotificationKind.REMINDER,
+        read_at__isnull=True,
+    ).update(read_at=transition.at)
+
+
 def _transition_notifications_create(
     *, transition, kind: str, recipients, email: bool = True
 ) -> list[Notification]:

@@ -8,5 +8,6 @@ urlpatterns = [
     path("<int:pk>/", views.NotificationOpenView.as_view(), name="open"),
     path("<int:pk>/read/", views.NotificationReadView.as_view(), name="read"),
     path("live/", views.LivePollView.as_view(), name="live"),
+    path("live/moves/", views.LiveMovesView.as_view(), name="live_moves"),
     path("read-all/", views.NotificationReadAllView.as_view(), name="read_all"),
 ]

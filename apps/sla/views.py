@@ -20,7 +20,8 @@ from apps.accounts.permissions import (
     can_work_leads,
 )
 from apps.accounts.redirects import safe_next
-from apps.leads.selectors import LIVE_VIEWS
+from apps.leads.selectors import LIVE_VIEWS, latest_moves_for_user
+from apps.leads.transitions import TRANSITIONS
 from apps.sla.live import UNREAD_CAP, live_state
 from apps.sla.models import Notification, NotificationKind
 from apps.sla.services import notification_message
@@ -38,11 +39,17 @@ class NotificationListView(RoleRequiredMixin, ListView):
 
     def get(self, request, *args, **kwargs):
         self.kind = request.GET.get("kind") or ""
+        self.kind_error = ""
         if self.kind and self.kind not in NotificationKind.values:
-            return HttpResponseBadRequest(
-                _("Unknown kind of notification '%(kind)s'; use one of: %(kinds)s.")
-                % {"kind": self.kind[:40], "kinds": ", ".join(NotificationKind.values)}
-            )
+            # The page as usual (all kinds), the filter's error above it, and an honest 400.
+            self.kind_error = _(
+                "There is no kind of notification called “%(kind)s”: all notifications are "
+                "shown. Choose a kind from the filters."
+            ) % {"kind": self.kind[:40]}
+            self.kind = ""
+            response = super().get(request, *args, **kwargs)
+            response.status_code = 400
+            return response
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
@@ -62,6 +69,7 @@ class NotificationListView(RoleRequiredMixin, ListView):
             if value in relevant or value == self.kind
         ]
         context["kind"] = self.kind
+        context["kind_error"] = self.kind_error
         return context
 
 
@@ -152,6 +160,51 @@ class NotificationReadAllView(RoleRequiredMixin, View):
             % {"n": n},
         )
         return redirect("sla:list")
+
+
+def _lead_ids(value: str) -> list[int] | None:
+    """``value``'s comma-separated lead ids, or None when it is not such a list or too long."""
+    ids = [part for part in value.split(",") if part]
+    if not all(part.isdigit() for part in ids) or len(ids) > LIVE_SHOWN_MAX:
+        return None
+    return [int(part) for part in ids]
+
+
+class LiveMovesView(RoleRequiredMixin, View):
+    """GET ``?since=<history id>&ids=<lead ids>``: what happened to the cards that left a live page.
+
+    Answers JSON ``{"moves": {lead id: sentence}}``: each lead the user may still see gets
+    the newest change since ``since``, "by you" when the user made it (say, in another tab);
+    a lead they may no longer see gets a sentence that tells nothing about it.
+    """
+
+    def get(self, request):
+        since, ids = request.GET.get("since", "0") or "0", _lead_ids(request.GET.get("ids", ""))
+        if not since.isdigit() or ids is None:
+            return HttpResponseBadRequest(
+                _("'since' must be a history id and 'ids' a comma-separated list of lead ids.")
+            )
+        latest = latest_moves_for_user(request.user, ids, since=int(since))
+        moves = {}
+        for pk in ids:
+            row = latest.get(pk)
+            if row is None:
+                moves[pk] = _("This lead changed: it is no longer available to you.")
+                continue
+            entry = TRANSITIONS.get(row.transition)
+            event = str(entry.event) if entry else row.transition
+            if row.actor_id == request.user.pk:
+                moves[pk] = _("This lead changed: %(event)s by you (in another tab or window).") % {
+                    "event": event
+                }
+            else:
+                moves[pk] = _("This lead changed: %(event)s by %(actor)s.") % {
+                    "event": event,
+                    "actor": str(row.actor) if row.actor_id else _("the system"),
+                }
+        response = JsonResponse({"moves": moves})
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class LivePollView(RoleRequiredMixin, View):

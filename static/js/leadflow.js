@@ -67,13 +67,46 @@
     });
   }
 
+  /* A new message replaces the ones shown: an old "You accepted X" must not stand above a later error. */
   function flash(message, level) {
     var box = document.getElementById("messages");
     if (!box) return;
     var item = document.createElement("div");
     item.className = "flash flash-" + (level || "error");
-    item.textContent = message;
-    box.appendChild(item);
+    var body = document.createElement("p");
+    body.className = "flash-text";
+    body.textContent = message;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "flash-close";
+    close.setAttribute("aria-label", text("tDismiss", {}));
+    var cross = document.createElement("span");
+    cross.setAttribute("aria-hidden", "true");
+    cross.textContent = "\u00d7";
+    close.appendChild(cross);
+    item.appendChild(body);
+    item.appendChild(close);
+    box.replaceChildren(item);
+  }
+
+  /* The close button of a message: the message goes, the focus goes to the next one or the content. */
+  function dismissMessage(event) {
+    var close = event.target.closest ? event.target.closest(".flash-close") : null;
+    if (!close) return;
+    var item = close.closest(".flash");
+    var next = item.nextElementSibling || item.previousElementSibling;
+    item.remove();
+    var target = next ? next.querySelector(".flash-close") : document.getElementById("main");
+    if (target) target.focus();
+  }
+
+  /* An action (a POST) answers with its own messages, if any: the old ones go when it starts, so
+     an answer that draws only part of the page (a pop-over's errors) does not leave them standing. */
+  function clearMessagesForAction(event) {
+    var verb = event.detail.requestConfig ? event.detail.requestConfig.verb : "";
+    if (verb !== "post" || event.detail.elt.id === "live-poll") return;
+    var box = document.getElementById("messages");
+    if (box) box.replaceChildren();
   }
 
   /* Focus after an action swaps part of the page: where the user was, or the nearest sensible
@@ -174,7 +207,9 @@
       }
     }, true);
 
+    document.addEventListener("click", dismissMessage);
     document.body.addEventListener("htmx:beforeRequest", planFocus);
+    document.body.addEventListener("htmx:beforeRequest", clearMessagesForAction);
     document.body.addEventListener("htmx:afterSettle", function (event) {
       tick();
       syncNeedsCheck();
@@ -183,7 +218,14 @@
     });
     document.body.addEventListener("htmx:responseError", function (event) {
       var status = event.detail.xhr.status;
-      flash(text(status === 404 ? "tGone" : status === 403 ? "tForbidden" : "tError", {}));
+      /* A card's lead that went away (taken, reassigned) is named: the user may have many open. */
+      /* A card's button may submit a form the page holds elsewhere (form="accept-form"). */
+      var config = event.detail.requestConfig, trigger = config && config.triggeringEvent;
+      var source = (trigger && trigger.submitter) || event.detail.elt;
+      var card = source && source.closest ? source.closest(".lead-card") : null;
+      var name = card ? card.querySelector(".lead-name") : null;
+      if (status === 404 && name) flash(text("tGoneNamed", { lead: name.textContent.trim() }));
+      else flash(text(status === 404 ? "tGone" : status === 403 ? "tForbidden" : "tError", {}));
       restoreFocus();
     });
     document.body.addEventListener("htmx:sendError", function () { flash(text("tError", {})); });

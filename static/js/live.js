@@ -41,7 +41,7 @@
     }
   }
 
-  function markGone(item, list) {
+  function markGone(item, list, gone) {
     item.classList.add("is-gone");
     item.setAttribute("aria-disabled", "true");
     var home = document.querySelector(".shared-forms");
@@ -55,6 +55,8 @@
     note.setAttribute("role", "status");
     note.textContent = list.dataset.tGone || "";
     item.appendChild(note);
+    var match = /^lead-(\d+)$/.exec(item.id);
+    if (match) gone[match[1]] = note;
     var hadFocus = item.contains(document.activeElement);
     window.setTimeout(function () {
       item.remove();
@@ -69,12 +71,12 @@
     return list.querySelector("[data-live-empty]") || list.querySelector(".pager");
   }
 
-  function reconcile(list, fresh) {
+  function reconcile(list, fresh, gone) {
     var freshItems = Array.prototype.slice.call(fresh.querySelectorAll("[data-live-item]"));
     var freshIds = {};
     freshItems.forEach(function (item) { freshIds[item.id] = true; });
     list.querySelectorAll("[data-live-item]").forEach(function (item) {
-      if (!freshIds[item.id] && !item.classList.contains("is-gone")) markGone(item, list);
+      if (!freshIds[item.id] && !item.classList.contains("is-gone")) markGone(item, list, gone);
     });
     var previous = null;
     freshItems.forEach(function (freshItem) {
@@ -110,6 +112,22 @@
     list.dataset.liveSince = fresh.dataset.liveSince;
   }
 
+  /* The list's own words for a card that went are neutral; the server then says what
+     happened to it, and "by you" when the user did it (in another tab, say). */
+  function explainGone(gone, since) {
+    var ids = Object.keys(gone);
+    var poll = document.getElementById("live-poll");
+    if (!ids.length || !poll || !poll.dataset.movesUrl) return;
+    var url = poll.dataset.movesUrl + "?since=" + encodeURIComponent(since) + "&ids=" + ids.join(",");
+    window.fetch(url, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (answer) {
+        if (!answer || !answer.moves) return;
+        ids.forEach(function (id) { if (answer.moves[id]) gone[id].textContent = answer.moves[id]; });
+      })
+      .catch(function () { /* the neutral words stay */ });
+  }
+
   function refresh() {
     refreshing = true;
     window.fetch(window.location.href, { credentials: "same-origin", headers: { "X-Leadflow-Live": "1" } })
@@ -117,10 +135,13 @@
       .then(function (html) {
         if (html === null) return;
         var doc = new DOMParser().parseFromString(html, "text/html");
+        var gone = {}, since = null;
         liveLists().forEach(function (list) {
           var fresh = doc.getElementById(list.id);
-          if (fresh) reconcile(list, fresh);
+          if (since === null) since = list.dataset.liveSince || "0";
+          if (fresh) reconcile(list, fresh, gone);
         });
+        explainGone(gone, since);
         document.querySelectorAll("[data-live-count]").forEach(function (count) {
           var fresh = doc.querySelector('[data-live-count="' + count.dataset.liveCount + '"]');
           if (fresh) count.textContent = fresh.textContent;

@@ -69,8 +69,16 @@ def test_the_inbox_receives_an_mql_and_loses_a_taken_one_without_reload_keeping_
         values=form_values("reassign", {"owner": "oscar"}),
     )
     gone = page.locator(f"#lead-{taken.pk}")
-    expect(gone).to_contain_text("No longer in your inbox", timeout=8000)
+    expect(gone).to_contain_text(
+        "This lead changed: it is no longer available to you.", timeout=8000
+    )
     expect(gone).to_have_count(0, timeout=8000)
+
+    # Rita accepts Aiko in another tab: this one says she did, not "someone else".
+    lead_transition(lead=arrived.pk, name="accept", actor=team["rep"], values={})
+    accepted = page.locator(f"#lead-{arrived.pk}")
+    expect(accepted).to_contain_text("Accepted by you (in another tab or window)", timeout=8000)
+    expect(accepted).to_have_count(0, timeout=8000)
 
     # Nothing reloaded, and what Rita typed is still there.
     assert page.evaluate("window.notReloaded") is True
@@ -88,7 +96,9 @@ def test_the_to_qualify_view_counts_down_and_opens_the_bant_form(open_page, scre
     expect(card.locator("time.countdown")).to_have_text(re.compile(r"left$"))
     screenshot(page)
     card.get_by_role("link", name="Qualify (BANT)").click()
-    expect(page).to_have_url(re.compile(rf"/leads/{lead.pk}/#bant-title$"))
+    expect(page).to_have_url(
+        re.compile(rf"/leads/{lead.pk}/\?next=%2Fleads%2Fto-qualify%2F#bant-title$")
+    )
     expect(page.locator("#bant-title")).to_be_in_viewport()
 
 

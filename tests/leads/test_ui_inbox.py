@@ -285,7 +285,12 @@ def test_the_slower_of_two_reps_accepting_one_pool_mql_is_told_someone_took_it(
     from tests.factories import LeadFactory, UserFactory
     from tests.leads.helpers import walk_to
 
-    pool_lead = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
+    pool_lead = walk_to(
+        LeadFactory(first_name="Cleo", last_name="Park", company="Harbor Labs"),
+        "mql",
+        marketer=marketer,
+        manager=manager,
+    )
     assert pool_lead.owner is None  # nobody takes leads yet: it waits in the pool
     ann, bob = (
         UserFactory(username="ann", roles=["sales"]),
@@ -298,7 +303,7 @@ def test_the_slower_of_two_reps_accepting_one_pool_mql_is_told_someone_took_it(
         f"/leads/{pool_lead.pk}/transitions/accept/", {"expected_stage": "mql"}, follow=True
     )
     assert response.status_code == 200
-    assert "another rep took it from the pool" in response.content.decode()
+    assert "Cleo Park (Harbor Labs) has changed: another rep took it" in response.content.decode()
     pool_lead.refresh_from_db()
     assert pool_lead.owner == ann
 

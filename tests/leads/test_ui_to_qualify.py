@@ -9,7 +9,7 @@ from django.utils import timezone
 from apps.leads.models import Lead
 from apps.leads.services import lead_transition
 from tests.factories import LeadFactory
-from tests.leads.helpers import form_values, walk_to
+from tests.leads.helpers import QUALIFYING_BANT, form_values, walk_to
 from tests.leads.test_ui_inbox import mql_owned_by
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def test_a_rep_sees_their_accepted_leads_nearest_deadline_first_with_bant_one_cl
     body = client.get(URL).content.decode()
     assert body.index("Sooner Co") < body.index("Later Co")
     assert "Someone Else Co" not in body
-    assert f'href="/leads/{sooner.pk}/#bant-title"' in body
+    assert f'href="/leads/{sooner.pk}/?next=%2Fleads%2Fto-qualify%2F#bant-title"' in body
     assert 'class="countdown' in body
     assert later.process_due_at is not None
 
@@ -84,3 +84,48 @@ def test_the_queue_costs_the_same_for_3_and_30_leads(client, rep, marketer, mana
     for _ in range(27):
         walk_to(LeadFactory(), "accepted", marketer=marketer, manager=manager)
     assert cost() == three
+
+
+def qualify(client, lead, back, **headers):
+    return client.post(
+        reverse("leads:transition", args=[lead.pk, "qualify"]),
+        {"expected_stage": "accepted", "origin": "page", "next": back, **QUALIFYING_BANT},
+        **headers,
+    )
+
+
+def test_bant_done_from_the_queue_goes_back_to_the_queue_with_the_done_message(
+    client, rep, marketer, manager
+):
+    lead = accepted_by(rep, marketer=marketer, manager=manager, company="Queue Co")
+    client.force_login(rep)
+    queue = f"{URL}?page=1"
+    link = f"/leads/{lead.pk}/?next=%2Fleads%2Fto-qualify%2F%3Fpage%3D1#bant-title"
+    assert f'href="{link}"' in client.get(queue).content.decode()
+
+    body = client.get(link.split("#")[0]).content.decode()
+    assert f'<a href="{queue}">To qualify</a> /' in body  # the breadcrumb goes back there
+    assert f'name="next" value="{queue}"' in body  # and the BANT form
+
+    response = qualify(client, lead, queue, follow=True)
+    assert response.redirect_chain[-1][0] == queue
+    assert "is now an SQL" in response.content.decode()
+
+    # With htmx the lead page swaps in only itself: the browser is told to go instead.
+    other = accepted_by(rep, marketer=marketer, manager=manager, company="Other Co")
+    response = qualify(client, other, queue, HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == queue
+
+
+def test_bant_done_from_elsewhere_stays_on_the_lead_page(client, rep, marketer, manager):
+    lead = accepted_by(rep, marketer=marketer, manager=manager, company="Page Co")
+    client.force_login(rep)
+    page = reverse("leads:detail", args=[lead.pk])
+    body = client.get(page).content.decode()
+    assert f'<a href="{reverse("leads:list")}">Leads</a> /' in body
+    response = qualify(client, lead, page, HTTP_HX_REQUEST="true")
+    assert response.status_code == 302 and response["Location"] == page
+    # An address off the site is never followed.
+    lead2 = accepted_by(rep, marketer=marketer, manager=manager, company="Evil Co")
+    response = qualify(client, lead2, "https://evil.example/leads/to-qualify/")
+    assert response["Location"] == reverse("leads:detail", args=[lead2.pk])

@@ -50,11 +50,29 @@ def test_another_users_notification_is_a_404(client, team, told):
     assert client.get(reverse("sla:open", args=[notification.pk])).status_code == 404
 
 
-def test_the_page_filters_by_kind_and_refuses_an_unknown_one(client, team, told):
+def test_the_page_filters_by_kind(client, team, told):
     client.force_login(team["rep"])
     body = client.get(URL, {"kind": "reminder"}).content.decode()
     assert body.count('data-testid="notification"') == 1
-    assert client.get(URL, {"kind": "bogus"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("language", "said", "heading"),
+    [
+        ("en", "There is no kind of notification called “bogus”", ">Notifications</h1>"),
+        ("ja", "「bogus」という種類の通知はありません", ">通知</h1>"),
+    ],
+)
+def test_an_unknown_kind_gets_the_page_with_the_filter_error_and_a_400(
+    client, team, told, language, said, heading
+):
+    client.force_login(team["rep"])
+    response = client.get(URL, {"kind": "bogus"}, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert said in body and 'role="alert"' in body
+    assert heading in body and 'class="nav"' in body  # the normal page, with its navigation
+    assert body.count('data-testid="notification"') == 2  # all of them, unfiltered
 
 
 def test_marking_all_read_speaks_proper_plurals(client, team, told):

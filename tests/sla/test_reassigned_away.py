@@ -80,3 +80,28 @@ def test_the_kind_filters_list_only_what_the_users_roles_receive(client, rep, ma
     body = client.get("/notifications/").content.decode()
     assert "?kind=escalation" in body and "?kind=reassigned_away" in body
     assert "?kind=mql_rejected" not in body
+
+
+def test_the_former_owners_unread_reminders_of_the_lead_are_marked_read(
+    mql, rep, other_rep, marketer, manager
+):
+    reminder = Notification.objects.create(recipient=rep, kind="reminder", lead=mql)
+    other_lead = walk_to(LeadFactory(company="Other"), "mql", marketer=marketer, manager=manager)
+    elsewhere = Notification.objects.create(recipient=rep, kind="reminder", lead=other_lead)
+    new_mql = Notification.objects.get(recipient=rep, kind="new_mql", lead=mql)
+
+    row = reassign(mql, to=other_rep, by=manager)
+
+    reminder.refresh_from_db()
+    assert reminder.read_at == row.at
+    elsewhere.refresh_from_db()
+    new_mql.refresh_from_db()
+    assert elsewhere.read_at is None and new_mql.read_at is None  # only the lead's reminders
+    assert Notification.objects.get(recipient=rep, kind="reassigned_away").read_at is None
+
+
+def test_the_new_owners_reminders_of_the_lead_stay_unread(mql, rep, other_rep, manager):
+    theirs = Notification.objects.create(recipient=other_rep, kind="reminder", lead=mql)
+    reassign(mql, to=other_rep, by=manager)
+    theirs.refresh_from_db()
+    assert theirs.read_at is None
