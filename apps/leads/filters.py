@@ -11,7 +11,7 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.core.validators import RegexValidator
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext, ngettext
@@ -270,8 +270,8 @@ class ReviewFilter(django_filters.FilterSet):
     rejected_from = DayFilter(label=_("Rejected from"), field_name="rejected_at", lookup_expr="gte")
     rejected_to = DayFilter(label=_("Rejected to"), field_name="rejected_at", lookup_expr="lte")
 
-    def filter_queryset(self, queryset):
-        # Longest waiting first: a review queue is worked from the oldest rejection.
-        return (
-            super().filter_queryset(queryset).order_by(F("rejected_at").asc(nulls_last=True), "id")
-        )
+    @property
+    def qs(self):
+        # Newest rejection first, filtered or not: lead_review_idx (and, for one reason,
+        # lead_review_reason_idx) read backwards, so the page is an ordered index scan.
+        return super().qs.order_by("-rejected_at", "-id")
