@@ -30,10 +30,22 @@ def test_each_mql_count_links_to_the_leads_behind_it(client, team, week20):  # n
 
 def test_the_15_and_40_percent_lines_are_drawn_beside_the_target(client, team, week20):  # noqa: F811
     page = login(client, team["maya"]).get("/reports/").content.decode()
-    assert 'class="band-line"' in page
-    assert "Too loose below 15%" in page
-    assert "Too strict above 40%" in page
-    assert "Target 20%" in page
+    assert page.count('class="band-line"') == 2
+    # Named in the legend under the chart (HTML, readable on a phone), not over its bars.
+    legend = (
+        page.split('id="trend-title"')[1].split("</section>")[0].split('<ul class="legend">')[1]
+    )
+    assert "Too loose below 15%" in legend
+    assert "Too strict above 40%" in legend
+    assert "Target 20%" in legend
+    assert "band-label" not in page and "target-label" not in page
+
+
+def test_the_reject_reasons_are_html_bars(client, team, week20):  # noqa: F811
+    page = login(client, team["maya"]).get("/reports/").content.decode()
+    bars = page.split('data-testid="reason-bars"')[1].split("</ul>")[0]
+    assert '<span class="bar-label">' in bars and '<span class="bar-value">' in bars
+    assert "chart-hbars" not in page
 
 
 def test_the_response_time_axis_names_its_unit(client, team, week20):  # noqa: F811
