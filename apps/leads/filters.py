@@ -180,6 +180,10 @@ class LeadFilter(django_filters.FilterSet):
             RegexValidator(rf"^(\d+|{BY_HAND})$", _("A criteria version is a number, or “manual”."))
         ],
     )
+    # The dashboard's "Other sources": every source but the ones it lists (codes, comma-separated).
+    source_other = django_filters.CharFilter(
+        label=_("Other sources than"), method="filter_source_other", widget=forms.HiddenInput
+    )
     sql_by = django_filters.IsoDateTimeFilter(
         label=_("Reached SQL by"), method="filter_by_report", widget=forms.HiddenInput
     )
@@ -208,6 +212,9 @@ class LeadFilter(django_filters.FilterSet):
 
     def filter_sla(self, queryset, name, value):
         return queryset.filter(sla_condition(value, now=timezone.now()))
+
+    def filter_source_other(self, queryset, name, value):
+        return queryset.exclude(source_id__in=[code for code in value.split(",") if code])
 
     def filter_by_report(self, queryset, name, value):
         return queryset  # see report_filter_apply, which reads the five fields together

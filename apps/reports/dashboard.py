@@ -229,6 +229,8 @@ def dashboard_context(
                 sqls,
                 as_json_number(rounded_rate(sqls, mqls)),
                 f"series-{len(source_rows)}",
+                drill.mqls(source_other=",".join(row.code for row in source_rows)),
+                drill.sqls(source_other=",".join(row.code for row in source_rows)),
             )
         )
         series.append(

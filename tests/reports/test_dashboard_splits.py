@@ -51,3 +51,31 @@ def test_the_reject_reasons_are_html_bars(client, team, week20):  # noqa: F811
 def test_the_response_time_axis_names_its_unit(client, team, week20):  # noqa: F811
     page = login(client, team["maya"]).get("/reports/").content.decode()
     assert 'class="tick axis-unit"' in page and ">hours</text>" in page
+
+
+def test_the_criteria_version_and_other_sources_counts_link_to_their_leads(
+    client,
+    team,
+    week20,  # noqa: F811
+    monkeypatch,
+):
+    monkeypatch.setattr("apps.reports.dashboard.TOP_SOURCES", 1)  # the rest are "Other sources"
+    response = login(client, team["maya"]).get("/reports/")
+    page = response.content.decode()
+    criteria = response.context["criteria_rows"]
+    other = response.context["source_rows"][-1]
+    assert other.code == "" and other.link and other.mqls > 0 and criteria
+
+    for row in [*criteria, other]:
+        assert f'<a href="{row.link.replace("&", "&amp;")}">{row.mqls}</a>' in page
+        leads = login(client, team["maya"]).get(row.link)
+        assert leads.context["paginator"].count == row.mqls
+        if row.sqls:
+            reached = login(client, team["maya"]).get(row.sql_link)
+            assert reached.context["paginator"].count == row.sqls
+
+
+def test_the_footnote_says_which_numbers_link(client, team, week20):  # noqa: F811
+    page = login(client, team["maya"]).get("/reports/").content.decode()
+    footnote = page.split('data-testid="footnote">')[1].split("</p>")[0]
+    assert "Each MQL and SQL count links" in footnote and "Each number links" not in footnote
