@@ -23,7 +23,12 @@ from django.utils.translation import gettext as _
 from apps.criteria.models import LeadSource, RejectReason
 from apps.leads.labels import translated_label
 from apps.reports import charts
-from apps.reports.alerts import as_json_number, rate_percent_text, rounded_rate
+from apps.reports.alerts import (
+    MIN_JUDGED_MQLS,
+    as_json_number,
+    rate_percent_text,
+    rounded_rate,
+)
 from apps.reports.selectors import (
     MANUAL,
     NO_FILTER,
@@ -289,9 +294,13 @@ def dashboard_context(
             rate=latest.document["mql_to_sql_rate"],
             previous_rate=latest.previous_rate,
             thresholds=latest.thresholds,
+            whole_team=not cohort,
+            mqls=latest.document["mqls"],
         )
         if latest
         else [],
+        "too_few_to_judge": bool(cohort and latest and latest.document["mqls"] < MIN_JUDGED_MQLS),
+        "min_judged_mqls": MIN_JUDGED_MQLS,
         "trend_chart": charts.conversion_trend_chart(
             labels=labels,
             names=names,

@@ -211,3 +211,16 @@ def test_a_bad_filter_on_the_export_answers_400_naming_the_problem(client, team,
 
     assert response.status_code == 400
     assert "Select a valid choice. fax is not one of the available" in response.content.decode()
+
+
+def test_a_filtered_week_of_few_mqls_is_not_judged(client, team, week20):  # noqa: F811
+    client = login(client, team["maya"])
+    whole = client.get("/reports/").content.decode()
+    rita = client.get("/reports/?rep=rita").content.decode()
+
+    # The whole team's 7 MQLs are judged as ever; Rita's same 7 are too few to judge.
+    assert 'data-code="criteria_too_loose"' in whole and 'data-testid="too-few"' not in whole
+    alerts = rita.split('data-testid="alerts"')[1].split("</section>")[0]
+    assert 'data-testid="too-few"' in alerts and "7 MQLs are too few to judge." in alerts
+    assert "data-code=" not in rita and "suggestions-link" not in rita
+    assert 'data-testid="alerts-scope"' in alerts
