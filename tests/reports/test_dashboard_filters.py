@@ -224,3 +224,14 @@ def test_a_filtered_week_of_few_mqls_is_not_judged(client, team, week20):  # noq
     assert 'data-testid="too-few"' in alerts and "7 MQLs are too few to judge." in alerts
     assert "data-code=" not in rita and "suggestions-link" not in rita
     assert 'data-testid="alerts-scope"' in alerts
+
+
+@pytest.mark.parametrize("query", ["?from=garbage", "?to=2026-W99"])
+def test_a_bad_week_is_told_in_japanese_under_a_sensible_heading(client, team, now, query):  # noqa: F811
+    response = login(client, team["maya"]).get(f"/reports/{query}", HTTP_ACCEPT_LANGUAGE="ja")
+    page = unescape(response.content.decode())
+
+    assert response.status_code == 400
+    assert "は ISO 週ではありません" in page and "is not an ISO week" not in page
+    assert "直近 0 週間" not in page
+    assert "下の絞り込みを直すまで数値は表示されません。" in page
