@@ -17,7 +17,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.selectors import sales_people
+from apps.accounts.selectors import sales_people, sales_reps
 from apps.criteria.models import LeadSource, RejectReason
 from apps.leads.models import Stage, StageTransition, running_deadline_fields
 from apps.leads.selectors import BY_HAND, first_promotions, leads_matching, promotions_narrowed
@@ -129,12 +129,12 @@ class SourceFilter(TranslatedLabelFilter):
 
 
 class PersonFilter(django_filters.ModelChoiceFilter):
-    """A sales rep or manager, by username."""
+    """A person by username: anyone who may own a lead (``people``), or only sales reps."""
 
     field_class = PersonChoiceField
 
-    def __init__(self, **kwargs):
-        super().__init__(queryset=sales_people(), to_field_name="username", **kwargs)
+    def __init__(self, people=sales_people, **kwargs):
+        super().__init__(queryset=people(), to_field_name="username", **kwargs)
 
 
 class LeadFilter(django_filters.FilterSet):
@@ -270,6 +270,7 @@ class ReviewFilter(django_filters.FilterSet):
     )
     source = SourceFilter()
     rep = PersonFilter(
+        sales_reps,  # the Rep filter of every page: sales reps (team_filter in leads.views)
         label=_("Rep"),
         field_name="owner",
         empty_label=_("Any rep"),

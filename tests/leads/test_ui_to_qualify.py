@@ -84,3 +84,15 @@ def test_the_queue_costs_the_same_for_3_and_30_leads(client, rep, marketer, mana
     for _ in range(27):
         walk_to(LeadFactory(), "accepted", marketer=marketer, manager=manager)
     assert cost() == three
+
+
+@pytest.mark.parametrize("page", ["leads:inbox", "leads:to_qualify", "leads:review"])
+def test_every_rep_filter_lists_the_sales_reps_only(
+    client, rep, other_rep, marketer, manager, page
+):
+    client.force_login(manager if page != "leads:review" else marketer)
+    body = client.get(reverse(page)).content.decode()
+
+    select = body.split('name="rep"')[1].split("</select>")[0]
+    assert f'value="{rep.username}"' in select and f'value="{other_rep.username}"' in select
+    assert f'value="{manager.username}"' not in select  # a manager owns no leads to filter by

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.reports.selectors import UNASSIGNED
 from tests.reports.conftest import jst
 from tests.reports.test_dashboard import login, now, week20  # noqa: F401  (fixtures)
 
@@ -235,3 +236,13 @@ def test_a_bad_week_is_told_in_japanese_under_a_sensible_heading(client, team, n
     assert "は ISO 週ではありません" in page and "is not an ISO week" not in page
     assert "直近 0 週間" not in page
     assert "下の絞り込みを直すまで数値は表示されません。" in page
+
+
+def test_the_rep_filter_lists_the_sales_reps_and_the_unassigned(client, team, now):  # noqa: F811
+    page = login(client, team["maya"]).get("/reports/").content.decode()
+    select = page.split('name="rep"')[1].split("</select>")[0]
+
+    assert 'value="rita"' in select and 'value="oscar"' in select
+    assert 'value="mona"' not in select
+    # MQLs promoted to no rep (the pool) are the per-rep table's "Unassigned" row.
+    assert f'value="{UNASSIGNED}"' in select
