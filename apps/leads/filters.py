@@ -11,13 +11,13 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.core.validators import RegexValidator
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.selectors import sales_people
+from apps.accounts.selectors import sales_people, sales_reps
 from apps.criteria.models import LeadSource, RejectReason
 from apps.leads.models import Stage, StageTransition, running_deadline_fields
 from apps.leads.selectors import BY_HAND, first_promotions, leads_matching, promotions_narrowed
@@ -129,12 +129,12 @@ class SourceFilter(TranslatedLabelFilter):
 
 
 class PersonFilter(django_filters.ModelChoiceFilter):
-    """A sales rep or manager, by username."""
+    """A person by username: anyone who may own a lead (``people``), or only sales reps."""
 
     field_class = PersonChoiceField
 
-    def __init__(self, **kwargs):
-        super().__init__(queryset=sales_people(), to_field_name="username", **kwargs)
+    def __init__(self, people=sales_people, **kwargs):
+        super().__init__(queryset=people(), to_field_name="username", **kwargs)
 
 
 class LeadFilter(django_filters.FilterSet):
@@ -180,6 +180,10 @@ class LeadFilter(django_filters.FilterSet):
             RegexValidator(rf"^(\d+|{BY_HAND})$", _("A criteria version is a number, or “manual”."))
         ],
     )
+    # The dashboard's "Other sources": every source but the ones it lists (codes, comma-separated).
+    source_other = django_filters.CharFilter(
+        label=_("Other sources than"), method="filter_source_other", widget=forms.HiddenInput
+    )
     sql_by = django_filters.IsoDateTimeFilter(
         label=_("Reached SQL by"), method="filter_by_report", widget=forms.HiddenInput
     )
@@ -208,6 +212,9 @@ class LeadFilter(django_filters.FilterSet):
 
     def filter_sla(self, queryset, name, value):
         return queryset.filter(sla_condition(value, now=timezone.now()))
+
+    def filter_source_other(self, queryset, name, value):
+        return queryset.exclude(source_id__in=[code for code in value.split(",") if code])
 
     def filter_by_report(self, queryset, name, value):
         return queryset  # see report_filter_apply, which reads the five fields together
@@ -263,6 +270,7 @@ class ReviewFilter(django_filters.FilterSet):
     )
     source = SourceFilter()
     rep = PersonFilter(
+        sales_reps,  # the Rep filter of every page: sales reps (team_filter in leads.views)
         label=_("Rep"),
         field_name="owner",
         empty_label=_("Any rep"),
@@ -270,8 +278,8 @@ class ReviewFilter(django_filters.FilterSet):
     rejected_from = DayFilter(label=_("Rejected from"), field_name="rejected_at", lookup_expr="gte")
     rejected_to = DayFilter(label=_("Rejected to"), field_name="rejected_at", lookup_expr="lte")
 
-    def filter_queryset(self, queryset):
-        # Longest waiting first: a review queue is worked from the oldest rejection.
-        return (
-            super().filter_queryset(queryset).order_by(F("rejected_at").asc(nulls_last=True), "id")
-        )
+    @property
+    def qs(self):
+        # Newest rejection first, filtered or not: lead_review_idx (and, for one reason,
+        # lead_review_reason_idx) read backwards, so the page is an ordered index scan.
+        return super().qs.order_by("-rejected_at", "-id")

@@ -267,7 +267,8 @@ class Lead(ConcurrentTransitionMixin, models.Model):
                 name="lead_stage_id_idx",
                 condition=~Q(stage="new") & Q(archived_at__isnull=True),
             ),
-            # Review queue: oldest rejection first, per reason, and the counts per reason.
+            # Review queue: newest rejection first (read backwards), per reason, and the counts
+            # per reason.
             models.Index(
                 fields=["rejected_at", "id"],
                 name="lead_review_idx",

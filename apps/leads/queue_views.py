@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
 from apps.accounts.permissions import can_work_leads
-from apps.accounts.selectors import sales_people
+from apps.accounts.selectors import sales_reps
 from apps.leads.filters import deadline_state
 from apps.leads.pagination import CountedPaginator
 from apps.leads.selectors import to_qualify_for_user
@@ -44,7 +44,7 @@ class ToQualifyView(LivePageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user, now = self.request.user, timezone.now()
-        team_view, people, rep = team_filter(self.request, sales_people)
+        team_view, people, rep = team_filter(self.request, sales_reps)  # the Rep filter: reps only
         page = CountedPaginator(
             to_qualify_for_user(user, rep=rep).only(*QUEUE_FIELDS),
             PAGE_SIZE,

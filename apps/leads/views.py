@@ -603,15 +603,27 @@ class ReviewQueueView(LivePageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        filterset = ReviewFilter(self.request.GET or None, queryset=rejected_for_review(user))
+        queue = rejected_for_review(user)
+        filterset = ReviewFilter(self.request.GET or None, queryset=queue)
         localize_choices(filterset.form)
         leads = filterset.qs
+        selected = filterset.form.cleaned_data.get("reason") if filterset.is_bound else None
+        selected = selected.code if selected else None
+        # The bars count every reason under the other filters, so that picking one reason
+        # keeps the others to switch to; the picked one is marked and clears the filter.
+        others = self.request.GET.copy()
+        others.pop("reason", None)
         reasons = {r.code: translated_label(r.label) for r in RejectReason.objects.all()}
         counts = [
-            {"code": code, "label": reasons.get(code, code or "—"), "count": n}
-            for code, n in rejection_counts(leads)
+            {
+                "code": code,
+                "label": reasons.get(code, code or "—"),
+                "count": n,
+                "selected": selected is not None and code == selected,
+            }
+            for code, n in rejection_counts(ReviewFilter(others or None, queryset=queue).qs)
         ]
-        counted = sum(c["count"] for c in counts)
+        counted = sum(c["count"] for c in counts if selected is None or c["selected"])
         # The counts by reason already say how many match: the pages need no count of their own.
         page = CountedPaginator(leads, PAGE_SIZE, result_count=ResultCount(counted)).get_page(
             self.request.GET.get("page")

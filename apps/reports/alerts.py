@@ -27,6 +27,10 @@ ALERT_LABELS = {
     DROPPED: gettext_lazy("Dropped"),
 }
 
+# A rep's, a source's or a criteria version's week with fewer MQLs than this is not judged:
+# one MQL more or less would swing its rate past every threshold.
+MIN_JUDGED_MQLS = 10
+
 DEFAULT_THRESHOLDS = {"target": "20", "too_loose": "15", "too_strict": "40", "drop_points": "5"}
 
 RATE_PLACES = Decimal("0.001")
@@ -105,9 +109,16 @@ def report_alerts(
     rate: Decimal | None,
     previous_rate: Decimal | None,
     thresholds: Mapping[str, str] | None = None,
+    whole_team: bool = True,
+    mqls: int | None = None,
 ) -> list[Alert]:
-    """The alerts for a week whose MQL→SQL rate is ``rate`` (rounded), after ``previous_rate``."""
-    if rate is None:
+    """The alerts for a week whose MQL→SQL rate is ``rate`` (rounded), after ``previous_rate``.
+
+    The criteria alerts judge the whole funnel: for one rep, source or criteria version
+    (``whole_team`` false) they are left out, and a week of fewer than ``MIN_JUDGED_MQLS``
+    ``mqls`` raises nothing at all.
+    """
+    if rate is None or (not whole_team and (mqls or 0) < MIN_JUDGED_MQLS):
         return []
     limits = {
         key: Decimal(str(value))
@@ -117,9 +128,9 @@ def report_alerts(
     alerts = []
     if percent < limits["target"]:
         alerts.append(Alert(BELOW_TARGET, rate, limits["target"]))
-    if percent < limits["too_loose"]:
+    if whole_team and percent < limits["too_loose"]:
         alerts.append(Alert(CRITERIA_TOO_LOOSE, rate, limits["too_loose"]))
-    if percent > limits["too_strict"]:
+    if whole_team and percent > limits["too_strict"]:
         alerts.append(Alert(CRITERIA_TOO_STRICT, rate, limits["too_strict"]))
     if previous_rate is not None and (previous_rate - rate) * HUNDRED >= limits["drop_points"]:
         alerts.append(Alert(DROPPED, rate, limits["drop_points"], previous_rate))

@@ -131,14 +131,23 @@ def _grid(
 
 
 def _x_labels(frame: Frame, labels: Sequence[str]) -> SafeString:
+    """The weeks under the plot; every other one is marked ``is-alt``, which a phone hides
+    (reports.css) to draw the rest large enough to read once the chart is scaled down."""
     every = 1 if len(labels) <= 14 else math.ceil(len(labels) / 12)
+    drawn = [i for i in range(len(labels)) if i % every == 0]
+    last = len(drawn) - 1
     return format_html_join(
         "",
-        '<text class="tick x-label" x="{}" y="{}" text-anchor="middle">{}</text>',
+        '<text class="tick x-label{}" x="{}" y="{}" text-anchor="middle">{}</text>',
         (
-            (_f(frame.centre(i, len(labels))), frame.height - 12, label)
-            for i, label in enumerate(labels)
-            if i % every == 0
+            # Counted from the last week, so the newest always keeps its label.
+            (
+                " is-alt" if (last - n) % 2 else "",
+                _f(frame.centre(i, len(labels))),
+                frame.height - 12,
+                labels[i],
+            )
+            for n, i in enumerate(drawn)
         ),
     )
 
@@ -195,23 +204,17 @@ def _target(
     label: str,
     *,
     css: str = "target",
-    below: bool = False,
 ) -> SafeString:
-    """A dashed line across the plot at ``value``, labelled at its right end: above the line,
-    or ``below`` it (a lower threshold beside the target, whose label sits above its own)."""
+    """A dashed line across the plot at ``value``. Its words are in the HTML legend under the
+    chart (readable on a phone, never over a bar or the line); here only as its tooltip."""
     y = frame.y(value, top_value)
-    label_y = y + 14 if below else y - 5
     return format_html(
-        '<line class="{}-line" x1="{}" x2="{}" y1="{}" y2="{}"/>'
-        '<text class="{}-label" x="{}" y="{}" text-anchor="end">{}</text>',
+        '<line class="{}-line" x1="{}" x2="{}" y1="{}" y2="{}"><title>{}</title></line>',
         css,
         frame.left,
         frame.width - frame.right,
         _f(y),
         _f(y),
-        css,
-        frame.width - frame.right - 4,
-        _f(label_y),
         label,
     )
 
@@ -273,8 +276,7 @@ def conversion_trend_chart(
                 _grid(frame, rate_top, rate_step, percent=True, side="right"),
                 *bars,
                 *[
-                    # A threshold under the target labels itself below its line, clear of the target's.
-                    _target(frame, value, rate_top, label, css="band", below=value < target)
+                    _target(frame, value, rate_top, label, css="band")
                     for value, label in bands
                     if value <= rate_top
                 ],
@@ -385,46 +387,6 @@ def lines_chart(
         )
     body.append(_x_labels(frame, labels))
     return _svg(frame, "chart-lines", title, desc, mark_safe("".join(body)), uid)
-
-
-def horizontal_bars_chart(
-    *, rows: Sequence[tuple[str, int]], title: str, desc: str, uid: str
-) -> SafeString:
-    """Labelled horizontal bars, largest first (e.g. reject reasons with counts)."""
-    row_height, label_width, width = 28, 200, 1080
-    frame = Frame(
-        width=width,
-        height=max(len(rows), 1) * row_height + 8,
-        left=label_width,
-        right=48,
-        top=4,
-        bottom=4,
-    )
-    top = max([count for _label_text, count in rows] + [1])
-    parts = []
-    for i, (label_text, count) in enumerate(rows):
-        y = frame.top + i * row_height
-        bar_width = frame.plot_width * count / top
-        parts.append(
-            format_html(
-                '<text class="hbar-label" x="{}" y="{}" text-anchor="end">{}</text>'
-                '<rect class="col col-reject" x="{}" y="{}" width="{}" height="{}" rx="3"><title>{}: {}</title></rect>'
-                '<text class="hbar-value" x="{}" y="{}">{}</text>',
-                label_width - 8,
-                y + 17,
-                label_text,
-                label_width,
-                y + 5,
-                _f(max(bar_width, 1)),
-                row_height - 10,
-                label_text,
-                count,
-                _f(label_width + bar_width + 6),
-                y + 17,
-                count,
-            )
-        )
-    return _svg(frame, "chart-hbars", title, desc, mark_safe("".join(parts)), uid)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,12 @@ from django.utils.translation import gettext as _
 from apps.criteria.models import LeadSource, RejectReason
 from apps.leads.labels import translated_label
 from apps.reports import charts
-from apps.reports.alerts import as_json_number, rate_percent_text, rounded_rate
+from apps.reports.alerts import (
+    MIN_JUDGED_MQLS,
+    as_json_number,
+    rate_percent_text,
+    rounded_rate,
+)
 from apps.reports.selectors import (
     MANUAL,
     NO_FILTER,
@@ -153,6 +158,10 @@ def _labels(model) -> dict[str, str]:
     }
 
 
+def _num(value: float) -> str:
+    return f"{value:.1f}"
+
+
 def _short(week) -> str:
     return f"W{week.week:02d}"
 
@@ -225,6 +234,8 @@ def dashboard_context(
                 sqls,
                 as_json_number(rounded_rate(sqls, mqls)),
                 f"series-{len(source_rows)}",
+                drill.mqls(source_other=",".join(row.code for row in source_rows)),
+                drill.sqls(source_other=",".join(row.code for row in source_rows)),
             )
         )
         series.append(
@@ -248,8 +259,22 @@ def dashboard_context(
         ((reason_labels.get(code, code or _("(none)")), n) for code, n in reasons.items()),
         key=lambda item: (-item[1], item[0]),
     )
+    # Drawn as HTML bars (label and count in the page's own type, readable on a phone).
+    most = max([n for _label, n in reason_rows] + [1])
+    reason_bars = [
+        {"label": label, "count": n, "width": _num(100 * n / most)} for label, n in reason_rows
+    ]
 
     target_text = _("Target %(rate)s%%") % {"rate": rate_percent_text(target)}
+    # The alert lines beside the target: drawn in the trend chart, named in its legend.
+    bands = [
+        (float(value) / 100, text % {"rate": rate_percent_text(float(value) / 100)})
+        for value, text in (
+            (loose_percent, _("Too loose below %(rate)s%%")),
+            (strict_percent, _("Too strict above %(rate)s%%")),
+        )
+        if value is not None
+    ]
     rates = [doc["mql_to_sql_rate"] for doc in docs]
     context = {
         **splits_context(groups, drill),
@@ -269,22 +294,19 @@ def dashboard_context(
             rate=latest.document["mql_to_sql_rate"],
             previous_rate=latest.previous_rate,
             thresholds=latest.thresholds,
+            whole_team=not cohort,
+            mqls=latest.document["mqls"],
         )
         if latest
         else [],
+        "too_few_to_judge": bool(cohort and latest and latest.document["mqls"] < MIN_JUDGED_MQLS),
+        "min_judged_mqls": MIN_JUDGED_MQLS,
         "trend_chart": charts.conversion_trend_chart(
             labels=labels,
             names=names,
             partial=partial,
             target=target,
-            bands=[
-                (float(value) / 100, text % {"rate": rate_percent_text(float(value) / 100)})
-                for value, text in (
-                    (loose_percent, _("Too loose below %(rate)s%%")),
-                    (strict_percent, _("Too strict above %(rate)s%%")),
-                )
-                if value is not None
-            ],
+            bands=bands,
             rates=rates,
             mqls=[doc["mqls"] for doc in docs],
             sqls=[doc["sqls"] for doc in docs],
@@ -355,13 +377,7 @@ def dashboard_context(
                 "within the processing SLA."
             ),
         ),
-        "reasons_chart": charts.horizontal_bars_chart(
-            rows=reason_rows,
-            uid="reasons",
-            title=_("Reject reasons"),
-            desc=_("Rejections per reason over the weeks shown."),
-        )
-        if reason_rows
-        else None,
+        "reason_bars": reason_bars,
+        "bands": bands,
     }
     return context

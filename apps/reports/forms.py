@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.accounts.selectors import sales_people
+from apps.accounts.selectors import sales_reps
 from apps.criteria.models import EngagementKind, FitRule, LeadSource, MQLCriteria
 from apps.leads.labels import translated_label
 from apps.reports.selectors import MANUAL, UNASSIGNED, CohortFilter
@@ -135,7 +135,9 @@ class DashboardFilterForm(forms.Form):
     def __init__(self, *args, now, **kwargs):
         super().__init__(*args, **kwargs)
         self.now = now
-        people = [(user.username, str(user)) for user in sales_people()]
+        # Sales reps, as on every page's Rep filter; "Unassigned" is the per-rep table's row
+        # of MQLs promoted to no rep (to the pool), so it is a filter here too.
+        people = [(user.username, str(user)) for user in sales_reps()]
         self.fields["rep"].choices = [
             ("", _("Every rep")),
             *people,

@@ -370,7 +370,11 @@ def weekly_report_compute(
         alerts = [
             alert.as_dict()
             for alert in report_alerts(
-                rate=mql_to_sql, previous_rate=previous_rate, thresholds=thresholds
+                rate=mql_to_sql,
+                previous_rate=previous_rate,
+                thresholds=thresholds,
+                whole_team=not cohort,
+                mqls=totals["mqls"],
             )
         ]
     document = {
@@ -405,13 +409,16 @@ def weekly_report_compute(
 
 
 def localized_alerts(
-    *, rate: float | None, previous_rate: Decimal | None, thresholds: dict
+    *, rate: float | None, previous_rate: Decimal | None, thresholds: dict, **judged
 ) -> list[dict]:
-    """A report's alerts worded in the active language (the stored document keeps the site's)."""
+    """A report's alerts worded in the active language (the stored document keeps the site's);
+    ``judged``: ``whole_team`` and ``mqls`` for a filtered report (see ``report_alerts``)."""
     current = None if rate is None else Decimal(str(rate))
     return [
         alert.as_dict()
-        for alert in report_alerts(rate=current, previous_rate=previous_rate, thresholds=thresholds)
+        for alert in report_alerts(
+            rate=current, previous_rate=previous_rate, thresholds=thresholds, **judged
+        )
     ]
 
 

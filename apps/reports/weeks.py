@@ -34,14 +34,18 @@ class IsoWeek:
         """``"2026-W47"`` -> IsoWeek(2026, 47); ValueError with a readable message otherwise."""
         match = WEEK_FORMAT.match((text or "").strip())
         if not match:
-            raise ValueError(f"'{text}' is not an ISO week; write it as YYYY-Www, e.g. 2026-W47.")
+            raise ValueError(
+                _("'%(text)s' is not an ISO week; write it as YYYY-Www, e.g. 2026-W47.")
+                % {"text": text}
+            )
         year, week = int(match.group(1)), int(match.group(2))
         try:
             dt.date.fromisocalendar(year, week, 1)
         except ValueError:
             weeks_in_year = dt.date(year, 12, 28).isocalendar().week if year >= 1 else 0
             raise ValueError(
-                f"'{text}' is not an ISO week: {year} has {weeks_in_year} weeks."
+                _("'%(text)s' is not an ISO week: %(year)s has %(weeks)s weeks.")
+                % {"text": text, "year": year, "weeks": weeks_in_year}
             ) from None
         return cls(year, week)
 

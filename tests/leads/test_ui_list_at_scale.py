@@ -164,10 +164,18 @@ def plan_of(queryset) -> str:
         ("pool", "lead_pool_idx"),
         ("list of won leads", "lead_stage_created_idx"),
         ("API list of won leads", "lead_stage_id_idx"),
+        ("review queue", "lead_review_idx"),
+        ("review queue, one reason", "lead_review_reason_idx"),
     ],
 )
 def test_each_page_reads_its_partial_index_in_order(page, index, manager):
-    from apps.leads.selectors import inbox_for_user, leads_for_user, mql_pool_for_user
+    from apps.leads.filters import ReviewFilter
+    from apps.leads.selectors import (
+        inbox_for_user,
+        leads_for_user,
+        mql_pool_for_user,
+        rejected_for_review,
+    )
 
     queries = {
         "team inbox": lambda: inbox_for_user(manager),
@@ -177,6 +185,10 @@ def test_each_page_reads_its_partial_index_in_order(page, index, manager):
         ),
         "API list of won leads": lambda: (
             leads_for_user(manager).filter(stage="won").order_by("-id")
+        ),
+        "review queue": lambda: ReviewFilter(None, queryset=rejected_for_review(manager)).qs,
+        "review queue, one reason": lambda: (
+            ReviewFilter({"reason": "no_budget"}, queryset=rejected_for_review(manager)).qs
         ),
     }
     assert index in plan_of(queries[page]()[:50])

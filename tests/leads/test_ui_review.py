@@ -61,8 +61,54 @@ def test_filtering_by_reason_narrows_the_queue_and_the_counts(client, rep, marke
     assert cards(everything) == 3 and cards(only_timing) == 1
     counts = everything.split('id="counts-title"')[1].split("</section>")[0]
     assert 'data-reason="no_budget"' in counts and '<span class="bar-value">2</span>' in counts
+    assert "is-selected" not in counts and "aria-current" not in counts
+    # Picking a reason keeps every reason's bar, marks the picked one, and it clears the filter.
     timing_counts = only_timing.split('id="counts-title"')[1].split("</section>")[0]
-    assert 'data-reason="no_budget"' not in timing_counts
+    assert 'data-reason="no_budget"' in timing_counts
+    assert '<span class="bar-value">2</span>' in timing_counts
+    assert timing_counts.count("is-selected") == 1
+    picked = timing_counts.split('data-reason="bad_timing" class="is-selected"')[1].split("</li>")[
+        0
+    ]
+    assert 'aria-current="true"' in picked and 'href="?reason=' not in picked
+    assert 'data-testid="review-count" data-live-count="review">1<' in timing_counts
+
+
+def test_the_reason_bars_keep_the_other_filters(client, rep, marketer, manager):
+    rejected(rep=rep, marketer=marketer, manager=manager, reason="no_budget", source_id="ads")
+    rejected(rep=rep, marketer=marketer, manager=manager, reason="bad_timing", source_id="ads")
+    rejected(rep=rep, marketer=marketer, manager=manager, reason="bad_timing", source_id="website")
+    client.force_login(marketer)
+
+    body = client.get(REVIEW, {"source": "ads", "reason": "no_budget"}).content.decode()
+
+    counts = body.split('id="counts-title"')[1].split("</section>")[0]
+    timing = counts.split('data-reason="bad_timing"')[1].split("</li>")[0]
+    assert '<span class="bar-value">1</span>' in timing  # the website one is not counted
+    assert "source=ads" in timing and "reason=bad_timing" in timing
+    picked = counts.split('data-reason="no_budget"')[1].split("</li>")[0]
+    assert 'href="?source=ads"' in picked
+    assert cards(body) == 1
+
+
+@pytest.mark.parametrize("query", [{}, {"reason": ""}, {"source": "ads"}, {"reason": "no_budget"}])
+def test_the_queue_shows_the_newest_rejection_first_filtered_or_not(
+    client, rep, marketer, manager, query
+):
+    leads = [
+        rejected(rep=rep, marketer=marketer, manager=manager, company=f"Co {n}", source_id="ads")
+        for n in range(4)
+    ]
+    now = leads[0].rejected_at
+    # Rejected 3, 1, 4 and 2 days ago; two on the same instant go by id, newest first.
+    for lead, days in zip(leads, (3, 1, 4, 1), strict=True):
+        Lead.objects.filter(pk=lead.pk).update(rejected_at=now - dt.timedelta(days=days))
+    client.force_login(marketer)
+
+    body = client.get(REVIEW, query).content.decode()
+
+    order = sorted(range(4), key=lambda n: body.index(f"Co {n}<"))
+    assert order == [3, 1, 0, 2]
 
 
 def test_filtering_by_source_rep_and_date(client, rep, other_rep, marketer, manager):

@@ -129,3 +129,15 @@ def test_bant_done_from_elsewhere_stays_on_the_lead_page(client, rep, marketer, 
     lead2 = accepted_by(rep, marketer=marketer, manager=manager, company="Evil Co")
     response = qualify(client, lead2, "https://evil.example/leads/to-qualify/")
     assert response["Location"] == reverse("leads:detail", args=[lead2.pk])
+
+
+@pytest.mark.parametrize("page", ["leads:inbox", "leads:to_qualify", "leads:review"])
+def test_every_rep_filter_lists_the_sales_reps_only(
+    client, rep, other_rep, marketer, manager, page
+):
+    client.force_login(manager if page != "leads:review" else marketer)
+    body = client.get(reverse(page)).content.decode()
+
+    select = body.split('name="rep"')[1].split("</select>")[0]
+    assert f'value="{rep.username}"' in select and f'value="{other_rep.username}"' in select
+    assert f'value="{manager.username}"' not in select  # a manager owns no leads to filter by

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from apps.reports.alerts import report_alerts
+from apps.reports.alerts import MIN_JUDGED_MQLS, report_alerts
 from apps.reports.models import ReportSettings
 from apps.reports.selectors import weekly_report_compute
 from apps.reports.weeks import IsoWeek
@@ -152,3 +152,15 @@ def test_the_alert_thresholds_come_from_the_admin_edited_settings(tokyo, team, h
     assert doc["alerts"] == [
         {"code": "below_target", "message": "MQL→SQL 40% is below the 50% target"}
     ]
+
+
+def test_a_filtered_report_leaves_out_the_criteria_alerts_and_small_weeks():
+    low, before = Decimal("0.1"), Decimal("0.3")
+    whole = report_alerts(rate=low, previous_rate=before, mqls=3)
+    filtered = report_alerts(rate=low, previous_rate=before, whole_team=False, mqls=MIN_JUDGED_MQLS)
+    tiny = report_alerts(rate=low, previous_rate=before, whole_team=False, mqls=MIN_JUDGED_MQLS - 1)
+    strict = report_alerts(rate=Decimal("0.9"), previous_rate=None, whole_team=False, mqls=50)
+
+    assert [a.code for a in whole] == ["below_target", "criteria_too_loose", "dropped"]
+    assert [a.code for a in filtered] == ["below_target", "dropped"]
+    assert tiny == [] and strict == []

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import itertools
 import os
 import re
 from pathlib import Path
@@ -44,7 +45,7 @@ def test_a_manager_sees_the_weeks_of_conversion_with_the_target_and_downloads_th
     page.goto("/reports/")
 
     expect(page.get_by_role("heading", name="Conversion reports")).to_be_visible()
-    expect(page.locator("svg.chart")).to_have_count(5)
+    expect(page.locator("svg.chart")).to_have_count(4)
     trend = page.locator("svg.chart-trend")
     expect(trend.locator(".target-line")).to_have_count(1)
     # seed_demo makes eight weeks of history: the window starts at its first week, not 12 back
@@ -53,6 +54,9 @@ def test_a_manager_sees_the_weeks_of_conversion_with_the_target_and_downloads_th
     assert weeks in (8, 9)
     expect(trend.locator("text.x-label")).to_have_count(weeks)
     expect(trend.locator(".band-line")).to_have_count(2)  # 15% and 40% beside the target
+    # Their words are in the legend, not on the bars.
+    expect(page.get_by_test_id("band-legend")).to_have_count(2)
+    expect(trend.locator("text.band-label, text.target-label")).to_have_count(0)
     expect(trend.locator("rect.col-mql.is-partial")).to_have_count(1)  # this week, so far
     expect(page.get_by_test_id("alerts")).to_be_visible()
     expect(page.get_by_test_id("weeks-table").locator("tbody tr")).to_have_count(weeks)
@@ -77,6 +81,20 @@ def test_the_dashboard_reads_on_a_phone(open_page, demo_data):
     expect(page.locator("svg.chart-trend")).to_be_visible()
     # Charts scale to the screen: nothing forces the page wider than the phone.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # The words are readable once the charts are scaled down: the reject reasons and the
+    # 15%/20%/40% lines are HTML text, the axis labels drawn at least 9 px tall.
+    for label in [
+        page.get_by_test_id("reason-bars").locator(".bar-label").first,
+        page.get_by_test_id("band-legend").first,
+    ]:
+        expect(label).to_be_visible()
+        assert label.bounding_box()["height"] >= 12
+    week_labels = page.locator("svg.chart-trend text.x-label")
+    shown = [box for box in (w.bounding_box() for w in week_labels.all()) if box]
+    assert shown and min(box["height"] for box in shown) >= 9
+    # Every other week's label is left out to make room: the shown ones do not overlap.
+    shown.sort(key=lambda box: box["x"])
+    assert all(a["x"] + a["width"] <= b["x"] for a, b in itertools.pairwise(shown))
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "dashboard-phone.png"), full_page=True)
 

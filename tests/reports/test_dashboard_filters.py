@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.reports.selectors import UNASSIGNED
 from tests.reports.conftest import jst
 from tests.reports.test_dashboard import login, now, week20  # noqa: F401  (fixtures)
 
@@ -211,3 +212,37 @@ def test_a_bad_filter_on_the_export_answers_400_naming_the_problem(client, team,
 
     assert response.status_code == 400
     assert "Select a valid choice. fax is not one of the available" in response.content.decode()
+
+
+def test_a_filtered_week_of_few_mqls_is_not_judged(client, team, week20):  # noqa: F811
+    client = login(client, team["maya"])
+    whole = client.get("/reports/").content.decode()
+    rita = client.get("/reports/?rep=rita").content.decode()
+
+    # The whole team's 7 MQLs are judged as ever; Rita's same 7 are too few to judge.
+    assert 'data-code="criteria_too_loose"' in whole and 'data-testid="too-few"' not in whole
+    alerts = rita.split('data-testid="alerts"')[1].split("</section>")[0]
+    assert 'data-testid="too-few"' in alerts and "7 MQLs are too few to judge." in alerts
+    assert "data-code=" not in rita and "suggestions-link" not in rita
+    assert 'data-testid="alerts-scope"' in alerts
+
+
+@pytest.mark.parametrize("query", ["?from=garbage", "?to=2026-W99"])
+def test_a_bad_week_is_told_in_japanese_under_a_sensible_heading(client, team, now, query):  # noqa: F811
+    response = login(client, team["maya"]).get(f"/reports/{query}", HTTP_ACCEPT_LANGUAGE="ja")
+    page = unescape(response.content.decode())
+
+    assert response.status_code == 400
+    assert "は ISO 週ではありません" in page and "is not an ISO week" not in page
+    assert "直近 0 週間" not in page
+    assert "下の絞り込みを直すまで数値は表示されません。" in page
+
+
+def test_the_rep_filter_lists_the_sales_reps_and_the_unassigned(client, team, now):  # noqa: F811
+    page = login(client, team["maya"]).get("/reports/").content.decode()
+    select = page.split('name="rep"')[1].split("</select>")[0]
+
+    assert 'value="rita"' in select and 'value="oscar"' in select
+    assert 'value="mona"' not in select
+    # MQLs promoted to no rep (the pool) are the per-rep table's "Unassigned" row.
+    assert f'value="{UNASSIGNED}"' in select
