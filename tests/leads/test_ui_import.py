@@ -449,7 +449,7 @@ def test_an_upload_from_a_japanese_page_queues_its_job_in_japanese(
     assert sent == [(LeadImport.objects.get().pk, "ja")]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_progress_is_reported_outside_any_transaction(marketer, tmp_path):
     """So the page, polling from another connection, sees it as the import runs (also on PG)."""
     from django.db import connection
