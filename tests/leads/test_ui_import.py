@@ -375,6 +375,15 @@ def test_a_long_files_preview_lists_its_first_rows_and_the_rejections_below_them
     assert "3 rows rejected in all." in body
 
 
+def test_a_big_previews_counts_have_thousands_separators(client, marketer):
+    summary = {"rows": 40000, "created": 39990, "updated": 0, "duplicates": 0, "rejected": 10}
+    body = job_page(client, marketer, state="done", summary=summary)
+
+    created = body.split('data-testid="import-created"')[1].split("</div>")[0]
+    assert "<strong>39,990</strong>" in created
+    assert "40,000 rows read" in body
+
+
 def test_a_preview_stored_without_a_row_list_still_lists_its_rejected_rows(client, marketer):
     body = job_page(
         client,

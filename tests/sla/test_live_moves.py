@@ -35,7 +35,7 @@ def accepted_since(rep, actor, *, marketer, manager):
         ("en", "This lead changed: Accepted by you (in another tab or window)."),
         (
             "ja",
-            "このリードに変更がありました：あなたが別のタブまたはウィンドウで「受諾済み」を行いました。",
+            "このリードに変更がありました：「受諾済み」（あなたが別のタブまたはウィンドウで）。",
         ),
     ],
 )
