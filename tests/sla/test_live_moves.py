@@ -83,7 +83,16 @@ def test_the_cost_does_not_grow_with_the_leads_asked_about(client, rep, marketer
     assert len(four) == len(one)
 
 
-@pytest.mark.parametrize("params", [{"since": "x", "ids": "1"}, {"since": "0", "ids": "1,a"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"since": "x", "ids": "1"},
+        {"since": "0", "ids": "1,a"},
+        {"since": "²", "ids": "1"},
+        {"since": "9" * 20, "ids": "1"},
+        {"since": "0", "ids": "9" * 20},
+    ],
+)
 def test_bad_questions_get_a_400(client, rep, params):
     client.force_login(rep)
     assert client.get(URL, params).status_code == 400

@@ -111,6 +111,9 @@ def test_the_poll_costs_the_same_number_of_queries_for_5_and_50_changes(
         ({"view": "nope"}, 400),
         ({"view": "inbox", "since": "x"}, 400),
         ({"view": "inbox", "shown": "1,two"}, 400),
+        ({"view": "inbox", "since": "²"}, 400),  # a digit to isdigit(), not to int()
+        ({"view": "inbox", "since": "9" * 20}, 400),  # beyond any bigint id
+        ({"view": "inbox", "shown": "1," + "9" * 20}, 400),
         ({"view": "inbox", "shown": ",".join(str(n) for n in range(300))}, 400),
         ({"view": "review"}, 403),
     ],
