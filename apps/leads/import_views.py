@@ -156,7 +156,7 @@ class ImportUploadView(ImportAccessMixin, View):
     def post(self, request):
         limit = settings.LEADFLOW_IMPORT_MAX_BYTES
         length = request.META.get("CONTENT_LENGTH") or "0"
-        if length.isdigit() and int(length) > limit + 64 * 1024:
+        if length.isascii() and length.isdigit() and int(length) > limit + 64 * 1024:
             # Refused on its declared size: nothing of it is kept (Django streamed it to a
             # temporary file for the CSRF check, never into memory).
             return HttpResponse(

@@ -73,6 +73,7 @@ from apps.leads.transitions import (
     available_transitions,
     can_transition,
 )
+from leadflow.ids import is_row_id
 
 NO_ROLE = "Your account has no Leadflow role yet; ask an admin."
 PAGE_SIZE = 50
@@ -114,7 +115,7 @@ def opened_form(request, names) -> tuple[str, int] | None:
     for ``?open=<name>&lead=<id>`` and the page is rendered with the form in that card.
     """
     name, pk = request.GET.get("open", ""), request.GET.get("lead", "")
-    if name in names and pk.isdigit():
+    if name in names and is_row_id(pk):
         return name, int(pk)
     return None
 

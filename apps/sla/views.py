@@ -25,6 +25,7 @@ from apps.leads.transitions import TRANSITIONS
 from apps.sla.live import UNREAD_CAP, live_state
 from apps.sla.models import Notification, NotificationKind
 from apps.sla.services import notification_message
+from leadflow.ids import is_row_id
 
 #: At most this many shown lead ids per poll (a page shows up to 70 cards).
 LIVE_SHOWN_MAX = 200
@@ -162,19 +163,10 @@ class NotificationReadAllView(RoleRequiredMixin, View):
         return redirect("sla:list")
 
 
-#: The largest id a bigint column holds: a larger one is bad input, not a database error.
-ID_MAX = 2**63 - 1
-
-
-def _is_id(text: str) -> bool:
-    """``text`` is a row id: ASCII digits (not "²" or "١") of a value a bigint holds."""
-    return text.isascii() and text.isdigit() and int(text) <= ID_MAX
-
-
 def _lead_ids(value: str) -> list[int] | None:
     """``value``'s comma-separated lead ids, or None when it is not such a list or too long."""
     ids = [part for part in value.split(",") if part]
-    if not all(_is_id(part) for part in ids) or len(ids) > LIVE_SHOWN_MAX:
+    if not all(is_row_id(part) for part in ids) or len(ids) > LIVE_SHOWN_MAX:
         return None
     return [int(part) for part in ids]
 
@@ -189,7 +181,7 @@ class LiveMovesView(RoleRequiredMixin, View):
 
     def get(self, request):
         since, ids = request.GET.get("since", "0") or "0", _lead_ids(request.GET.get("ids", ""))
-        if not _is_id(since) or ids is None:
+        if not is_row_id(since) or ids is None:
             return HttpResponseBadRequest(
                 _("'since' must be a history id and 'ids' a comma-separated list of lead ids.")
             )
@@ -234,7 +226,7 @@ class LivePollView(RoleRequiredMixin, View):
             raise PermissionDenied(_("You may not watch this page."))
         since, shown = request.GET.get("since", "0") or "0", request.GET.get("shown", "")
         ids = [part for part in shown.split(",") if part]
-        if not _is_id(since) or not all(_is_id(part) for part in ids):
+        if not is_row_id(since) or not all(is_row_id(part) for part in ids):
             return HttpResponseBadRequest(
                 _("'since' must be a history id and 'shown' a comma-separated list of lead ids.")
             )

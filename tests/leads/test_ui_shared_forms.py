@@ -62,6 +62,17 @@ def test_without_javascript_a_cards_link_opens_the_reject_form_inside_it(
     assert Lead.objects.get(pk=first.pk).stage == "mql"
 
 
+@pytest.mark.parametrize("lead", ["²", "9" * 20, "x"])
+def test_an_open_form_link_to_no_lead_shows_the_plain_inbox(client, rep, marketer, manager, lead):
+    mqls(1, marketer=marketer, manager=manager)
+    client.force_login(rep)
+
+    response = client.get(INBOX, {"open": "reject", "lead": lead})
+
+    assert response.status_code == 200
+    assert " open>" not in response.content.decode()
+
+
 def test_the_open_form_link_keeps_the_page_the_rep_was_on(client, manager, marketer, rep):
     lead = mqls(1, marketer=marketer, manager=manager)[0]
     client.force_login(manager)
