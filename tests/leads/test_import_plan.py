@@ -6,8 +6,12 @@ on PostgreSQL and finds the same list.
 """
 
 import pytest
+from django.template.loader import render_to_string
+from django.utils import translation
 
 from apps.leads import imports
+from apps.leads.import_jobs import summary_as_dict
+from apps.leads.import_views import summary_for_page
 from apps.leads.imports import PLAN_ROWS_LISTED, leads_import_csv
 from apps.leads.models import Lead
 from tests.factories import LeadFactory
@@ -185,3 +189,23 @@ def test_on_postgresql_the_staged_import_lists_the_same_rows_as_the_row_wise_one
         "reject",
         "reject",
     ]
+
+
+@pytest.mark.parametrize(
+    ("language", "notice"),
+    [
+        ("en", "The first 200 rows of 1,230 are listed"),
+        ("ja", "全 1,230 行のうち最初の 200 行を表示しています"),
+    ],
+)
+def test_a_long_files_notice_counts_its_rows_with_separators(tmp_path, language, notice):
+    rows = "".join(f"lead{i}@example.com,Lead {i}\n" for i in range(1230))
+    summary = leads_import_csv(path=write(tmp_path, "email,company\n" + rows), dry_run=True)
+
+    with translation.override(language):
+        html = render_to_string(
+            "leads/_import_rows.html",
+            {"summary": summary_for_page(summary_as_dict(summary))},
+        )
+
+    assert notice in html
