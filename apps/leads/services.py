@@ -18,7 +18,8 @@ from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, Value
+from django.db.models import Count, F, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -283,8 +284,27 @@ def leads_promote_if_meeting(
     engagement. Each goes through ``lead_transition`` as a system promotion.
     """
     pks = list(pks)
+    if criteria is None:
+        active = MQLCriteria.objects.filter(is_active=True)
+        # Before any version is published, ``MQLCriteria.active()`` publishes the defaults.
+        threshold = Coalesce(
+            Subquery(active.values("score_threshold")[:1]), rules.MQLRule.score_threshold
+        )
+        least = Coalesce(
+            Subquery(active.values("min_engagements")[:1]), rules.MQLRule.min_engagements
+        )
+    else:
+        threshold, least = criteria.score_threshold, criteria.min_engagements
+    # Only leads past the score and count thresholds can meet the criteria; the database
+    # leaves out the rest (most of an import's new leads), and mql_unmet decides for these.
     candidates = list(
-        Lead.objects.filter(pk__any_of=pks, stage=Stage.NEW, archived_at__isnull=True)
+        Lead.objects.filter(
+            pk__any_of=pks,
+            stage=Stage.NEW,
+            archived_at__isnull=True,
+            score__gte=threshold,
+            engagement_count__gte=least,
+        )
         .order_by("pk")
         .values_list("pk", "score", "engagement_count", "kind_counts", "fit")
     )

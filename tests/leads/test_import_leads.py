@@ -430,3 +430,39 @@ def test_a_file_that_cannot_be_read_is_refused_with_a_clear_message(
         import_leads(path, *args)
 
     assert not Lead.objects.exists()
+
+
+THREE = ("pricing_page_view", "demo_request", "inquiry")
+
+
+@pytest.mark.parametrize(
+    ("published", "kinds", "promoted"),
+    [
+        (None, THREE, True),  # no version yet: the SPEC defaults, published on first use
+        ({"score_threshold": 100}, THREE, False),  # the active version's thresholds decide
+        ({"min_engagements": 4}, THREE, False),
+        ({"score_threshold": 1, "min_engagements": 1}, ("pricing_page_view",), True),
+    ],
+)
+def test_an_import_promotes_by_the_active_criteria_or_the_defaults(
+    tmp_path, rep, published, kinds, promoted
+):
+    """In the PostgreSQL pass this is the staged import's promotion (``leads_promote_if_meeting``,
+    which leaves leads under the thresholds to the database); on SQLite, ``lead_upsert``'s."""
+    from apps.criteria.models import MQLCriteria
+    from apps.leads.imports import leads_import_csv
+    from tests.leads.helpers import engage
+
+    MQLCriteria.objects.all()._raw_delete(MQLCriteria.objects.db)
+    if published:
+        MQLCriteria.publish(values=published, author=None, note="by hand")
+    lead = LeadFactory(email="late@example.com", employees=None)
+    engage(lead, *kinds)
+    lead.refresh_from_db()
+    assert (lead.stage, lead.fit) == ("new", "unknown")
+
+    leads_import_csv(path=write_csv(tmp_path, "email,employees\nlate@example.com,120\n"))
+
+    lead.refresh_from_db()
+    assert lead.stage == ("mql" if promoted else "new")
+    assert MQLCriteria.objects.filter(is_active=True).count() == 1

@@ -366,7 +366,7 @@ def test_a_long_files_preview_lists_its_first_rows_and_the_rejections_below_them
     )
 
     assert plan_rows(body) == [("create", "2"), ("reject", "3")]
-    assert "The first 2 rows of 1000 are listed; the counts above are for the whole file." in body
+    assert "The first 2 rows of 1,000 are listed; the counts above are for the whole file." in body
     # Below the table: the rejected rows it does not reach, and the count of the unlisted one.
     assert "Rejected rows further down" in body
     listed_apart = body.split('data-testid="import-rejections"')[1].split("</table>")[0]
