@@ -212,6 +212,22 @@ class Lead(ConcurrentTransitionMixin, models.Model):
 
     objects = NoDeleteQuerySet.as_manager()
 
+    # The profile, the email aside: what intake, imports and the demo write through
+    # ``services.lead_upsert``, and what every API answer shows, in this order (``source``
+    # is the lead source's code).
+    PROFILE_FIELDS = (
+        "first_name",
+        "last_name",
+        "title",
+        "phone",
+        "company",
+        "employees",
+        "industry",
+        "country",
+        "source",
+        "campaign",
+    )
+
     class Meta:
         verbose_name = _("lead")
         verbose_name_plural = _("leads")
