@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.criteria import rules
 from apps.criteria.clock import SLADeadlines, WorkingCalendar, sla_deadlines
+from leadflow.fields import optional_link
 
 
 class EngagementKind(models.TextChoices):
@@ -335,15 +336,7 @@ class MQLCriteria(models.Model):
         ),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    created_by = models.ForeignKey(
-        "accounts.User",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        editable=False,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
+    created_by = optional_link("accounts.User", _("created by"), editable=False)
 
     class Meta:
         ordering = ["-version"]

@@ -18,6 +18,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from apps.criteria.models import EngagementKind
 from apps.criteria.rules import FIT_FAIL, FIT_PASS, FIT_UNKNOWN
+from leadflow.fields import optional_link
 
 
 class Stage(models.TextChoices):
@@ -141,34 +142,19 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     fit = models.CharField(_("fit"), max_length=10, choices=Fit.choices, default=Fit.UNKNOWN)
     fit_reason = models.CharField(_("fit reason"), max_length=255, blank=True)
 
-    mql_criteria = models.ForeignKey(
-        "criteria.MQLCriteria",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("promoted by criteria"),
-    )
+    mql_criteria = optional_link("criteria.MQLCriteria", _("promoted by criteria"))
     recycle_count = models.PositiveIntegerField(_("times recycled"), default=0)
-    last_reject_reason = models.ForeignKey(
+    last_reject_reason = optional_link(
         "criteria.RejectReason",
+        _("last reject reason"),
         to_field="code",
         db_column="last_reject_reason",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("last reject reason"),
     )
-    disqualify_reason = models.ForeignKey(
+    disqualify_reason = optional_link(
         "criteria.DisqualifyReason",
+        _("disqualify reason"),
         to_field="code",
         db_column="disqualify_reason",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("disqualify reason"),
     )
 
     # The SLA clocks of the current MQL episode (SPEC §4).
@@ -211,6 +197,22 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = NoDeleteQuerySet.as_manager()
+
+    # The profile, the email aside: what intake, imports and the demo write through
+    # ``services.lead_upsert``, and what every API answer shows, in this order (``source``
+    # is the lead source's code).
+    PROFILE_FIELDS = (
+        "first_name",
+        "last_name",
+        "title",
+        "phone",
+        "company",
+        "employees",
+        "industry",
+        "country",
+        "source",
+        "campaign",
+    )
 
     class Meta:
         verbose_name = _("lead")
@@ -508,34 +510,14 @@ class StageTransition(models.Model):
     transition = models.CharField(_("transition"), max_length=20)
     from_stage = models.CharField(_("from"), max_length=20, choices=Stage.choices)
     to_stage = models.CharField(_("to"), max_length=20, choices=Stage.choices)
-    actor = models.ForeignKey(
-        "accounts.User",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("by"),
-        help_text=_("Empty when the system made the change."),
+    actor = optional_link(
+        "accounts.User", _("by"), help_text=_("Empty when the system made the change.")
     )
     at = models.DateTimeField(_("at"))
     reason = models.CharField(_("reason"), max_length=255, blank=True)
     note = models.TextField(_("note"), blank=True)
-    owner = models.ForeignKey(
-        "accounts.User",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("owner after"),
-    )
-    criteria = models.ForeignKey(
-        "criteria.MQLCriteria",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("criteria version"),
-    )
+    owner = optional_link("accounts.User", _("owner after"))
+    criteria = optional_link("criteria.MQLCriteria", _("criteria version"))
     # The SLA clocks this transition started (promote, resubmit, breach reassignment), kept as
     # they were so the reports measure each episode against its own deadlines.
     accept_due_at = models.DateTimeField(_("accept by"), null=True, blank=True)

@@ -205,19 +205,6 @@ def leads_promote_meeting(*, criteria: MQLCriteria) -> list[int]:
 
 # --- leads ---------------------------------------------------------------------
 
-LEAD_FIELDS = (
-    "first_name",
-    "last_name",
-    "title",
-    "phone",
-    "company",
-    "employees",
-    "industry",
-    "country",
-    "source_id",
-    "campaign",
-)
-
 
 def fit_fields(
     rule: rules.FitRuleValues, *, employees: int | None, industry: str, country: str
@@ -243,10 +230,10 @@ def lead_upsert(*, email: str, values: Mapping[str, Any]) -> tuple[Lead, bool]:
     Only the profile changes; the stage, score and owner are never touched here.
     """
     email = email_normalize(email)
-    values = {("source_id" if k == "source" else k): v for k, v in values.items()}
-    unknown = set(values) - set(LEAD_FIELDS)
+    unknown = set(values) - set(Lead.PROFILE_FIELDS)
     if unknown:
         raise ValueError(f"not lead profile fields: {sorted(unknown)}")
+    values = {("source_id" if k == "source" else k): v for k, v in values.items()}
     fit_rule = FitRule.load().as_rule()
     with transaction.atomic():
         lead = Lead.objects.select_for_update().filter(email=email).first()

@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from leadflow.fields import optional_link
+
 
 class SLAEventKind(models.TextChoices):
     ACCEPT_REMINDER = "accept_reminder", _("Accept reminder")
@@ -23,14 +25,7 @@ class SLAEvent(models.Model):
     lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="sla_events")
     kind = models.CharField(_("kind"), max_length=20, choices=SLAEventKind.choices)
     deadline = models.DateTimeField(_("deadline"))
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("owner at the time"),
-    )
+    owner = optional_link(settings.AUTH_USER_MODEL, _("owner at the time"))
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:
@@ -95,28 +90,14 @@ class Notification(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=NotificationKind.choices)
     # Null for news about something else than a lead (a failing webhook endpoint), which
     # ``detail`` names and ``link`` points to.
-    lead = models.ForeignKey(
-        "leads.Lead",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("lead"),
-    )
+    lead = optional_link("leads.Lead", _("lead"))
     detail = models.CharField(_("detail"), max_length=200, blank=True)
     link = models.URLField(_("link"), max_length=500, blank=True)
     event = models.ForeignKey(
         SLAEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
     )
     # The history row the notification tells of (a rejection: its reason, note and who).
-    transition = models.ForeignKey(
-        "leads.StageTransition",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("transition"),
-    )
+    transition = optional_link("leads.StageTransition", _("transition"))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     # Set when its email went out; the outbox (apps.outbox) holds the attempts and errors.

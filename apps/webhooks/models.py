@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from apps.outbox.models import OutboxMessage
+from leadflow.fields import optional_link
 
 
 def new_event_id() -> str:
@@ -38,9 +39,7 @@ class Event(models.Model):
     public_id = models.CharField(_("id"), max_length=40, unique=True, default=new_event_id)
     type = models.CharField(_("type"), max_length=40, db_index=True)
     occurred_at = models.DateTimeField(_("timestamp"))
-    lead = models.ForeignKey(
-        "leads.Lead", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    lead = optional_link("leads.Lead")
     body = models.JSONField(_("body"))
     sequence = models.BigIntegerField(_("feed position"), null=True, blank=True, unique=True)
 
