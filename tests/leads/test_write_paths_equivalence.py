@@ -3,11 +3,11 @@
 The references below (``intake_one_at_a_time``, ``recompute_one_lead_at_a_time``)
 state SPEC §3's scoring plainly: one ``Engagement.objects.create`` per engagement,
 one lead at a time, every figure from ``ScoringTable.points_for``/``capped``,
-``rules.score_of``, the fit rule and the MQL criteria, and promotion through
-``lead_transition``. Reference and fast path run on the same data (each inside a
-transaction rolled back afterwards) and must leave the same scores, counts, fit,
-stages, owners, history and engagements. Runs on SQLite and, in the PostgreSQL
-pass, through the unnest/ANY paths.
+``rules.score_of`` and the fit rule, and promotion by ``lead_transition`` (whose
+system promotion checks the MQL criteria). Reference and fast path run on the
+same data (each inside a transaction rolled back afterwards) and must leave the
+same scores, counts, fit, stages, owners, history and engagements. Runs on SQLite
+and, in the PostgreSQL pass, through the unnest/ANY paths.
 """
 
 import dataclasses
@@ -30,6 +30,7 @@ from apps.leads.services import (
     lead_transition,
     scores_recompute,
 )
+from apps.leads.transitions import TransitionInvalid
 from tests.factories import EngagementFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -101,8 +102,10 @@ def intake_one_at_a_time(*, items, now) -> EngagementResult:
     An engagement whose external id is stored already (or came earlier in the list)
     is a duplicate; any other is stored with its points and, unless it predates its
     lead's recycle, adds them and its kind to the lead. Each changed lead then gets
-    the cap and a fresh fit, and every ``new`` one meeting the MQL criteria is
-    promoted by the system, in the order of its first counted engagement.
+    the cap and a fresh fit, and every ``new`` one is offered to the system
+    promotion (which takes those meeting the MQL criteria) in the order of its
+    first counted engagement.
+
     Engagements without an external id are stored first (intake inserts them as one
     batch ahead of the keyed ones): that order decides the round-robin's owners.
     """
@@ -133,21 +136,15 @@ def intake_one_at_a_time(*, items, now) -> EngagementResult:
         lead.score = table.capped(lead.score)
         lead_fit_refresh(lead, fit_rule)
         lead.save(update_fields=["score", "engagement_count", "kind_counts", "fit", "fit_reason"])
-    criteria = MQLCriteria.active()
-    promoted = [
-        lead.pk
-        for lead in changed.values()
-        if lead.stage == Stage.NEW
-        and not rules.mql_unmet(
-            criteria.as_rule(),
-            score=lead.score,
-            engagement_count=lead.engagement_count,
-            kinds=set(lead.kind_counts),
-            fit=lead.fit,
-        )
-    ]
-    for pk in promoted:
-        lead_transition(lead=pk, name="promote", actor=None, criteria=criteria, at=now)
+    criteria, promoted = MQLCriteria.active(), []
+    for lead in changed.values():
+        if lead.stage != Stage.NEW:
+            continue
+        try:  # A system promotion checks the criteria itself, and writes nothing when unmet.
+            lead_transition(lead=lead.pk, name="promote", actor=None, criteria=criteria, at=now)
+        except TransitionInvalid:
+            continue
+        promoted.append(lead.pk)
     return EngagementResult(created=created, duplicates=duplicates, promoted_lead_ids=promoted)
 
 
