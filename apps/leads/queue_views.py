@@ -12,19 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
 from apps.accounts.permissions import can_work_leads
-from apps.accounts.selectors import sales_reps
 from apps.leads.filters import deadline_state
-from apps.leads.pagination import CountedPaginator
 from apps.leads.selectors import to_qualify_for_user
-from apps.leads.views import (
-    INBOX_COUNT_CAP,
-    PAGE_SIZE,
-    CardWords,
-    LeadLinks,
-    LivePageMixin,
-    page_path,
-    team_filter,
-)
+from apps.leads.views import CardWords, LeadLinks, LivePageMixin, page_path, rep_queue
 
 QUEUE_FIELDS = (
     *("id", "stage", "owner", "first_name", "last_name", "email", "title", "company"),
@@ -43,23 +33,17 @@ class ToQualifyView(LivePageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        user, now = self.request.user, timezone.now()
-        team_view, people, rep = team_filter(self.request, sales_reps)  # the Rep filter: reps only
-        page = CountedPaginator(
-            to_qualify_for_user(user, rep=rep).only(*QUEUE_FIELDS),
-            PAGE_SIZE,
-            cap=INBOX_COUNT_CAP,
-            estimate=False,
-        ).get_page(self.request.GET.get("page"))
+        now = timezone.now()
+        queue = rep_queue(self.request, to_qualify_for_user, QUEUE_FIELDS)
+        team_view = queue["team_view"]
         links, words = LeadLinks(self.request), CardWords()
         # The lead page's BANT form comes back here when it is done.
         back = urlencode({"next": page_path(self.request)})
         context.update(
-            team_view=team_view,
-            people=people,
-            rep=rep,
-            page_obj=page,
-            cards=[self._card(lead, now, team_view, links, words, back) for lead in page],
+            queue,
+            cards=[
+                self._card(lead, now, team_view, links, words, back) for lead in queue["page_obj"]
+            ],
         )
         return context
 

@@ -221,6 +221,21 @@ def team_filter(request, people):
     return True, choices, rep
 
 
+def rep_queue(request, queue, fields) -> dict:
+    """What the inbox and the to-qualify page share: the Rep filter and one page of the queue.
+
+    ``queue(user, rep=…)`` gives the leads (the chosen rep's, for a manager who picked
+    one), of which only ``fields`` are read; the page counts them exactly up to
+    ``INBOX_COUNT_CAP``. Returns the context keys ``team_view``, ``people``, ``rep``
+    and ``page_obj``.
+    """
+    team_view, people, rep = team_filter(request, sales_reps)  # the Rep filter: reps only
+    page = CountedPaginator(
+        queue(request.user, rep=rep).only(*fields), PAGE_SIZE, cap=INBOX_COUNT_CAP, estimate=False
+    ).get_page(request.GET.get("page"))
+    return {"team_view": team_view, "people": people, "rep": rep, "page_obj": page}
+
+
 def localize_choices(form):
     """Show admin-edited reasons and users in the user's language / by name."""
     for field in form.fields.values():
@@ -283,13 +298,7 @@ class InboxView(LivePageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user, now = self.request.user, timezone.now()
-        team_view, people, rep = team_filter(self.request, sales_reps)  # the Rep filter: reps only
-        page = CountedPaginator(
-            inbox_for_user(user, rep=rep).only(*CARD_FIELDS),
-            PAGE_SIZE,
-            cap=INBOX_COUNT_CAP,
-            estimate=False,
-        ).get_page(self.request.GET.get("page"))
+        queue = rep_queue(self.request, inbox_for_user, CARD_FIELDS)
         pool = mql_pool_for_user(user).only(*CARD_FIELDS)
         pool_leads = list(pool[:POOL_SIZE])
         reassigning = can_reassign(user)
@@ -297,15 +306,15 @@ class InboxView(LivePageMixin, TemplateView):
         links = LeadLinks(self.request)
         words = CardWords()
         words.fit_rule = FitRule.load().as_rule()
-        cards = [self._card(lead, user, now, reassigning, opened, links, words) for lead in page]
+        cards = [
+            self._card(lead, user, now, reassigning, opened, links, words)
+            for lead in queue["page_obj"]
+        ]
         pool_cards = [
             self._card(lead, user, now, reassigning, opened, links, words) for lead in pool_leads
         ]
         context.update(
-            team_view=team_view,
-            people=people,
-            rep=rep,
-            page_obj=page,
+            queue,
             cards=cards,
             pool_cards=pool_cards,
             pool_total=count_results(pool, cap=INBOX_COUNT_CAP, estimate=False),
