@@ -159,24 +159,24 @@ def lead_data_from_rows(rows: Sequence[Sequence]) -> list[dict]:
     Equal to the serializer's output, field by field, types and formats included
     (``tests/webhooks/test_plain_bodies.py``); a tenth of its cost, for a sweep's hundreds.
     """
-    columns = _lead_columns()
     tz = timezone.get_current_timezone()
-    bodies = []
-    for row in rows:
-        body = {}
-        for column, value in zip(columns, row, strict=True):
-            if value is None:
-                body[column.name] = None
-            elif column.is_datetime:
-                # rest_framework.fields.DateTimeField.to_representation, with the zone read once.
-                text = value.astimezone(tz).isoformat()
-                body[column.name] = text[:-6] + "Z" if text.endswith("+00:00") else text
-            elif column.represent is None:
-                body[column.name] = value
-            else:
-                body[column.name] = column.represent(value)
-        bodies.append(body)
-    return bodies
+
+    def moment(value):
+        # rest_framework.fields.DateTimeField.to_representation, with the zone read once.
+        text = value.astimezone(tz).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    shown = [
+        (column.name, moment if column.is_datetime else column.represent)
+        for column in _lead_columns()
+    ]
+    return [
+        {
+            name: value if value is None or represent is None else represent(value)
+            for (name, represent), value in zip(shown, row, strict=True)
+        }
+        for row in rows
+    ]
 
 
 _json_default = DjangoJSONEncoder().default

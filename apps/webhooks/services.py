@@ -113,18 +113,17 @@ def events_record_rows(*, rows: Sequence[EventRow]) -> list[RecordedEvent]:
     """
     if not rows:
         return []
-    values = [
-        (new_event_id(), row.type, row.occurred_at, row.lead_id, row.body, None) for row in rows
-    ]
+    saved = [RecordedEvent(0, new_event_id(), row.type, row.lead_id) for row in rows]
     inserted = rows_insert(
-        Event, ["public_id", "type", "occurred_at", "lead", "body", "sequence"], values
+        Event,
+        ["public_id", "type", "occurred_at", "lead", "body"],
+        [
+            (event.public_id, row.type, row.occurred_at, row.lead_id, row.body)
+            for event, row in zip(saved, rows, strict=True)
+        ],
+        fixed={"sequence": None},  # given once committed (``events_sequence``)
     )
-    saved = [
-        RecordedEvent(pk, public_id, type_, lead_id)
-        for (pk,), (public_id, type_, _at, lead_id, _body, _seq) in zip(
-            inserted, values, strict=True
-        )
-    ]
+    saved = [event._replace(pk=pk) for event, (pk,) in zip(saved, inserted, strict=True)]
     _deliveries_create(_listening_pairs(saved))
     return saved
 
