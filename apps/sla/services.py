@@ -322,12 +322,15 @@ def _move_checks_on(leads: list[DueLead], *, now: dt.datetime) -> None:
         )
         return
     table = connection.ops.quote_name(SLACheck._meta.db_table)
+    ids, moments = ([*column] for column in zip(*moves, strict=True))
     with connection.cursor() as cursor:
+        # The ids a second time, as an index condition: joined to the unnested list alone,
+        # the queue was read whole (a hash join), its cost growing with the clocks running.
         cursor.execute(
             f"UPDATE {table} AS queue SET next_check_at = due.next_check_at "
             "FROM unnest(%s::bigint[], %s::timestamptz[]) AS due (lead_id, next_check_at) "
-            "WHERE queue.lead_id = due.lead_id",
-            [list(column) for column in zip(*moves, strict=True)],
+            "WHERE queue.lead_id = due.lead_id AND queue.lead_id = ANY(%s::bigint[])",
+            [ids, moments, ids],
         )
 
 
