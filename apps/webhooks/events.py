@@ -157,7 +157,7 @@ def lead_data_from_rows(rows: Sequence[Sequence]) -> list[dict]:
     """``lead_data`` of each row (values of ``lead_data_paths()``, in order), without a model.
 
     Equal to the serializer's output, field by field, types and formats included
-    (``tests/webhooks/test_plain_bodies.py``); a tenth of its cost, for a sweep's hundreds.
+    (``tests/webhooks/test_plain_bodies.py``); about an eighth of its cost, for a sweep's hundreds.
     """
     tz = timezone.get_current_timezone()
 
