@@ -32,18 +32,26 @@ def rows_insert(
     *,
     conflict: Sequence[str] = (),
     returning: Sequence[str] = ("id",),
+    fixed: dict | None = None,
 ) -> list[tuple]:
     """INSERT ``rows`` (values of ``fields``, by field name) into ``model``'s table at once.
 
     Returns the ``returning`` fields of each row inserted, in the order of ``rows``.
     With ``conflict`` (the fields of a unique constraint), rows that would break it are
-    skipped and not returned.
+    skipped and not returned. ``fixed`` gives fields whose value is the same in every
+    row (field name to value): sent once, not with each row.
     """
     rows = list(rows)
     if not rows:
         return []
     meta = model._meta
     quote = connection.ops.quote_name
+    fixed = fixed or {}
+    fixed_fields = [meta.get_field(name) for name in fixed]
+    fixed_values = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(fixed_fields, fixed.values(), strict=True)
+    ]
     columns = [meta.get_field(name) for name in fields]
 
     def names(of):
@@ -67,24 +75,32 @@ def rows_insert(
             ]
         )
         definition = ", ".join(f"{key} {kind}" for key, kind in zip(keys, types, strict=True))
+        # Typed like the table's columns, so the planner needs no guess about the values.
+        constants = [f"%s::{field.db_type(connection).split('(')[0]}" for field in fixed_fields]
         source = (
-            f"SELECT {', '.join(f'r.{key}' for key in keys)} FROM ROWS FROM "
+            f"SELECT {', '.join([*(f'r.{key}' for key in keys), *constants])} FROM ROWS FROM "
             f"(json_to_recordset(%s::json) AS ({definition})) WITH ORDINALITY "
             f"AS r ({', '.join(keys)}, n) ORDER BY r.n"
         )
-        params = [document]
+        params = [*fixed_values, document]
     else:
-        row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        row = "(" + ", ".join(["%s"] * (len(columns) + len(fixed_fields))) + ")"
         source = "VALUES " + ", ".join([row] * len(rows))
         params = [
-            field.get_db_prep_save(value, connection)
+            param
             for values in rows
-            for field, value in zip(columns, values, strict=True)
+            for param in (
+                *(
+                    field.get_db_prep_save(value, connection)
+                    for field, value in zip(columns, values, strict=True)
+                ),
+                *fixed_values,
+            )
         ]
     on_conflict = f" ON CONFLICT ({names(conflict)}) DO NOTHING" if conflict else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} ({names(fields)}) {source}{on_conflict} "
+            f"INSERT INTO {quote(meta.db_table)} ({names([*fields, *fixed])}) {source}{on_conflict} "
             f"RETURNING {names(returning)}",
             params,
         )

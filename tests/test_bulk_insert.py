@@ -87,3 +87,27 @@ def test_rows_insert_skips_conflicting_rows_and_returns_the_others_in_order():
     )
     assert again == [(second.pk, "accept_breach")]
     assert SLAEvent.objects.get(lead=second).deadline == deadline
+
+
+def test_rows_insert_writes_fixed_values_in_every_row_as_if_each_row_had_them():
+    user, lead = UserFactory(), LeadFactory()
+    moment = dt.datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=dt.UTC)
+    fields = ["recipient", "kind", "lead"]
+    rows = [(user.pk, NotificationKind.REMINDER, lead.pk), (user.pk, "breach", None)]
+    fixed = {"detail": "d'é\\", "link": "", "transition": None, "created_at": moment}
+    blanks = {"read_at": None, "emailed_at": None, "event": None}
+
+    ids = rows_insert(Notification, fields, rows, fixed={**fixed, **blanks})
+    rows_insert(
+        Notification,
+        [*fields, *fixed, *blanks],
+        [(*row, *fixed.values(), *blanks.values()) for row in rows],
+    )
+
+    columns = [*fields, *fixed, *blanks]
+    stored = list(Notification.objects.order_by("id").values_list(*columns))
+    assert stored[:2] == stored[2:]
+    assert stored[0] == (user.pk, "reminder", lead.pk, "d'é\\", "", None, moment, None, None, None)
+    assert [pk for (pk,) in ids] == list(
+        Notification.objects.order_by("id").values_list("pk", flat=True)
+    )[:2]

@@ -37,7 +37,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from apps.outbox.models import OPEN_STATUSES, OutboxMessage, OutboxStatus
-from leadflow.bulk_insert import bulk_insert
+from leadflow.bulk_insert import bulk_insert, rows_insert
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +120,39 @@ def outbox_put_many(*, messages: Sequence[OutboxMessage], kick: bool = True) -> 
     if kick:
         transaction.on_commit(partial(outbox_kick, [m.pk for m in saved]))
     return saved
+
+
+def outbox_rows_put(*, kind: str, rows: Sequence[tuple[str, dict]], kick: bool = True) -> list[int]:
+    """``outbox_put_many`` for many rows of one kind given as (key, payload): no model each.
+
+    The rows written are the same (pending, due now); returns their ids, in order.
+    """
+    if not rows:
+        return []
+    now = timezone.now()
+    ids = [
+        pk
+        for (pk,) in rows_insert(
+            OutboxMessage,
+            ["key", "payload"],
+            rows,
+            fixed={
+                "kind": kind,
+                "sequence_key": "",
+                "status": OutboxStatus.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "lease_expires_at": None,
+                "claim": None,
+                "last_error": "",
+                "created_at": now,
+                "sent_at": None,
+            },
+        )
+    ]
+    if kick:
+        transaction.on_commit(partial(outbox_kick, ids))
+    return ids
 
 
 def outbox_put(*, kind: str, key: str, payload: dict, kick: bool = True) -> OutboxMessage:

@@ -45,6 +45,7 @@ from apps.outbox.services import (
     outbox_email_send,
     outbox_handler,
     outbox_put_many,
+    outbox_rows_put,
 )
 from apps.sla import triggers
 from apps.sla.models import (
@@ -56,6 +57,7 @@ from apps.sla.models import (
     SLAEventKind,
 )
 from leadflow.bulk_insert import bulk_insert, rows_insert
+from leadflow.rows import values_rows
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +152,7 @@ def _read_leads(ids: list[int]) -> list[DueLead]:
     Read, not locked: a transition that changes one of them also reschedules its check
     (the trigger), so it waits for this batch's lock on that check and has the last word.
     """
-    leads = Lead.objects.filter(pk__in=ids).order_by("pk").values_list(*DueLead._fields)
+    leads = values_rows(Lead.objects.filter(pk__in=ids).order_by("pk"), DueLead._fields)
     return [DueLead(*row) for row in leads]
 
 
@@ -196,16 +198,13 @@ def _sweep_batch(leads: list[DueLead], *, now, policy, managers, result) -> None
     if claimed:
         sla_events_recorded.send(sender=SLAEvent, event_ids=[event.pk for event in claimed])
 
-    created = notifications_create(
-        notifications=[
-            Notification(
-                recipient_id=recipient, kind=kind, lead_id=event.lead_id, event_id=event.pk
-            )
+    result.notifications += _event_notifications_create(
+        [
+            (recipient, kind, event.lead_id, event.pk)
             for event in claimed
             for recipient, kind in _recipients(event, policy=policy, managers=managers)
         ]
     )
-    result.notifications += [n.pk for n in created]
 
     for pk in sorted(reassigning):
         if _reassign_after_breach(pk, now=now):
@@ -245,16 +244,14 @@ def _claim_events(due: list[DueEvent]) -> list[ClaimedEvent]:
     The unique (lead, kind, deadline) constraint is the claim: a row another sweep (or
     an earlier one) recorded is left alone and not returned, so nobody is told twice.
     """
-    rows = [
-        (event.lead.pk, str(event.kind), event.deadline, event.lead.owner_id, timezone.now())
-        for event in due
-    ]
+    rows = [(event.lead.pk, str(event.kind), event.deadline, event.lead.owner_id) for event in due]
     inserted = rows_insert(
         SLAEvent,
-        ["lead", "kind", "deadline", "owner", "created_at"],
+        ["lead", "kind", "deadline", "owner"],
         rows,
         conflict=("lead", "kind", "deadline"),
         returning=("id", "lead", "kind"),
+        fixed={"created_at": timezone.now()},
     )
     ids = {(lead_id, kind): pk for pk, lead_id, kind in inserted}
     return [
@@ -325,12 +322,15 @@ def _move_checks_on(leads: list[DueLead], *, now: dt.datetime) -> None:
         )
         return
     table = connection.ops.quote_name(SLACheck._meta.db_table)
+    ids, moments = ([*column] for column in zip(*moves, strict=True))
     with connection.cursor() as cursor:
+        # The ids a second time, as an index condition: joined to the unnested list alone,
+        # the queue was read whole (a hash join), its cost growing with the clocks running.
         cursor.execute(
             f"UPDATE {table} AS queue SET next_check_at = due.next_check_at "
             "FROM unnest(%s::bigint[], %s::timestamptz[]) AS due (lead_id, next_check_at) "
-            "WHERE queue.lead_id = due.lead_id",
-            [list(column) for column in zip(*moves, strict=True)],
+            "WHERE queue.lead_id = due.lead_id AND queue.lead_id = ANY(%s::bigint[])",
+            [ids, moments, ids],
         )
 
 
@@ -380,25 +380,53 @@ def notifications_create(
     if not created or not email:
         # Kinds told in a digest get their email later (``rejection_digests_queue``).
         return created
+    _notification_emails_queue([(n.pk, n.recipient_id) for n in created])
+    return created
+
+
+def _event_notifications_create(rows: list[tuple[int, str, int, int]]) -> list[int]:
+    """``notifications_create`` for the sweep's (recipient id, kind, lead id, event id) rows.
+
+    The same rows and emails, written from plain values: no model instance each.
+    Returns the notifications' ids.
+    """
+    inserted = rows_insert(
+        Notification,
+        ["recipient", "kind", "lead", "event"],
+        rows,
+        returning=("id", "recipient"),
+        fixed={
+            "detail": "",
+            "link": "",
+            "transition": None,
+            "created_at": timezone.now(),
+            "read_at": None,
+            "emailed_at": None,
+        },
+    )
+    if inserted:
+        _notification_emails_queue(inserted)
+    return [pk for pk, _recipient in inserted]
+
+
+def _notification_emails_queue(created: list[tuple[int, int]]) -> None:
+    """One outbox row emailing each of ``created`` (notification id, recipient id) whose
+    recipient has an address."""
     # One read for every recipient's address, however many notifications (the sweep's batches).
     with_address = set(
         get_user_model()
-        .objects.filter(pk__in={n.recipient_id for n in created})
+        .objects.filter(pk__in={recipient for _pk, recipient in created})
         .exclude(email="")
         .values_list("pk", flat=True)
     )
-    outbox_put_many(
-        messages=[
-            OutboxMessage(
-                kind=NOTIFICATION_EMAIL,
-                key=f"notification:{n.pk}",
-                payload={"notification_id": n.pk},
-            )
-            for n in created
-            if n.recipient_id in with_address
-        ]
+    outbox_rows_put(
+        kind=NOTIFICATION_EMAIL,
+        rows=[
+            (f"notification:{pk}", {"notification_id": pk})
+            for pk, recipient in created
+            if recipient in with_address
+        ],
     )
-    return created
 
 
 def notification_create(*, recipient, kind: str, lead: Lead) -> Notification:

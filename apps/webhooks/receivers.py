@@ -11,7 +11,8 @@ from apps.sla.models import SLAEvent, SLAEventKind
 from apps.sla.services import sla_events_recorded
 from apps.webhooks import events as vocabulary
 from apps.webhooks.models import Event
-from apps.webhooks.services import event_record, events_record
+from apps.webhooks.services import EventRow, event_record, events_record, events_record_rows
+from leadflow.rows import values_rows
 
 REMINDERS = {SLAEventKind.ACCEPT_REMINDER, SLAEventKind.PROCESS_REMINDER}
 ACCEPT_CLOCK = {SLAEventKind.ACCEPT_REMINDER, SLAEventKind.ACCEPT_BREACH}
@@ -62,35 +63,53 @@ def transition_event(sender, transition, replay=False, **kwargs):
 
 @receiver(sla_events_recorded)
 def sla_events(sender, event_ids, **kwargs):
-    # Plain rows, not models: a sweep batch tells of hundreds at once.
-    rows = list(
-        SLAEvent.objects.filter(pk__in=event_ids)
-        .order_by("pk")
-        .values_list(
-            "lead_id", "kind", "deadline", "created_at", f"owner__{get_user_model().USERNAME_FIELD}"
-        )
+    # Plain rows, not models: a sweep batch tells of hundreds at once. One read gives each
+    # event with its lead; the bodies are the serializer's, built without it (``events``).
+    lead_paths = [f"lead__{path}" for path in vocabulary.lead_data_paths()]
+    rows = values_rows(
+        SLAEvent.objects.filter(pk__in=event_ids).order_by("pk"),
+        [
+            "lead_id",
+            "kind",
+            "deadline",
+            "created_at",
+            f"owner__{get_user_model().USERNAME_FIELD}",
+            "lead__accept_due_at",
+            "lead__process_due_at",
+            *lead_paths,
+        ],
     )
-    leads = Lead.objects.select_related("owner").in_bulk([row[0] for row in rows])
-    events_record(
-        events=[
-            Event(
+    leads = vocabulary.lead_data_from_rows([row[7:] for row in rows])
+    json_datetime = vocabulary.json_datetime
+    events_record_rows(
+        rows=[
+            EventRow(
                 type=vocabulary.SLA_REMINDER if kind in REMINDERS else vocabulary.SLA_BREACHED,
                 occurred_at=created_at,
                 lead_id=lead_id,
-                body=vocabulary.as_json(
-                    {
-                        "lead": vocabulary.lead_data(leads[lead_id]),
-                        "sla": {
-                            "kind": kind,
-                            "clock": "accept" if kind in ACCEPT_CLOCK else "process",
-                            "deadline": deadline,
-                            "owner": owner,
-                        },
-                        "deadlines": vocabulary.deadlines_data(leads[lead_id]),
-                    }
-                ),
+                body={
+                    "lead": lead,
+                    "sla": {
+                        "kind": kind,
+                        "clock": "accept" if kind in ACCEPT_CLOCK else "process",
+                        "deadline": json_datetime(deadline),
+                        "owner": owner,
+                    },
+                    "deadlines": {
+                        "accept_due_at": json_datetime(accept_due_at),
+                        "process_due_at": json_datetime(process_due_at),
+                    },
+                },
             )
-            for lead_id, kind, deadline, created_at, owner in rows
+            for (
+                lead_id,
+                kind,
+                deadline,
+                created_at,
+                owner,
+                accept_due_at,
+                process_due_at,
+            ), lead in zip((row[:7] for row in rows), leads, strict=True)
         ]
     )
 

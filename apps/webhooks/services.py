@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -46,10 +47,11 @@ from apps.webhooks.models import (
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
+    new_event_id,
 )
 from apps.webhooks.safety import UnsafeURL, webhook_post
 from apps.webhooks.slack import slack_message
-from leadflow.bulk_insert import bulk_insert
+from leadflow.bulk_insert import bulk_insert, rows_insert
 
 logger = logging.getLogger(__name__)
 
@@ -73,14 +75,56 @@ def events_record(*, events: Sequence[Event]) -> list[Event]:
     if not events:
         return []
     saved = bulk_insert(events)
+    _deliveries_create(_listening_pairs(saved))
+    return saved
+
+
+def _listening_pairs(events) -> list[tuple]:
+    """(event, endpoint) for each active endpoint that takes the type of each of ``events``."""
     endpoints = [e for e in _listening_endpoints() if e.event_types]
-    pairs = [
+    return [
         (event, endpoint)
-        for event in saved
+        for event in events
         for endpoint in endpoints
         if event.type in endpoint.event_types
     ]
-    _deliveries_create(pairs)
+
+
+class EventRow(NamedTuple):
+    """An event to write, as plain values (``body`` already as it will be sent)."""
+
+    type: str
+    occurred_at: dt.datetime
+    lead_id: int | None
+    body: dict
+
+
+class RecordedEvent(NamedTuple):
+    pk: int
+    public_id: str
+    type: str
+    lead_id: int | None
+
+
+def events_record_rows(*, rows: Sequence[EventRow]) -> list[RecordedEvent]:
+    """``events_record`` for events given as plain rows: one INSERT, no model instance each.
+
+    For a sweep's hundreds of events at once; the rows written are the same.
+    """
+    if not rows:
+        return []
+    saved = [RecordedEvent(0, new_event_id(), row.type, row.lead_id) for row in rows]
+    inserted = rows_insert(
+        Event,
+        ["public_id", "type", "occurred_at", "lead", "body"],
+        [
+            (event.public_id, row.type, row.occurred_at, row.lead_id, row.body)
+            for event, row in zip(saved, rows, strict=True)
+        ],
+        fixed={"sequence": None},  # given once committed (``events_sequence``)
+    )
+    saved = [event._replace(pk=pk) for event, (pk,) in zip(saved, inserted, strict=True)]
+    _deliveries_create(_listening_pairs(saved))
     return saved
 
 
@@ -103,7 +147,9 @@ def _listening_endpoints() -> list[WebhookEndpoint]:
     return list(WebhookEndpoint.objects.filter(active=True))
 
 
-def _deliveries_create(pairs: list[tuple[Event, WebhookEndpoint]]) -> list[WebhookDelivery]:
+def _deliveries_create(pairs: list[tuple]) -> list[WebhookDelivery]:
+    """A delivery and its outbox row for each (event, endpoint); an event: a saved ``Event``
+    or a ``RecordedEvent``."""
     if not pairs:
         return []
     messages = outbox_put_many(
@@ -126,7 +172,7 @@ def _deliveries_create(pairs: list[tuple[Event, WebhookEndpoint]]) -> list[Webho
     )
     return WebhookDelivery.objects.bulk_create(
         [
-            WebhookDelivery(event=event, endpoint=endpoint, message=message)
+            WebhookDelivery(event_id=event.pk, endpoint=endpoint, message=message)
             for (event, endpoint), message in zip(pairs, messages, strict=True)
         ]
     )
