@@ -840,8 +840,8 @@ def _import_staged(path, summary, active_sources, *, skip_invalid, dry_run, batc
                 bar = progress(_("Importing leads"), sum(counts))
                 try:
                     with transaction.atomic():
-                        _merge_staged(cursor)
-                        _refit_and_promote(cursor, batch_size)
+                        created = _merge_staged(cursor)
+                        _refit_and_promote(cursor, batch_size, created=created)
                     bar.update(sum(counts))
                 finally:
                     bar.close()
@@ -887,8 +887,8 @@ def _stage(cursor, columns, path, summary, active_sources, progress) -> tuple[in
     return cursor.fetchone()
 
 
-def _merge_staged(cursor) -> None:
-    """Update the stored leads from ``lead_import_merged``, then insert the new ones."""
+def _merge_staged(cursor) -> set[int]:
+    """Update the stored leads from ``lead_import_merged``, then insert the new ones (their ids)."""
     now = timezone.now()
     profile = [c for c in LEAD_COLUMNS if c != "email"]
     kept = [c for c in profile if c not in FIRST_TOUCH_FIELDS]
@@ -923,13 +923,16 @@ def _merge_staged(cursor) -> None:
         "FROM lead_import_merged m WHERE NOT m.stored ORDER BY m.first_line RETURNING id",
         params,
     )
-    ids = [row[0] for row in cursor.fetchall()]
-    if ids:
-        leads_created.send(sender=Lead, ids=ids)
+    return {row[0] for row in cursor.fetchall()}
 
 
-def _refit_and_promote(cursor, batch_size: int) -> None:
-    """The fit of every imported lead, in keyed batches; then the promotions it allows."""
+def _refit_and_promote(cursor, batch_size: int, *, created: set[int]) -> None:
+    """The fit of every imported lead, in keyed batches; then the promotions it allows.
+
+    The new leads of a batch are announced (``leads_created``) once their fit is known, so
+    their ``lead.created`` events show it as a lead created one at a time does, and before
+    any promotion of theirs.
+    """
     after = 0
     while True:
         cursor.execute(
@@ -942,4 +945,7 @@ def _refit_and_promote(cursor, batch_size: int) -> None:
             return
         after = rows[-1][0]
         leads_fit_refresh(rows)
+        new = [row[0] for row in rows if row[0] in created]
+        if new:
+            leads_created.send(sender=Lead, ids=new)
         leads_promote_if_meeting([row[0] for row in rows])

@@ -3,6 +3,7 @@
 import pytest
 
 from apps.leads.imports import leads_import_csv
+from apps.webhooks.events import as_json, lead_data
 from apps.webhooks.models import Event
 from tests.factories import LeadFactory
 
@@ -25,3 +26,8 @@ def test_each_lead_an_import_creates_is_a_lead_created_event_and_an_update_is_no
     events = Event.objects.filter(type="lead.created").order_by("id")
     assert [e.body["lead"]["email"] for e in events] == ["aiko@example.com", "ben@example.com"]
     assert all(e.lead_id for e in events)
+    # Each body is the API's lead as the import left it, its fit included (the staged import
+    # announces its new leads once their fit is known, and builds the bodies from plain rows).
+    for event in events:
+        assert event.body == as_json({"lead": lead_data(event.lead)})
+        assert event.occurred_at == event.lead.created_at
