@@ -88,8 +88,12 @@ def test_the_digest_is_a_periodic_job_editable_in_admin():
 
 
 def test_the_reason_bars_filter_the_review_queue(client, team):
-    a = mql_owned_by(team["rep"], marketer=team["marketer"], manager=team["manager"], company="Alder Works")
-    b = mql_owned_by(team["rep"], marketer=team["marketer"], manager=team["manager"], company="Birch Works")
+    a = mql_owned_by(
+        team["rep"], marketer=team["marketer"], manager=team["manager"], company="Alder Works"
+    )
+    b = mql_owned_by(
+        team["rep"], marketer=team["marketer"], manager=team["manager"], company="Birch Works"
+    )
     reject(a, team["rep"], reason="no_budget")
     reject(b, team["rep"], reason="no_need")
     client.force_login(team["marketer"])
