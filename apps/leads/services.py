@@ -340,61 +340,49 @@ def engagements_record(
 ) -> EngagementResult:
     """Store engagements, score their leads and promote the leads that now qualify.
 
-    One transaction for the whole list: the leads are locked (in id order, so
-    concurrent requests cannot deadlock), the rows inserted in bulk, every
-    touched lead's score, counts and fit written by one set-based UPDATE, and
-    every ``new`` lead meeting the active MQL criteria promoted by the system
-    through ``lead_transition``. An ``external_id`` already stored, or repeated
-    in the list, is skipped; the unique constraint decides.
+    One transaction for the whole list: the rows inserted in bulk, the leads
+    locked (in id order, so concurrent requests cannot deadlock), every touched
+    lead's score, counts and fit written set-based, and every ``new`` lead
+    meeting the active MQL criteria promoted by the system through
+    ``lead_transition``. An ``external_id`` already stored, or repeated in the
+    list, is skipped; the unique constraint decides.
+
+    On PostgreSQL the rows are built before the transaction and inserted before
+    any lead is locked, and one statement locks, tallies and writes the leads
+    (``_tallies_add``): concurrent lists touching the same leads wait for each
+    other only for that statement, the promotions and the commit.
     """
     now = now or timezone.now()
     table = ScoringSettings.current_table()
     fit_rule = FitRule.load().as_rule()
     wanted = {i.lead_id for i in items}
+    rows = [
+        Engagement(
+            lead_id=item.lead_id,
+            kind=item.kind,
+            occurred_at=item.occurred_at,
+            source=item.source,
+            campaign=item.campaign,
+            metadata=item.metadata or {},
+            external_id=item.external_id or None,
+            points=table.points_for(item.kind, item.occurred_at, now),
+        )
+        for item in items
+    ]
+    origin = {id(row): item for row, item in zip(rows, items, strict=True)}
     with transaction.atomic():
-        leads = {
-            row[0]: _LeadTally(*row)
-            for row in Lead.objects.select_for_update()
-            .filter(pk__any_of=wanted)
-            .order_by("pk")
-            .values_list(*_LeadTally.COLUMNS)
-        }
-        missing = wanted - set(leads)
-        if missing:
-            raise Lead.DoesNotExist(f"no lead with id {sorted(missing)}")
-        rows = [
-            Engagement(
-                lead_id=item.lead_id,
-                kind=item.kind,
-                occurred_at=item.occurred_at,
-                source=item.source,
-                campaign=item.campaign,
-                metadata=item.metadata or {},
-                external_id=item.external_id or None,
-                points=table.points_for(item.kind, item.occurred_at, now),
-            )
-            for item in items
-        ]
-        origin = {id(row): item for row, item in zip(rows, items, strict=True)}
-        created, duplicate_rows = _insert_engagements(rows)
+        if connection.vendor == "postgresql":
+            created, duplicate_rows = _insert_engagements(rows)
+            changed = _tallies_add(wanted, created, table, fit_rule)
+        else:
+            leads = _tallies_lock(wanted)
+            created, duplicate_rows = _insert_engagements(rows)
+            changed = _tallies_count(leads, created, table, fit_rule)
+            _tallies_write(changed)
         duplicates = [origin[id(row)] for row in duplicate_rows]
 
-        changed: dict[int, _LeadTally] = {}
-        for row in created:
-            lead = leads[row.lead_id]
-            # Engagement from before a recycle is history, not nurture progress.
-            if lead.recycled_at is None or row.occurred_at >= lead.recycled_at:
-                lead.add(row.kind, row.points)
-                changed[lead.pk] = lead
-        for lead in changed.values():
-            lead.score = table.capped(lead.score)
-            lead.fit, lead.fit_reason = fit_fields(
-                fit_rule, employees=lead.employees, industry=lead.industry, country=lead.country
-            )
-        _tallies_write(changed.values())
-
         promoted = []
-        candidates = [lead for lead in changed.values() if lead.stage == Stage.NEW]
+        candidates = [lead for lead in changed if lead.stage == Stage.NEW]
         if candidates:
             criteria = MQLCriteria.active()
             mql_rule = criteria.as_rule()
@@ -413,6 +401,147 @@ def engagements_record(
                 lead_transition(lead=pk, name="promote", actor=None, criteria=criteria, at=now)
                 promoted.append(pk)
     return EngagementResult(created=created, duplicates=duplicates, promoted_lead_ids=promoted)
+
+
+def _tallies_lock(wanted: set[int]) -> dict[int, _LeadTally]:
+    """Lock the leads of ``wanted`` in id order and read what intake needs of them."""
+    leads = {
+        row[0]: _LeadTally(*row)
+        for row in Lead.objects.select_for_update()
+        .filter(pk__any_of=wanted)
+        .order_by("pk")
+        .values_list(*_LeadTally.COLUMNS)
+    }
+    _missing_raise(wanted, set(leads))
+    return leads
+
+
+def _missing_raise(wanted: set[int], found: set[int]) -> None:
+    missing = wanted - found
+    if missing:
+        raise Lead.DoesNotExist(f"no lead with id {sorted(missing)}")
+
+
+def _tallies_count(
+    leads: dict[int, _LeadTally], created: Sequence[Engagement], table, fit_rule
+) -> list[_LeadTally]:
+    """Add the ``created`` rows to their (locked) leads; the leads changed, in order of first row.
+
+    Engagement from before a recycle is history, not nurture progress.
+    """
+    changed: dict[int, _LeadTally] = {}
+    for row in created:
+        lead = leads[row.lead_id]
+        if lead.recycled_at is None or row.occurred_at >= lead.recycled_at:
+            lead.add(row.kind, row.points)
+            changed[lead.pk] = lead
+    for lead in changed.values():
+        lead.score = table.capped(lead.score)
+        lead.fit, lead.fit_reason = fit_fields(
+            fit_rule, employees=lead.employees, industry=lead.industry, country=lead.country
+        )
+    return list(changed.values())
+
+
+# PostgreSQL: lock the leads in id order, add each one's counted rows (not those from before
+# its recycle) to its score (capped), count and counts by kind, and return what the fit and
+# the promotion need. The first row carries the number of leads locked (and nothing else
+# when no lead changed).
+_TALLIES_ADD_SQL = """
+WITH locked AS MATERIALIZED (
+    SELECT id, recycled_at FROM leads_lead WHERE id = ANY(%(wanted)s) ORDER BY id FOR UPDATE
+),
+counted AS (
+    SELECT e.lead_id, e.kind, count(*) AS n, sum(e.points) AS points
+    FROM unnest(%(lead_ids)s::bigint[], %(kinds)s::text[], %(points)s::integer[],
+                %(occurred)s::timestamptz[]) AS e (lead_id, kind, points, occurred_at)
+    JOIN locked ON locked.id = e.lead_id
+    WHERE locked.recycled_at IS NULL OR e.occurred_at >= locked.recycled_at
+    GROUP BY e.lead_id, e.kind
+),
+tally AS (
+    SELECT lead_id, sum(points) AS points, sum(n) AS n, jsonb_object_agg(kind, n) AS kinds
+    FROM counted GROUP BY lead_id
+),
+written AS (
+    UPDATE leads_lead AS l SET
+        score = LEAST(GREATEST(l.score + t.points, 0), %(cap)s::integer),
+        engagement_count = l.engagement_count + t.n,
+        kind_counts = (
+            CASE WHEN jsonb_typeof(l.kind_counts) = 'object' THEN l.kind_counts ELSE '{}' END
+        ) || (
+            SELECT jsonb_object_agg(
+                k.key, k.value::bigint + COALESCE((l.kind_counts ->> k.key)::bigint, 0)
+            )
+            FROM jsonb_each_text(t.kinds) AS k
+        )
+    FROM tally AS t
+    WHERE l.id = t.lead_id
+    RETURNING l.id, l.stage, l.score, l.engagement_count, l.kind_counts, l.recycled_at,
+        l.employees, l.industry, l.country, l.fit, l.fit_reason
+)
+SELECT one.locked, written.*
+FROM (SELECT count(*) AS locked FROM locked) AS one LEFT JOIN written ON true
+"""
+
+
+def _tallies_add(
+    wanted: set[int], created: Sequence[Engagement], table, fit_rule
+) -> list[_LeadTally]:
+    """PostgreSQL: ``_tallies_lock``, ``_tallies_count`` and ``_tallies_write`` in one statement.
+
+    The arithmetic is done by the database on the locked rows, so the locks are
+    taken and the leads rewritten at once, with nothing computed in between.
+    The fit is computed here from the profile the statement returns, and
+    written only where it differs from the stored one (the same end state as
+    writing it on every touched lead). Returns the changed leads in the order
+    ``_tallies_count`` gives.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _TALLIES_ADD_SQL,
+            {
+                "wanted": sorted(wanted),
+                "lead_ids": [row.lead_id for row in created],
+                "kinds": [row.kind for row in created],
+                "points": [row.points for row in created],
+                "occurred": [row.occurred_at for row in created],
+                "cap": table.cap,
+            },
+        )
+        returned = cursor.fetchall()
+    if returned[0][0] != len(wanted):
+        _missing_raise(
+            wanted, set(Lead.objects.filter(pk__any_of=wanted).values_list("pk", flat=True))
+        )
+    written: dict[int, _LeadTally] = {}
+    stored_fit: dict[int, tuple[str, str]] = {}
+    for _locked, pk, stage, score, count, kinds, recycled_at, *profile, fit, reason in returned:
+        if pk is None:
+            continue
+        # Django has psycopg hand jsonb over as text (``JSONField`` decodes it itself).
+        kinds = json.loads(kinds) if isinstance(kinds, str) else kinds
+        lead = _LeadTally(pk, stage, score, count, kinds, recycled_at, *profile)
+        lead.fit, lead.fit_reason = fit_fields(
+            fit_rule, employees=lead.employees, industry=lead.industry, country=lead.country
+        )
+        written[pk] = lead
+        stored_fit[pk] = (fit, reason)
+    rows_values_update(
+        Lead,
+        ("fit", "fit_reason"),
+        [
+            (pk, lead.fit, lead.fit_reason)
+            for pk, lead in sorted(written.items())
+            if (lead.fit, lead.fit_reason) != stored_fit[pk]
+        ],
+    )
+    order: dict[int, _LeadTally] = {}
+    for row in created:
+        lead = written.get(row.lead_id)
+        if lead is not None and (lead.recycled_at is None or row.occurred_at >= lead.recycled_at):
+            order.setdefault(row.lead_id, lead)
+    return list(order.values())
 
 
 class _LeadTally:
