@@ -460,7 +460,8 @@ counted AS (
     GROUP BY e.lead_id, e.kind
 ),
 tally AS (
-    SELECT lead_id, sum(points) AS points, sum(n) AS n, jsonb_object_agg(kind, n) AS kinds
+    SELECT lead_id, sum(points) AS points, sum(n) AS n, array_agg(kind) AS kinds,
+        array_agg(n) AS ns
     FROM counted GROUP BY lead_id
 ),
 written AS (
@@ -470,10 +471,8 @@ written AS (
         kind_counts = (
             CASE WHEN jsonb_typeof(l.kind_counts) = 'object' THEN l.kind_counts ELSE '{}' END
         ) || (
-            SELECT jsonb_object_agg(
-                k.key, k.value::bigint + COALESCE((l.kind_counts ->> k.key)::bigint, 0)
-            )
-            FROM jsonb_each_text(t.kinds) AS k
+            SELECT jsonb_object_agg(k.kind, k.n + COALESCE((l.kind_counts ->> k.kind)::bigint, 0))
+            FROM unnest(t.kinds, t.ns) AS k (kind, n)
         )
     FROM tally AS t
     WHERE l.id = t.lead_id
