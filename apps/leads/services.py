@@ -370,10 +370,11 @@ def engagements_record(
         for item in items
     ]
     origin = {id(row): item for row, item in zip(rows, items, strict=True)}
+    fits = _fits_ahead(wanted, fit_rule) if connection.vendor == "postgresql" else {}
     with transaction.atomic():
         if connection.vendor == "postgresql":
             created, duplicate_rows = _insert_engagements(rows)
-            changed = _tallies_add(wanted, created, table, fit_rule)
+            changed = _tallies_add(wanted, created, table, fit_rule, fits)
         else:
             leads = _tallies_lock(wanted)
             created, duplicate_rows = _insert_engagements(rows)
@@ -389,7 +390,7 @@ def engagements_record(
             meeting = [
                 lead.pk
                 for lead in candidates
-                if not rules.mql_unmet(
+                if rules.mql_met(
                     mql_rule,
                     score=lead.score,
                     engagement_count=lead.engagement_count,
@@ -484,16 +485,42 @@ FROM (SELECT count(*) AS locked FROM locked) AS one LEFT JOIN written ON true
 """
 
 
+def _fits_ahead(wanted: set[int], fit_rule) -> dict[tuple, tuple[str, str]]:
+    """The fit of each profile (employees, industry, country) of ``wanted``, read unlocked.
+
+    Leads are never deleted, so a lead missing here is missing: ``Lead.DoesNotExist``
+    before anything is written. Computed before any lock is taken; a profile changed
+    meanwhile is simply not found in the result, and its fit is computed under the lock.
+    """
+    fits = {}
+    found = set()
+    for pk, *profile in Lead.objects.filter(pk__any_of=wanted).values_list(
+        "pk", "employees", "industry", "country"
+    ):
+        found.add(pk)
+        key = tuple(profile)
+        if key not in fits:
+            fits[key] = _fit_of(fit_rule, key)
+    _missing_raise(wanted, found)
+    return fits
+
+
+def _fit_of(fit_rule, profile: tuple) -> tuple[str, str]:
+    employees, industry, country = profile
+    return fit_fields(fit_rule, employees=employees, industry=industry, country=country)
+
+
 def _tallies_add(
-    wanted: set[int], created: Sequence[Engagement], table, fit_rule
+    wanted: set[int], created: Sequence[Engagement], table, fit_rule, fits: dict[tuple, tuple]
 ) -> list[_LeadTally]:
     """PostgreSQL: ``_tallies_lock``, ``_tallies_count`` and ``_tallies_write`` in one statement.
 
     The arithmetic is done by the database on the locked rows, so the locks are
     taken and the leads rewritten at once, with nothing computed in between.
-    The fit is computed here from the profile the statement returns, and
-    written only where it differs from the stored one (the same end state as
-    writing it on every touched lead). Returns the changed leads in the order
+    The fit of the profile the statement returns is taken from ``fits``
+    (``_fits_ahead``, computed before the lock) or, for a profile changed since,
+    computed here; it is written only where it differs from the stored one (the
+    same end state as writing it on every touched lead). Returns the changed leads in the order
     ``_tallies_count`` gives.
     """
     with connection.cursor() as cursor:
@@ -521,9 +548,8 @@ def _tallies_add(
         # Django has psycopg hand jsonb over as text (``JSONField`` decodes it itself).
         kinds = json.loads(kinds) if isinstance(kinds, str) else kinds
         lead = _LeadTally(pk, stage, score, count, kinds, recycled_at, *profile)
-        lead.fit, lead.fit_reason = fit_fields(
-            fit_rule, employees=lead.employees, industry=lead.industry, country=lead.country
-        )
+        profile = tuple(profile)
+        lead.fit, lead.fit_reason = fits.get(profile) or _fit_of(fit_rule, profile)
         written[pk] = lead
         stored_fit[pk] = (fit, reason)
     rows_values_update(
