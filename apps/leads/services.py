@@ -370,11 +370,11 @@ def engagements_record(
         for item in items
     ]
     origin = {id(row): item for row, item in zip(rows, items, strict=True)}
-    fits = _fits_ahead(wanted, fit_rule) if connection.vendor == "postgresql" else {}
+    ahead = _fits_ahead(wanted, fit_rule) if connection.vendor == "postgresql" else {}
     with transaction.atomic():
         if connection.vendor == "postgresql":
             created, duplicate_rows = _insert_engagements(rows)
-            changed = _tallies_add(wanted, created, table, fit_rule, fits)
+            changed = _tallies_add(wanted, created, fit_rule, table, ahead)
         else:
             leads = _tallies_lock(wanted)
             created, duplicate_rows = _insert_engagements(rows)
@@ -465,6 +465,11 @@ tally AS (
         array_agg(n) AS ns
     FROM counted GROUP BY lead_id
 ),
+ahead AS (
+    SELECT * FROM unnest(%(fit_ids)s::bigint[], %(fit_employees)s::integer[],
+        %(fit_industries)s::text[], %(fit_countries)s::text[], %(fits)s::text[],
+        %(fit_reasons)s::text[]) AS f (lead_id, employees, industry, country, fit, reason)
+),
 written AS (
     UPDATE leads_lead AS l SET
         score = LEAST(GREATEST(l.score + t.points, 0), %(cap)s::integer),
@@ -474,35 +479,42 @@ written AS (
         ) || (
             SELECT jsonb_object_agg(k.kind, k.n + COALESCE((l.kind_counts ->> k.kind)::bigint, 0))
             FROM unnest(t.kinds, t.ns) AS k (kind, n)
-        )
-    FROM tally AS t
+        ),
+        -- The fit computed ahead, where the profile it was computed from is still the lead's.
+        fit = CASE WHEN {same_profile} THEN f.fit ELSE l.fit END,
+        fit_reason = CASE WHEN {same_profile} THEN f.reason ELSE l.fit_reason END
+    FROM tally AS t JOIN ahead AS f ON f.lead_id = t.lead_id
     WHERE l.id = t.lead_id
     RETURNING l.id, l.stage, l.score, l.engagement_count, l.kind_counts, l.recycled_at,
         l.employees, l.industry, l.country, l.fit, l.fit_reason
 )
 SELECT one.locked, written.*
 FROM (SELECT count(*) AS locked FROM locked) AS one LEFT JOIN written ON true
-"""
+""".replace(
+    "{same_profile}",
+    "(l.employees IS NOT DISTINCT FROM f.employees AND l.industry = f.industry "
+    "AND l.country = f.country)",
+)
 
 
-def _fits_ahead(wanted: set[int], fit_rule) -> dict[tuple, tuple[str, str]]:
-    """The fit of each profile (employees, industry, country) of ``wanted``, read unlocked.
+def _fits_ahead(wanted: set[int], fit_rule) -> dict[int, tuple[tuple, str, str]]:
+    """Each lead of ``wanted``: (its profile, the fit and reason of that profile), read unlocked.
 
     Leads are never deleted, so a lead missing here is missing: ``Lead.DoesNotExist``
-    before anything is written. Computed before any lock is taken; a profile changed
-    meanwhile is simply not found in the result, and its fit is computed under the lock.
+    before anything is written. Computed before any lock is taken (once per distinct
+    profile); the statement writes it only where the profile is still the same.
     """
-    fits = {}
-    found = set()
-    for pk, *profile in Lead.objects.filter(pk__any_of=wanted).values_list(
+    by_profile: dict[tuple, tuple[str, str]] = {}
+    ahead = {}
+    for pk, *values in Lead.objects.filter(pk__any_of=wanted).values_list(
         "pk", "employees", "industry", "country"
     ):
-        found.add(pk)
-        key = tuple(profile)
-        if key not in fits:
-            fits[key] = _fit_of(fit_rule, key)
-    _missing_raise(wanted, found)
-    return fits
+        profile = tuple(values)
+        if profile not in by_profile:
+            by_profile[profile] = _fit_of(fit_rule, profile)
+        ahead[pk] = (profile, *by_profile[profile])
+    _missing_raise(wanted, set(ahead))
+    return ahead
 
 
 def _fit_of(fit_rule, profile: tuple) -> tuple[str, str]:
@@ -511,18 +523,18 @@ def _fit_of(fit_rule, profile: tuple) -> tuple[str, str]:
 
 
 def _tallies_add(
-    wanted: set[int], created: Sequence[Engagement], table, fit_rule, fits: dict[tuple, tuple]
+    wanted: set[int], created: Sequence[Engagement], fit_rule, table, ahead: dict
 ) -> list[_LeadTally]:
     """PostgreSQL: ``_tallies_lock``, ``_tallies_count`` and ``_tallies_write`` in one statement.
 
     The arithmetic is done by the database on the locked rows, so the locks are
-    taken and the leads rewritten at once, with nothing computed in between.
-    The fit of the profile the statement returns is taken from ``fits``
-    (``_fits_ahead``, computed before the lock) or, for a profile changed since,
-    computed here; it is written only where it differs from the stored one (the
-    same end state as writing it on every touched lead). Returns the changed leads in the order
-    ``_tallies_count`` gives.
+    taken and the leads rewritten at once, with nothing computed in between. The
+    fit written is the one ``_fits_ahead`` computed before the lock; a lead whose
+    profile changed since keeps its stored fit in the statement and gets the fit
+    of its new profile right after (the same end state as computing it under the
+    lock). Returns the changed leads in the order ``_tallies_count`` gives.
     """
+    fit_ids = sorted(ahead)
     with connection.cursor() as cursor:
         cursor.execute(
             _TALLIES_ADD_SQL,
@@ -533,6 +545,12 @@ def _tallies_add(
                 "points": [row.points for row in created],
                 "occurred": [row.occurred_at for row in created],
                 "cap": table.cap,
+                "fit_ids": fit_ids,
+                "fit_employees": [ahead[pk][0][0] for pk in fit_ids],
+                "fit_industries": [ahead[pk][0][1] for pk in fit_ids],
+                "fit_countries": [ahead[pk][0][2] for pk in fit_ids],
+                "fits": [ahead[pk][1] for pk in fit_ids],
+                "fit_reasons": [ahead[pk][2] for pk in fit_ids],
             },
         )
         returned = cursor.fetchall()
@@ -541,26 +559,21 @@ def _tallies_add(
             wanted, set(Lead.objects.filter(pk__any_of=wanted).values_list("pk", flat=True))
         )
     written: dict[int, _LeadTally] = {}
-    stored_fit: dict[int, tuple[str, str]] = {}
+    moved = []
     for _locked, pk, stage, score, count, kinds, recycled_at, *profile, fit, reason in returned:
         if pk is None:
             continue
         # Django has psycopg hand jsonb over as text (``JSONField`` decodes it itself).
         kinds = json.loads(kinds) if isinstance(kinds, str) else kinds
         lead = _LeadTally(pk, stage, score, count, kinds, recycled_at, *profile)
+        lead.fit, lead.fit_reason = fit, reason
         profile = tuple(profile)
-        lead.fit, lead.fit_reason = fits.get(profile) or _fit_of(fit_rule, profile)
+        if profile != ahead[pk][0]:  # changed between the read and the lock
+            lead.fit, lead.fit_reason = _fit_of(fit_rule, profile)
+            if (lead.fit, lead.fit_reason) != (fit, reason):
+                moved.append((pk, lead.fit, lead.fit_reason))
         written[pk] = lead
-        stored_fit[pk] = (fit, reason)
-    rows_values_update(
-        Lead,
-        ("fit", "fit_reason"),
-        [
-            (pk, lead.fit, lead.fit_reason)
-            for pk, lead in sorted(written.items())
-            if (lead.fit, lead.fit_reason) != stored_fit[pk]
-        ],
-    )
+    rows_values_update(Lead, ("fit", "fit_reason"), moved)
     order: dict[int, _LeadTally] = {}
     for row in created:
         lead = written.get(row.lead_id)

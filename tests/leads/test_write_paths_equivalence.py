@@ -308,3 +308,33 @@ def test_intake_matches_the_row_by_row_intake_for_any_list(world, drawn, cap, de
     assert rolled_back(lambda: run(engagements_record)) == rolled_back(
         lambda: run(old_engagements_record)
     )
+
+
+def test_a_profile_changed_between_the_fit_read_and_the_lock_gets_the_fit_of_the_new_one(
+    world, monkeypatch
+):
+    from django.db import connection
+
+    from apps.leads import services
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the fit is read ahead of the lock on PostgreSQL")
+    items = random_items(world, 3)
+    edited = {world[0].pk: {"employees": 10}, world[3].pk: {"employees": 120, "country": "jp"}}
+    read_ahead = services._fits_ahead
+
+    def read_then_edit(wanted, fit_rule):
+        ahead = read_ahead(wanted, fit_rule)
+        for pk, values in edited.items():  # a profile edit lands before the intake locks
+            Lead.objects.filter(pk=pk).update(**values)
+        return ahead
+
+    def edit_then_old():
+        for pk, values in edited.items():
+            Lead.objects.filter(pk=pk).update(**values)
+        return old_engagements_record(items=items, now=NOW).promoted_lead_ids
+
+    monkeypatch.setattr(services, "_fits_ahead", read_then_edit)
+    new = rolled_back(lambda: engagements_record(items=items, now=NOW).promoted_lead_ids)
+    assert new == rolled_back(edit_then_old)
+    assert {lead["pk"]: lead["fit"] for lead in new[1]["leads"]}[world[0].pk] == "fail"
