@@ -374,7 +374,7 @@ def engagements_record(
     with transaction.atomic():
         if connection.vendor == "postgresql":
             created, duplicate_rows = _insert_engagements(rows)
-            changed = _tallies_add(wanted, created, fit_rule, table, ahead)
+            changed = _tallies_add(wanted, created, table, fit_rule, ahead)
         else:
             leads = _tallies_lock(wanted)
             created, duplicate_rows = _insert_engagements(rows)
@@ -523,7 +523,7 @@ def _fit_of(fit_rule, profile: tuple) -> tuple[str, str]:
 
 
 def _tallies_add(
-    wanted: set[int], created: Sequence[Engagement], fit_rule, table, ahead: dict
+    wanted: set[int], created: Sequence[Engagement], table, fit_rule, ahead: dict
 ) -> list[_LeadTally]:
     """PostgreSQL: ``_tallies_lock``, ``_tallies_count`` and ``_tallies_write`` in one statement.
 
