@@ -245,11 +245,15 @@ class EngagementIntakeView(LeadflowAPIView):
                     "lead_id",
                     attrs["lead_id"] if attrs["lead_id"] in known_ids else None,
                 )
-                missing = _("No lead with id %(id)s.") % {"id": attrs["lead_id"]}
             else:
                 field, lead_id = "lead_email", id_by_email.get(attrs["lead_email"])
-                missing = _("No lead with email %(email)s.") % {"email": attrs["lead_email"]}
             if lead_id is None:
+                # Worded only for the items that need it (a list of 500 would word 500).
+                missing = (
+                    _("No lead with id %(id)s.") % {"id": attrs["lead_id"]}
+                    if field == "lead_id"
+                    else _("No lead with email %(email)s.") % {"email": attrs["lead_email"]}
+                )
                 errors[index] = {field: [missing]}
                 continue
             if lead_id in archived:

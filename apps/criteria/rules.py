@@ -122,6 +122,18 @@ class MQLRule:
     fit_required: bool = True
 
 
+def mql_met(
+    rule: MQLRule, *, score: int, engagement_count: int, kinds: set[str] | frozenset[str], fit: str
+) -> bool:
+    """``not mql_unmet(…)`` without wording the reasons: for checking hundreds of leads at once."""
+    return (
+        score >= rule.score_threshold
+        and engagement_count >= rule.min_engagements
+        and rule.required_kinds <= set(kinds)
+        and (not rule.fit_required or fit == FIT_PASS)
+    )
+
+
 def mql_unmet(
     rule: MQLRule, *, score: int, engagement_count: int, kinds: set[str] | frozenset[str], fit: str
 ) -> list[str]:

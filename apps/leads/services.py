@@ -347,68 +347,57 @@ def engagements_record(
 ) -> EngagementResult:
     """Store engagements, score their leads and promote the leads that now qualify.
 
-    One transaction for the whole list: the leads are locked (in id order, so
-    concurrent requests cannot deadlock), the rows inserted in bulk, every
-    touched lead's score, counts and fit written by one set-based UPDATE, and
-    every ``new`` lead meeting the active MQL criteria promoted by the system
-    through ``lead_transition``. An ``external_id`` already stored, or repeated
-    in the list, is skipped; the unique constraint decides.
+    One transaction for the whole list: the rows inserted in bulk, the leads
+    locked (in id order, so concurrent requests cannot deadlock), every touched
+    lead's score, counts and fit written set-based, and every ``new`` lead
+    meeting the active MQL criteria promoted by the system through
+    ``lead_transition``. An ``external_id`` already stored, or repeated in the
+    list, is skipped; the unique constraint decides.
+
+    On PostgreSQL the rows are built before the transaction and inserted before
+    any lead is locked, and one statement locks, tallies and writes the leads
+    (``_tallies_add``): concurrent lists touching the same leads wait for each
+    other only for that statement, the promotions and the commit.
     """
     now = now or timezone.now()
     table = ScoringSettings.current_table()
     fit_rule = FitRule.load().as_rule()
     wanted = {i.lead_id for i in items}
+    rows = [
+        Engagement(
+            lead_id=item.lead_id,
+            kind=item.kind,
+            occurred_at=item.occurred_at,
+            source=item.source,
+            campaign=item.campaign,
+            metadata=item.metadata or {},
+            external_id=item.external_id or None,
+            points=table.points_for(item.kind, item.occurred_at, now),
+        )
+        for item in items
+    ]
+    origin = {id(row): item for row, item in zip(rows, items, strict=True)}
+    ahead = _fits_ahead(wanted, fit_rule) if connection.vendor == "postgresql" else {}
     with transaction.atomic():
-        leads = {
-            row[0]: _LeadTally(*row)
-            for row in Lead.objects.select_for_update()
-            .filter(pk__any_of=wanted)
-            .order_by("pk")
-            .values_list(*_LeadTally.COLUMNS)
-        }
-        missing = wanted - set(leads)
-        if missing:
-            raise Lead.DoesNotExist(f"no lead with id {sorted(missing)}")
-        rows = [
-            Engagement(
-                lead_id=item.lead_id,
-                kind=item.kind,
-                occurred_at=item.occurred_at,
-                source=item.source,
-                campaign=item.campaign,
-                metadata=item.metadata or {},
-                external_id=item.external_id or None,
-                points=table.points_for(item.kind, item.occurred_at, now),
-            )
-            for item in items
-        ]
-        origin = {id(row): item for row, item in zip(rows, items, strict=True)}
-        created, duplicate_rows = _insert_engagements(rows)
+        if connection.vendor == "postgresql":
+            created, duplicate_rows = _insert_engagements(rows)
+            changed = _tallies_add(wanted, created, table, fit_rule, ahead)
+        else:
+            leads = _tallies_lock(wanted)
+            created, duplicate_rows = _insert_engagements(rows)
+            changed = _tallies_count(leads, created, table, fit_rule)
+            _tallies_write(changed)
         duplicates = [origin[id(row)] for row in duplicate_rows]
 
-        changed: dict[int, _LeadTally] = {}
-        for row in created:
-            lead = leads[row.lead_id]
-            # Engagement from before a recycle is history, not nurture progress.
-            if lead.recycled_at is None or row.occurred_at >= lead.recycled_at:
-                lead.add(row.kind, row.points)
-                changed[lead.pk] = lead
-        for lead in changed.values():
-            lead.score = table.capped(lead.score)
-            lead.fit, lead.fit_reason = fit_fields(
-                fit_rule, employees=lead.employees, industry=lead.industry, country=lead.country
-            )
-        _tallies_write(changed.values())
-
         promoted = []
-        candidates = [lead for lead in changed.values() if lead.stage == Stage.NEW]
+        candidates = [lead for lead in changed if lead.stage == Stage.NEW]
         if candidates:
             criteria = MQLCriteria.active()
             mql_rule = criteria.as_rule()
             meeting = [
                 lead.pk
                 for lead in candidates
-                if not rules.mql_unmet(
+                if rules.mql_met(
                     mql_rule,
                     score=lead.score,
                     engagement_count=lead.engagement_count,
@@ -420,6 +409,184 @@ def engagements_record(
                 lead_transition(lead=pk, name="promote", actor=None, criteria=criteria, at=now)
                 promoted.append(pk)
     return EngagementResult(created=created, duplicates=duplicates, promoted_lead_ids=promoted)
+
+
+def _tallies_lock(wanted: set[int]) -> dict[int, _LeadTally]:
+    """Lock the leads of ``wanted`` in id order and read what intake needs of them."""
+    leads = {
+        row[0]: _LeadTally(*row)
+        for row in Lead.objects.select_for_update()
+        .filter(pk__any_of=wanted)
+        .order_by("pk")
+        .values_list(*_LeadTally.COLUMNS)
+    }
+    _missing_raise(wanted, set(leads))
+    return leads
+
+
+def _missing_raise(wanted: set[int], found: set[int]) -> None:
+    missing = wanted - found
+    if missing:
+        raise Lead.DoesNotExist(f"no lead with id {sorted(missing)}")
+
+
+def _tallies_count(
+    leads: dict[int, _LeadTally], created: Sequence[Engagement], table, fit_rule
+) -> list[_LeadTally]:
+    """Add the ``created`` rows to their (locked) leads; the leads changed, in order of first row.
+
+    Engagement from before a recycle is history, not nurture progress.
+    """
+    changed: dict[int, _LeadTally] = {}
+    for row in created:
+        lead = leads[row.lead_id]
+        if lead.recycled_at is None or row.occurred_at >= lead.recycled_at:
+            lead.add(row.kind, row.points)
+            changed[lead.pk] = lead
+    for lead in changed.values():
+        lead.score = table.capped(lead.score)
+        lead.fit, lead.fit_reason = fit_fields(
+            fit_rule, employees=lead.employees, industry=lead.industry, country=lead.country
+        )
+    return list(changed.values())
+
+
+# PostgreSQL: lock the leads in id order, add each one's counted rows (not those from before
+# its recycle) to its score (capped), count and counts by kind, and return what the fit and
+# the promotion need. The first row carries the number of leads locked (and nothing else
+# when no lead changed).
+_TALLIES_ADD_SQL = """
+WITH locked AS MATERIALIZED (
+    SELECT id, recycled_at FROM leads_lead WHERE id = ANY(%(wanted)s) ORDER BY id FOR UPDATE
+),
+counted AS (
+    SELECT e.lead_id, e.kind, count(*) AS n, sum(e.points) AS points
+    FROM unnest(%(lead_ids)s::bigint[], %(kinds)s::text[], %(points)s::integer[],
+                %(occurred)s::timestamptz[]) AS e (lead_id, kind, points, occurred_at)
+    JOIN locked ON locked.id = e.lead_id
+    WHERE locked.recycled_at IS NULL OR e.occurred_at >= locked.recycled_at
+    GROUP BY e.lead_id, e.kind
+),
+tally AS (
+    SELECT lead_id, sum(points) AS points, sum(n) AS n, array_agg(kind) AS kinds,
+        array_agg(n) AS ns
+    FROM counted GROUP BY lead_id
+),
+ahead AS (
+    SELECT * FROM unnest(%(fit_ids)s::bigint[], %(fit_employees)s::integer[],
+        %(fit_industries)s::text[], %(fit_countries)s::text[], %(fits)s::text[],
+        %(fit_reasons)s::text[]) AS f (lead_id, employees, industry, country, fit, reason)
+),
+written AS (
+    UPDATE leads_lead AS l SET
+        score = LEAST(GREATEST(l.score + t.points, 0), %(cap)s::integer),
+        engagement_count = l.engagement_count + t.n,
+        kind_counts = (
+            CASE WHEN jsonb_typeof(l.kind_counts) = 'object' THEN l.kind_counts ELSE '{}' END
+        ) || (
+            SELECT jsonb_object_agg(k.kind, k.n + COALESCE((l.kind_counts ->> k.kind)::bigint, 0))
+            FROM unnest(t.kinds, t.ns) AS k (kind, n)
+        ),
+        -- The fit computed ahead, where the profile it was computed from is still the lead's.
+        fit = CASE WHEN {same_profile} THEN f.fit ELSE l.fit END,
+        fit_reason = CASE WHEN {same_profile} THEN f.reason ELSE l.fit_reason END
+    FROM tally AS t JOIN ahead AS f ON f.lead_id = t.lead_id
+    WHERE l.id = t.lead_id
+    RETURNING l.id, l.stage, l.score, l.engagement_count, l.kind_counts, l.recycled_at,
+        l.employees, l.industry, l.country, l.fit, l.fit_reason
+)
+SELECT one.locked, written.*
+FROM (SELECT count(*) AS locked FROM locked) AS one LEFT JOIN written ON true
+""".replace(
+    "{same_profile}",
+    "(l.employees IS NOT DISTINCT FROM f.employees AND l.industry = f.industry "
+    "AND l.country = f.country)",
+)
+
+
+def _fits_ahead(wanted: set[int], fit_rule) -> dict[int, tuple[tuple, str, str]]:
+    """Each lead of ``wanted``: (its profile, the fit and reason of that profile), read unlocked.
+
+    Leads are never deleted, so a lead missing here is missing: ``Lead.DoesNotExist``
+    before anything is written. Computed before any lock is taken (once per distinct
+    profile); the statement writes it only where the profile is still the same.
+    """
+    by_profile: dict[tuple, tuple[str, str]] = {}
+    ahead = {}
+    for pk, *values in Lead.objects.filter(pk__any_of=wanted).values_list(
+        "pk", "employees", "industry", "country"
+    ):
+        profile = tuple(values)
+        if profile not in by_profile:
+            by_profile[profile] = _fit_of(fit_rule, profile)
+        ahead[pk] = (profile, *by_profile[profile])
+    _missing_raise(wanted, set(ahead))
+    return ahead
+
+
+def _fit_of(fit_rule, profile: tuple) -> tuple[str, str]:
+    employees, industry, country = profile
+    return fit_fields(fit_rule, employees=employees, industry=industry, country=country)
+
+
+def _tallies_add(
+    wanted: set[int], created: Sequence[Engagement], table, fit_rule, ahead: dict
+) -> list[_LeadTally]:
+    """PostgreSQL: ``_tallies_lock``, ``_tallies_count`` and ``_tallies_write`` in one statement.
+
+    The arithmetic is done by the database on the locked rows, so the locks are
+    taken and the leads rewritten at once, with nothing computed in between. The
+    fit written is the one ``_fits_ahead`` computed before the lock; a lead whose
+    profile changed since keeps its stored fit in the statement and gets the fit
+    of its new profile right after (the same end state as computing it under the
+    lock). Returns the changed leads in the order ``_tallies_count`` gives.
+    """
+    fit_ids = sorted(ahead)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _TALLIES_ADD_SQL,
+            {
+                "wanted": sorted(wanted),
+                "lead_ids": [row.lead_id for row in created],
+                "kinds": [row.kind for row in created],
+                "points": [row.points for row in created],
+                "occurred": [row.occurred_at for row in created],
+                "cap": table.cap,
+                "fit_ids": fit_ids,
+                "fit_employees": [ahead[pk][0][0] for pk in fit_ids],
+                "fit_industries": [ahead[pk][0][1] for pk in fit_ids],
+                "fit_countries": [ahead[pk][0][2] for pk in fit_ids],
+                "fits": [ahead[pk][1] for pk in fit_ids],
+                "fit_reasons": [ahead[pk][2] for pk in fit_ids],
+            },
+        )
+        returned = cursor.fetchall()
+    if returned[0][0] != len(wanted):
+        _missing_raise(
+            wanted, set(Lead.objects.filter(pk__any_of=wanted).values_list("pk", flat=True))
+        )
+    written: dict[int, _LeadTally] = {}
+    moved = []
+    for _locked, pk, stage, score, count, kinds, recycled_at, *profile, fit, reason in returned:
+        if pk is None:
+            continue
+        # Django has psycopg hand jsonb over as text (``JSONField`` decodes it itself).
+        kinds = json.loads(kinds) if isinstance(kinds, str) else kinds
+        lead = _LeadTally(pk, stage, score, count, kinds, recycled_at, *profile)
+        lead.fit, lead.fit_reason = fit, reason
+        profile = tuple(profile)
+        if profile != ahead[pk][0]:  # changed between the read and the lock
+            lead.fit, lead.fit_reason = _fit_of(fit_rule, profile)
+            if (lead.fit, lead.fit_reason) != (fit, reason):
+                moved.append((pk, lead.fit, lead.fit_reason))
+        written[pk] = lead
+    rows_values_update(Lead, ("fit", "fit_reason"), moved)
+    order: dict[int, _LeadTally] = {}
+    for row in created:
+        lead = written.get(row.lead_id)
+        if lead is not None and (lead.recycled_at is None or row.occurred_at >= lead.recycled_at):
+            order.setdefault(row.lead_id, lead)
+    return list(order.values())
 
 
 class _LeadTally:

@@ -15,6 +15,7 @@ from apps.criteria.rules import (
     add_months,
     bant_failures,
     evaluate_fit,
+    mql_met,
     mql_unmet,
     score_of,
 )
@@ -177,3 +178,29 @@ def test_bant_converts_foreign_budgets_at_the_admin_rate_or_refuses_clearly():
 def test_add_months_clamps_to_the_end_of_short_months():
     assert add_months(dt.date(2026, 8, 31), 6) == dt.date(2027, 2, 28)
     assert add_months(dt.date(2026, 11, 20), 2) == dt.date(2027, 1, 20)
+
+
+_KINDS = st.frozensets(st.sampled_from(["pricing_page_view", "demo_request", "inquiry"]))
+
+
+@given(
+    threshold=st.integers(-5, 40),
+    minimum=st.integers(0, 6),
+    required=_KINDS,
+    fit_required=st.booleans(),
+    score=st.integers(-5, 40),
+    count=st.integers(0, 6),
+    kinds=_KINDS,
+    fit=st.sampled_from(["pass", "fail", "unknown"]),
+)
+def test_mql_met_is_exactly_no_unmet_criterion(
+    threshold, minimum, required, fit_required, score, count, kinds, fit
+):
+    rule = MQLRule(
+        score_threshold=threshold,
+        min_engagements=minimum,
+        required_kinds=required,
+        fit_required=fit_required,
+    )
+    values = {"score": score, "engagement_count": count, "kinds": set(kinds), "fit": fit}
+    assert mql_met(rule, **values) is (not mql_unmet(rule, **values))

@@ -17,7 +17,9 @@ from collections import Counter
 
 import pytest
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from apps.criteria import rules
 from apps.criteria.models import EngagementKind, FitRule, MQLCriteria, ScoringSettings
@@ -339,3 +341,88 @@ def test_the_staged_import_leaves_what_the_row_by_row_import_left(tmp_path, worl
             "Anna",
             "import",
         )
+
+
+# Varied lists: any lead of the world (recycled, MQL already, each fit), any kind, times
+# around the recycle and the decay boundary, keys new, repeated and already stored; the
+# scoring with and without cap and decay; the fit's reason in either language. On
+# PostgreSQL the intake locks, tallies and writes the leads in one statement; on SQLite it
+# runs the row-locking path: both must leave and answer what the row-by-row intake did.
+_items_drawn = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=6),  # which lead of the world
+        st.sampled_from(EngagementKind.values),
+        st.integers(min_value=0, max_value=60 * 24 * 40),  # minutes before NOW
+        st.sampled_from([None, "k1", "k2", "k3", "stored-1", ""]),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    drawn=_items_drawn,
+    cap=st.sampled_from([None, 5, 25]),
+    decay=st.sampled_from([None, 3, 30]),
+    language=st.sampled_from(["en", "ja"]),
+)
+def test_intake_matches_the_row_by_row_intake_for_any_list(world, drawn, cap, decay, language):
+    items = [
+        EngagementInput(
+            lead_id=world[lead].pk,
+            kind=kind,
+            occurred_at=NOW - dt.timedelta(minutes=minutes),
+            source="ads",
+            external_id=key,
+        )
+        for lead, kind, minutes, key in drawn
+    ]
+
+    def run(record):
+        ScoringSettings.objects.update(score_cap=cap, decay_after_days=decay)
+        with translation.override(language):
+            result = record(items=items, now=NOW)
+        return (
+            len(result.created),
+            sorted(items.index(item) for item in result.duplicates),
+            result.promoted_lead_ids,
+        )
+
+    assert rolled_back(lambda: run(engagements_record)) == rolled_back(
+        lambda: run(old_engagements_record)
+    )
+
+
+def test_a_profile_changed_between_the_fit_read_and_the_lock_gets_the_fit_of_the_new_one(
+    world, monkeypatch
+):
+    from django.db import connection
+
+    from apps.leads import services
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the fit is read ahead of the lock on PostgreSQL")
+    items = random_items(world, 3)
+    edited = {world[0].pk: {"employees": 10}, world[3].pk: {"employees": 120, "country": "jp"}}
+    read_ahead = services._fits_ahead
+
+    def read_then_edit(wanted, fit_rule):
+        ahead = read_ahead(wanted, fit_rule)
+        for pk, values in edited.items():  # a profile edit lands before the intake locks
+            Lead.objects.filter(pk=pk).update(**values)
+        return ahead
+
+    def edit_then_old():
+        for pk, values in edited.items():
+            Lead.objects.filter(pk=pk).update(**values)
+        return old_engagements_record(items=items, now=NOW).promoted_lead_ids
+
+    monkeypatch.setattr(services, "_fits_ahead", read_then_edit)
+    new = rolled_back(lambda: engagements_record(items=items, now=NOW).promoted_lead_ids)
+    assert new == rolled_back(edit_then_old)
+    assert {lead["pk"]: lead["fit"] for lead in new[1]["leads"]}[world[0].pk] == "fail"
