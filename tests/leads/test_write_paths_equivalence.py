@@ -394,7 +394,7 @@ def test_intake_matches_the_row_by_row_intake_for_any_list(world, drawn, cap, de
         )
 
     assert rolled_back(lambda: run(engagements_record)) == rolled_back(
-        lambda: run(old_engagements_record)
+        lambda: run(intake_one_at_a_time)
     )
 
 
@@ -420,7 +420,7 @@ def test_a_profile_changed_between_the_fit_read_and_the_lock_gets_the_fit_of_the
     def edit_then_old():
         for pk, values in edited.items():
             Lead.objects.filter(pk=pk).update(**values)
-        return old_engagements_record(items=items, now=NOW).promoted_lead_ids
+        return intake_one_at_a_time(items=items, now=NOW).promoted_lead_ids
 
     monkeypatch.setattr(services, "_fits_ahead", read_then_edit)
     new = rolled_back(lambda: engagements_record(items=items, now=NOW).promoted_lead_ids)
