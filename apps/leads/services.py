@@ -250,7 +250,7 @@ def lead_upsert(*, email: str, values: Mapping[str, Any]) -> tuple[Lead, bool]:
         if lead.stage == Stage.NEW and lead.archived_at is None:
             # A profile change (such as the fit) can make the lead meet the criteria now.
             criteria = MQLCriteria.active()
-            if not rules.mql_unmet(
+            if rules.mql_met(
                 criteria.as_rule(),
                 score=lead.score,
                 engagement_count=lead.engagement_count,
@@ -283,7 +283,7 @@ def leads_promote_if_meeting(
     else:
         threshold, least = criteria.score_threshold, criteria.min_engagements
     # Only leads past the score and count thresholds can meet the criteria; the database
-    # leaves out the rest (most of an import's new leads), and mql_unmet decides for these.
+    # leaves out the rest (most of an import's new leads), and mql_met decides for these.
     candidates = list(
         Lead.objects.filter(
             pk__any_of=pks,
@@ -301,7 +301,7 @@ def leads_promote_if_meeting(
     rule = criteria.as_rule()
     promoted = []
     for pk, score, count, kinds, fit in candidates:
-        if not rules.mql_unmet(
+        if rules.mql_met(
             rule, score=score, engagement_count=count, kinds=set(kinds or {}), fit=fit
         ):
             lead_transition(lead=pk, name="promote", criteria=criteria)
