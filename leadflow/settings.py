@@ -115,6 +115,9 @@ TEMPLATES = [
     },
 ]
 
+# Inputs and selects drawn without a template per option (the lists' filters).
+FORM_RENDERER = "leadflow.form_renderer.WidgetRenderer"
+
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'leadflow.sqlite3'}"),
 }

@@ -28,6 +28,19 @@ class ActorRule:
     system: bool = False
 
 
+def _has_perm(user, perm: str) -> bool:
+    """``user.has_perm(perm)``, asked of the auth backends once per user object.
+
+    A list page asks the same few permissions for each of its 70 cards; Django keeps the
+    permission sets on the user object already (``_perm_cache``), this keeps the answers.
+    """
+    answers = user.__dict__.setdefault("_leadflow_perm_answers", {})
+    key = (perm, user.is_active, user.is_superuser)
+    if key not in answers:
+        answers[key] = user.has_perm(perm)
+    return answers[key]
+
+
 def has_role(user) -> bool:
     """True for a signed-in user in at least one product role (or a superuser).
 
@@ -36,23 +49,23 @@ def has_role(user) -> bool:
     if not (user and user.is_authenticated and user.is_active):
         return False
     return user.is_superuser or any(
-        user.has_perm(perm)
+        _has_perm(user, perm)
         for perm in ("leads.view_all_leads", "leads.work_own_leads", "leads.promote_lead")
     )
 
 
 def can_work_leads(user) -> bool:
     """Sales reps and managers: they have an inbox."""
-    return has_role(user) and user.has_perm("leads.work_own_leads")
+    return has_role(user) and _has_perm(user, "leads.work_own_leads")
 
 
 def can_review_rejected_leads(user) -> bool:
     """Marketing: they work the review queue of rejected MQLs."""
-    return has_role(user) and user.has_perm("leads.review_rejected_lead")
+    return has_role(user) and _has_perm(user, "leads.review_rejected_lead")
 
 
 def can_see_all_leads(user) -> bool:
-    return user.has_perm("leads.view_all_leads")
+    return _has_perm(user, "leads.view_all_leads")
 
 
 def can_read_event_feed(user) -> bool:
@@ -62,15 +75,15 @@ def can_read_event_feed(user) -> bool:
 
 def can_work_any_lead(user) -> bool:
     """Sales managers act as the owner on every lead."""
-    return user.has_perm("leads.work_all_leads")
+    return _has_perm(user, "leads.work_all_leads")
 
 
 def can_reassign(user) -> bool:
-    return user.has_perm("leads.reassign_lead")
+    return _has_perm(user, "leads.reassign_lead")
 
 
 def can_view_reports(user) -> bool:
-    return user.has_perm("leads.view_reports")
+    return _has_perm(user, "leads.view_reports")
 
 
 def can_draft_mql_criteria(user) -> bool:
@@ -80,17 +93,17 @@ def can_draft_mql_criteria(user) -> bool:
         and user.is_authenticated
         and user.is_active
         and user.is_staff
-        and user.has_perm("criteria.add_mqlcriteria")
-        and user.has_perm("criteria.change_mqlcriteria")
+        and _has_perm(user, "criteria.add_mqlcriteria")
+        and _has_perm(user, "criteria.change_mqlcriteria")
     )
 
 
 def can_record_engagements(user) -> bool:
-    return user.has_perm("leads.add_engagement")
+    return _has_perm(user, "leads.add_engagement")
 
 
 def can_create_leads(user) -> bool:
-    return user.has_perm("leads.add_lead")
+    return _has_perm(user, "leads.add_lead")
 
 
 def is_unclaimed_mql(lead) -> bool:
@@ -103,9 +116,9 @@ def can_view_lead(user, lead) -> bool:
         return False
     if can_see_all_leads(user):
         return True
-    if user.has_perm("leads.work_own_leads") and lead.owner_id == user.pk:
+    if _has_perm(user, "leads.work_own_leads") and lead.owner_id == user.pk:
         return True
-    return user.has_perm("leads.view_mql_pool") and is_unclaimed_mql(lead)
+    return _has_perm(user, "leads.view_mql_pool") and is_unclaimed_mql(lead)
 
 
 def visible_leads_filter(user) -> Q | None:
@@ -113,9 +126,9 @@ def visible_leads_filter(user) -> Q | None:
     if can_see_all_leads(user):
         return None
     condition = Q(pk__in=[])
-    if user.has_perm("leads.work_own_leads"):
+    if _has_perm(user, "leads.work_own_leads"):
         condition |= Q(owner=user)
-    if user.has_perm("leads.view_mql_pool"):
+    if _has_perm(user, "leads.view_mql_pool"):
         condition |= Q(stage="mql", owner__isnull=True)
     return condition
 
@@ -131,8 +144,8 @@ def may_make(user, lead, rule: ActorRule) -> bool:
         return rule.system
     if not has_role(user):
         return False
-    if user.has_perm(rule.permission):
+    if _has_perm(user, rule.permission):
         return True
-    if rule.own_permission is None or not user.has_perm(rule.own_permission):
+    if rule.own_permission is None or not _has_perm(user, rule.own_permission):
         return False
     return lead.owner_id == user.pk or (rule.unclaimed_mql and is_unclaimed_mql(lead))

@@ -272,6 +272,19 @@ class Lead(ConcurrentTransitionMixin, models.Model):
                 name="lead_stage_id_idx",
                 condition=~Q(stage="new") & Q(archived_at__isnull=True),
             ),
+            # The leads still new, newest first: the ones the list walks past in the creation
+            # order are the newer leads that moved on, as many as a third of the table.
+            models.Index(
+                fields=["created_at", "id"],
+                name="lead_new_created_idx",
+                condition=Q(stage="new", archived_at__isnull=True),
+            ),
+            # Every stage by score, highest first (a stage filter reads lead_stage_score_idx).
+            models.Index(
+                fields=["-score", "-id"],
+                name="lead_score_idx",
+                condition=Q(archived_at__isnull=True),
+            ),
             # Review queue: newest rejection first (read backwards), per reason, and the counts
             # per reason.
             models.Index(

@@ -230,6 +230,27 @@ class LeadSearchText(Func):
         super().__init__(F("first_name"), F("last_name"), F("email"), F("company"))
 
 
+class LeadSearchTextChecked(LeadSearchText):
+    """The same text as ``LeadSearchText``, in an expression the trigram index is not built on.
+
+    A condition on it is checked on the rows the index found for another condition.
+    """
+
+    template = "((%(expressions)s) || '')"
+
+
+def looked_up_part(word: str) -> str:
+    """The part of a search word the trigram index is asked for: the word, or an email's name.
+
+    The index reads a list of rows for each three letters of the word. The domain of an
+    email ("…@example.com") is shared by many leads, so its lists are long: at 1M leads
+    they cost 60 ms a search. The part before the "@" narrows the rows as well, and the
+    whole word is then checked on those.
+    """
+    name, at, _domain = word.partition("@")
+    return name if at and len(name) >= 3 else word
+
+
 def leads_matching(leads, text: str):
     """``leads`` whose name, email or company match every word of ``text`` (at most five words).
 
@@ -240,7 +261,12 @@ def leads_matching(leads, text: str):
         return leads
     leads = leads.alias(search_text=LeadSearchText())
     for word in words:
-        leads = leads.filter(search_text__icontains=word)
+        part = looked_up_part(word)
+        leads = leads.filter(search_text__icontains=part)
+        if part != word:  # a text holding the word holds its part: the same leads
+            leads = leads.alias(search_text_checked=LeadSearchTextChecked()).filter(
+                search_text_checked__icontains=word
+            )
     return leads
 
 

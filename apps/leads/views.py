@@ -322,7 +322,8 @@ class InboxView(LivePageMixin, TemplateView):
                 (r.code, translated_label(r.label))
                 for r in RejectReason.objects.filter(is_active=True)
             ],
-            reassign_to=list(sales_reps()) if reassigning else [],
+            # A manager's Rep filter lists the same people (one query for both).
+            reassign_to=(people if team_view else list(sales_reps())) if reassigning else [],
             # The shared forms sit in no card unless one was opened without JavaScript.
             shared_forms_pending={
                 name

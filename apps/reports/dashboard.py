@@ -8,13 +8,14 @@ lead sources and reject reasons.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import urlencode
@@ -103,7 +104,13 @@ class Drill:
         for key, value in extra.items():
             key = {"owner": "promoted_owner", "criteria": "promoted_criteria"}.get(key, key)
             query[key] = value
-        return f"{reverse('leads:list')}?{urlencode(query)}"
+        return f"{_lead_list_path(get_script_prefix())}?{urlencode(query)}"
+
+
+@functools.cache
+def _lead_list_path(script_prefix: str) -> str:
+    """The lead list's address, reversed once (a dashboard links a hundred figures to it)."""
+    return reverse("leads:list")
 
 
 def week_drill(row: ReportWeek, cohort: CohortFilter) -> Drill:
