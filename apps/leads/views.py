@@ -323,7 +323,11 @@ class InboxView(LivePageMixin, TemplateView):
                 for r in RejectReason.objects.filter(is_active=True)
             ],
             # A manager's Rep filter lists the same people (one query for both).
-            reassign_to=(people if team_view else list(sales_reps())) if reassigning else [],
+            reassign_to=(
+                (queue["people"] if queue["team_view"] else list(sales_reps()))
+                if reassigning
+                else []
+            ),
             # The shared forms sit in no card unless one was opened without JavaScript.
             shared_forms_pending={
                 name

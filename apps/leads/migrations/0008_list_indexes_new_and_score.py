@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("criteria", "0005_created_by_verbose_name"),
-        ("leads", "0006_to_qualify_index_and_lead_import"),
+        ("leads", "0007_drop_indexes_no_query_uses"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
