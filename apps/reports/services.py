@@ -339,11 +339,13 @@ def window_groups(
         (str(window.first), str(window.last), cohort.owner, cohort.source, cohort.criteria)
     )
     cached = cache.get(key)
-    if cached is not None and now - LIVE_REPORT_MAX_AGE <= cached[1] <= now:
-        return cached
-    value = (cohort_groups(window, now, cohort), now)
-    cache.set(key, value, LIVE_REPORT_MAX_AGE.total_seconds())
-    return value
+    # Fresh for the minute after the count was done, not after it began: at a million leads
+    # counting eight weeks can take longer than the minute, and every load would count again.
+    if cached is not None and cached[1] <= now and now - LIVE_REPORT_MAX_AGE <= cached[2]:
+        return cached[:2]
+    groups = cohort_groups(window, now, cohort)
+    cache.set(key, (groups, now, timezone.now()), LIVE_REPORT_MAX_AGE.total_seconds())
+    return groups, now
 
 
 def dashboard_url() -> str:
