@@ -18,8 +18,7 @@ from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Q, Value
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -271,17 +270,7 @@ def leads_promote_if_meeting(
     engagement. Each goes through ``lead_transition`` as a system promotion.
     """
     pks = list(pks)
-    if criteria is None:
-        active = MQLCriteria.objects.filter(is_active=True)
-        # Before any version is published, ``MQLCriteria.active()`` publishes the defaults.
-        threshold = Coalesce(
-            Subquery(active.values("score_threshold")[:1]), rules.MQLRule.score_threshold
-        )
-        least = Coalesce(
-            Subquery(active.values("min_engagements")[:1]), rules.MQLRule.min_engagements
-        )
-    else:
-        threshold, least = criteria.score_threshold, criteria.min_engagements
+    criteria = criteria or MQLCriteria.active()
     # Only leads past the score and count thresholds can meet the criteria; the database
     # leaves out the rest (most of an import's new leads), and mql_met decides for these.
     candidates = list(
@@ -289,15 +278,12 @@ def leads_promote_if_meeting(
             pk__any_of=pks,
             stage=Stage.NEW,
             archived_at__isnull=True,
-            score__gte=threshold,
-            engagement_count__gte=least,
+            score__gte=criteria.score_threshold,
+            engagement_count__gte=criteria.min_engagements,
         )
         .order_by("pk")
         .values_list("pk", "score", "engagement_count", "kind_counts", "fit")
     )
-    if not candidates:
-        return []
-    criteria = criteria or MQLCriteria.active()
     rule = criteria.as_rule()
     promoted = []
     for pk, score, count, kinds, fit in candidates:
