@@ -15,6 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from leadflow.text import names_join
+
 FIT_PASS, FIT_FAIL, FIT_UNKNOWN = "pass", "fail", "unknown"
 
 
@@ -107,7 +109,7 @@ def evaluate_fit(
                 FIT_FAIL, _("country '%(v)s' is not in the allowed list") % {"v": country}
             )
     if missing:
-        return FitResult(FIT_UNKNOWN, _("missing %(fields)s") % {"fields": ", ".join(missing)})
+        return FitResult(FIT_UNKNOWN, _("missing %(fields)s") % {"fields": names_join(missing)})
     return FitResult(FIT_PASS, _("matches the fit rule"))
 
 
@@ -151,7 +153,7 @@ def mql_unmet(
         )
     missing = sorted(rule.required_kinds - set(kinds))
     if missing:
-        unmet.append(_("missing required engagement: %(kinds)s") % {"kinds": ", ".join(missing)})
+        unmet.append(_("missing required engagement: %(kinds)s") % {"kinds": names_join(missing)})
     if rule.fit_required and fit != FIT_PASS:
         unmet.append(_("fit is %(fit)s, pass required") % {"fit": fit})
     return unmet
@@ -171,7 +173,7 @@ AUTHORITY_LABELS = {
 
 def authority_names(codes) -> str:
     """'Decision maker, Influencer': the levels' names in the reader's language, in order of weight."""
-    return ", ".join(str(label) for code, label in AUTHORITY_LABELS.items() if code in codes)
+    return names_join(label for code, label in AUTHORITY_LABELS.items() if code in codes)
 
 
 @dataclass(frozen=True)

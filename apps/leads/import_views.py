@@ -30,6 +30,7 @@ from apps.leads.imports import (
 )
 from apps.leads.models import Lead, LeadImport
 from apps.leads.views import PageMixin
+from leadflow.text import names_join
 
 #: The encodings ``imports.CSV_ENCODINGS`` names, as a person calls them.
 ENCODING_NAMES = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp932": "Shift_JIS"}
@@ -116,7 +117,7 @@ def _row_detail(row: dict) -> str:
         if not changes:
             return gettext("No change: the lead already holds these values.")
         return gettext("Changes: %(columns)s.") % {
-            "columns": ", ".join(str(column_label(c)) for c in changes)
+            "columns": names_join(column_label(c) for c in changes)
         }
     return gettext("A new lead.")
 

@@ -117,3 +117,12 @@ def test_the_lead_page_names_every_failing_item_and_stores_nothing(
     lead.refresh_from_db()
     assert lead.stage == "accepted"
     assert not Qualification.objects.filter(lead=lead).exists()
+
+
+def test_the_accepted_authority_levels_are_listed_the_japanese_way_in_japanese():
+    from django.utils import translation
+
+    with translation.override("ja"):
+        errors = errors_of({"authority": "user"})
+
+    assert "決裁者、影響者" in errors["authority"][0]
