@@ -22,7 +22,10 @@ class SLAEvent(models.Model):
     the notifications; every other sweep, concurrent or later, finds it taken.
     """
 
-    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="sla_events")
+    # Looked up through ``sla_event_once``, which starts with it (migration 0007).
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.PROTECT, related_name="sla_events", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=SLAEventKind.choices)
     deadline = models.DateTimeField(_("deadline"))
     owner = optional_link(settings.AUTH_USER_MODEL, _("owner at the time"))
@@ -81,11 +84,14 @@ DIGEST_KINDS = (NotificationKind.MQL_REJECTED,)
 
 
 class Notification(models.Model):
+    # Recipient and event are looked up through the indexes below that start with them
+    # (migration 0007): an index of their own would only cost every notification written.
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="notifications",
         verbose_name=_("recipient"),
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=20, choices=NotificationKind.choices)
     # Null for news about something else than a lead (a failing webhook endpoint), which
@@ -94,7 +100,12 @@ class Notification(models.Model):
     detail = models.CharField(_("detail"), max_length=200, blank=True)
     link = models.URLField(_("link"), max_length=500, blank=True)
     event = models.ForeignKey(
-        SLAEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
+        SLAEvent,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="notifications",
+        db_index=False,
     )
     # The history row the notification tells of (a rejection: its reason, note and who).
     transition = optional_link("leads.StageTransition", _("transition"))
