@@ -124,6 +124,10 @@ def sla_sweep(*, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH_S
             after = checks[-1]
             leads = _read_leads([lead_id for _moment, lead_id in checks])
             _sweep_batch(leads, now=now, policy=policy, managers=managers, result=result)
+        if len(checks) < batch_size:
+            # A short batch is the last: any due check it did not get was skipped, held by
+            # a transaction that deals with it (another sweep, or a transition moving it on).
+            break
     return result
 
 
