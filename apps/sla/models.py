@@ -108,7 +108,8 @@ class Notification(models.Model):
         db_index=False,
     )
     # The history row the notification tells of (a rejection: its reason, note and who).
-    transition = optional_link("leads.StageTransition", _("transition"))
+    # Indexed only where set (below): the sweep's many notifications tell of none.
+    transition = optional_link("leads.StageTransition", _("transition"), db_index=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     # Set when its email went out; the outbox (apps.outbox) holds the attempts and errors.
@@ -130,6 +131,11 @@ class Notification(models.Model):
             models.Index(fields=["recipient", "read_at"], name="notification_inbox_idx"),
             # The notifications page, newest first, and its filter by kind.
             models.Index(fields=["recipient", "-created_at", "-id"], name="notification_page_idx"),
+            models.Index(
+                fields=["transition"],
+                name="notification_transition_idx",
+                condition=Q(transition__isnull=False),
+            ),
             # The daily digest's work: rejections not emailed yet.
             models.Index(
                 fields=["recipient", "id"],

@@ -6,6 +6,9 @@ each per batch, and every row paid for an entry in each index.
   ``notification_page_idx`` start with it.
 - ``sla_notification.event_id``: ``notification_once_per_event`` (event, recipient, where
   the event is set) starts with it, and a lookup by event implies the event is set.
+- ``sla_notification.transition_id`` makes way for ``notification_transition_idx``, which
+  holds only the notifications that tell of a transition (a lookup by transition implies
+  one is set): the sweep's reminders and breaches tell of none.
 
 The fields say ``db_index=False``; their foreign keys are left as they are (Django's own
 ``AlterField`` would drop and re-validate them).
@@ -21,6 +24,7 @@ DROPPED = {
     "sla_slaevent_lead_id_fcc6a1f7": ("sla_slaevent", "lead_id", False),
     "sla_notification_recipient_id_1c81e0ef": ("sla_notification", "recipient_id", False),
     "sla_notification_event_id_6f0d1cd3": ("sla_notification", "event_id", False),
+    "sla_notification_transition_id_a93f0455": ("sla_notification", "transition_id", False),
 }
 
 
@@ -58,6 +62,19 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 migrations.AlterField(
+                    model_name="notification",
+                    name="transition",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="leads.stagetransition",
+                        verbose_name="transition",
+                    ),
+                ),
+                migrations.AlterField(
                     model_name="slaevent",
                     name="lead",
                     field=models.ForeignKey(
@@ -69,5 +86,13 @@ class Migration(migrations.Migration):
                 ),
             ],
             database_operations=[indexes_drop(DROPPED)],
+        ),
+        migrations.AddIndex(
+            model_name="notification",
+            index=models.Index(
+                condition=models.Q(("transition__isnull", False)),
+                fields=["transition"],
+                name="notification_transition_idx",
+            ),
         ),
     ]
