@@ -146,8 +146,8 @@ def _lock_due_checks(*, now, after, size) -> list[tuple[dt.datetime, int]]:
         checks = checks.filter(next_check_at__gte=at).filter(
             Q(next_check_at__gt=at) | Q(lead_id__gt=lead_id)
         )
-    checks = checks.order_by("next_check_at", "lead_id").values_list("next_check_at", "lead_id")
-    return list(_skip_locked(checks)[:size])
+    checks = _skip_locked(checks.order_by("next_check_at", "lead_id"))[:size]
+    return values_rows(checks, ["next_check_at", "lead_id"])
 
 
 def _read_leads(ids: list[int]) -> list[DueLead]:
