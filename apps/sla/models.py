@@ -22,7 +22,10 @@ class SLAEvent(models.Model):
     the notifications; every other sweep, concurrent or later, finds it taken.
     """
 
-    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="sla_events")
+    # Looked up through ``sla_event_once``, which starts with it (migration 0007).
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.PROTECT, related_name="sla_events", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=SLAEventKind.choices)
     deadline = models.DateTimeField(_("deadline"))
     owner = optional_link(settings.AUTH_USER_MODEL, _("owner at the time"))
@@ -81,11 +84,14 @@ DIGEST_KINDS = (NotificationKind.MQL_REJECTED,)
 
 
 class Notification(models.Model):
+    # Recipient and event are looked up through the indexes below that start with them
+    # (migration 0007): an index of their own would only cost every notification written.
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="notifications",
         verbose_name=_("recipient"),
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=20, choices=NotificationKind.choices)
     # Null for news about something else than a lead (a failing webhook endpoint), which
@@ -94,10 +100,16 @@ class Notification(models.Model):
     detail = models.CharField(_("detail"), max_length=200, blank=True)
     link = models.URLField(_("link"), max_length=500, blank=True)
     event = models.ForeignKey(
-        SLAEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
+        SLAEvent,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="notifications",
+        db_index=False,
     )
     # The history row the notification tells of (a rejection: its reason, note and who).
-    transition = optional_link("leads.StageTransition", _("transition"))
+    # Indexed only where set (below): the sweep's many notifications tell of none.
+    transition = optional_link("leads.StageTransition", _("transition"), db_index=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     # Set when its email went out; the outbox (apps.outbox) holds the attempts and errors.
@@ -119,6 +131,11 @@ class Notification(models.Model):
             models.Index(fields=["recipient", "read_at"], name="notification_inbox_idx"),
             # The notifications page, newest first, and its filter by kind.
             models.Index(fields=["recipient", "-created_at", "-id"], name="notification_page_idx"),
+            models.Index(
+                fields=["transition"],
+                name="notification_transition_idx",
+                condition=Q(transition__isnull=False),
+            ),
             # The daily digest's work: rejections not emailed yet.
             models.Index(
                 fields=["recipient", "id"],

@@ -124,6 +124,10 @@ def sla_sweep(*, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH_S
             after = checks[-1]
             leads = _read_leads([lead_id for _moment, lead_id in checks])
             _sweep_batch(leads, now=now, policy=policy, managers=managers, result=result)
+        if len(checks) < batch_size:
+            # A short batch is the last: any due check it did not get was skipped, held by
+            # a transaction that deals with it (another sweep, or a transition moving it on).
+            break
     return result
 
 
@@ -142,8 +146,8 @@ def _lock_due_checks(*, now, after, size) -> list[tuple[dt.datetime, int]]:
         checks = checks.filter(next_check_at__gte=at).filter(
             Q(next_check_at__gt=at) | Q(lead_id__gt=lead_id)
         )
-    checks = checks.order_by("next_check_at", "lead_id").values_list("next_check_at", "lead_id")
-    return list(_skip_locked(checks)[:size])
+    checks = _skip_locked(checks.order_by("next_check_at", "lead_id"))[:size]
+    return values_rows(checks, ["next_check_at", "lead_id"])
 
 
 def _read_leads(ids: list[int]) -> list[DueLead]:

@@ -94,6 +94,21 @@ def test_each_batch_costs_a_fixed_number_of_queries(marketer, manager, rep):
     assert three_batches - two_batches == two_batches - one_batch > 0
 
 
+def test_a_short_batch_is_the_last_the_queue_is_not_asked_again(marketer, manager, rep):
+    leads = mqls(3, marketer=marketer, manager=manager)
+
+    with CaptureQueriesContext(connection) as captured:
+        result = sla_sweep(now=max(lead.mql_at for lead in leads) + 21 * H, batch_size=100)
+
+    assert result.events == {"accept_reminder": 3}
+    queue_reads = [
+        query["sql"]
+        for query in captured
+        if query["sql"].startswith("SELECT") and 'FROM "sla_slacheck"' in query["sql"]
+    ]
+    assert len(queue_reads) == 1
+
+
 def test_the_sweep_sends_no_email_itself_but_queues_one_delivery_per_batch(
     marketer, manager, rep, django_capture_on_commit_callbacks
 ):

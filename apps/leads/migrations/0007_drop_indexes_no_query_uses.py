@@ -20,6 +20,8 @@ are left as they are (Django's own ``AlterField`` would drop and re-validate the
 
 from django.db import migrations, models
 
+from leadflow.unused_indexes import indexes_drop
+
 # Index name -> how it is made again when the migration is reversed (PostgreSQL only for
 # the ``*_like`` ones, which SQLite never had).
 DROPPED = {
@@ -30,20 +32,6 @@ DROPPED = {
     "leads_lead_last_reject_reason_f8c07a25_like": ("leads_lead", "last_reject_reason", True),
     "leads_lead_disqualify_reason_8fc60256_like": ("leads_lead", "disqualify_reason", True),
 }
-
-
-def drop(apps, schema_editor):
-    for name in DROPPED:
-        schema_editor.execute(f'DROP INDEX IF EXISTS "{name}"')
-
-
-def create(apps, schema_editor):
-    postgresql = schema_editor.connection.vendor == "postgresql"
-    for name, (table, column, like) in DROPPED.items():
-        if like and not postgresql:
-            continue
-        ops = " varchar_pattern_ops" if like else ""
-        schema_editor.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ("{column}"{ops})')
 
 
 class Migration(migrations.Migration):
@@ -80,6 +68,6 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            database_operations=[migrations.RunPython(drop, create)],
+            database_operations=[indexes_drop(DROPPED)],
         ),
     ]
