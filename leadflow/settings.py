@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "apps.api",
     "apps.webhooks",
     "apps.demo",
+    "leadflow.apps.LeadflowConfig",  # last: it freezes what the apps loaded (see there)
 ]
 
 MIDDLEWARE = [

@@ -8,13 +8,14 @@ row and queues side effects.
 """
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import ConcurrentTransitionMixin, FSMField, FSMFieldMixin, transition
 
 from apps.criteria.models import EngagementKind
 from apps.criteria.rules import FIT_FAIL, FIT_PASS, FIT_UNKNOWN
@@ -97,6 +98,12 @@ class NoDeleteQuerySet(models.QuerySet):
         raise ValidationError(
             _("%(model)s rows are never deleted.") % {"model": self.model._meta.verbose_name}
         )
+
+
+@functools.cache
+def fsm_fields(model) -> tuple[FSMField, ...]:
+    """The ``FSMField``s of ``model``."""
+    return tuple(field for field in model._meta.fields if isinstance(field, FSMFieldMixin))
 
 
 class Lead(ConcurrentTransitionMixin, models.Model):
@@ -309,6 +316,15 @@ class Lead(ConcurrentTransitionMixin, models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError(_("Leads are never deleted; archive the lead instead."))
+
+    @property
+    def state_fields(self):
+        """The FSM fields django-fsm guards on save (``stage``), found once for the model.
+
+        Its own property sifts every field of the model each time a lead is made: a list
+        page makes 70 of them.
+        """
+        return fsm_fields(type(self))
 
     @property
     def full_name(self) -> str:

@@ -8,7 +8,9 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
+from django_fsm import ConcurrentTransition
 
 from apps.accounts.models import User
 from apps.criteria.models import CurrencyRate
@@ -475,3 +477,14 @@ def test_currencies_may_be_left_blank_or_typed_in_lower_case(marketer, manager):
     )
     lead.refresh_from_db()
     assert lead.opportunity_currency == "EUR"
+
+
+def test_a_lead_read_before_its_stage_changed_cannot_be_saved_over_it(marketer, manager):
+    lead = walk_to(LeadFactory(), "mql", marketer=marketer, manager=manager)
+    stale = Lead.objects.get(pk=lead.pk)
+    lead_transition(lead=lead.pk, name="accept", actor=manager, expected_stage="mql")
+
+    stale.company = "Overwritten"
+    with pytest.raises(ConcurrentTransition), transaction.atomic():
+        stale.save()
+    assert Lead.objects.get(pk=lead.pk).stage == "accepted"
