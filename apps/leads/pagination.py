@@ -60,7 +60,7 @@ def count_results(queryset, *, cap: int = COUNT_CAP, estimate: bool = True) -> R
     count exactly.
     """
     connection = connections[queryset.db]
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or queryset.query.is_empty():
         return ResultCount(queryset.count(), exact=True, cap=cap)
     unordered = queryset.order_by()
     seen = unordered[: cap + 1].count()
@@ -149,10 +149,21 @@ class CountedPaginator(Paginator):
         return CountedPage(rows[: self.per_page], number, self, has_next=len(rows) > self.per_page)
 
     def get_page(self, number) -> CountedPage:
+        """Page ``number``: a page that is no number is the first, one past the end the last.
+
+        Past the end of an estimated count, the rows there are what tells: an empty page
+        has the rows counted exactly (only then) to find the last page.
+        """
         try:
             number = self.validate_number(number)
         except PageNotAnInteger:
             number = 1
         except EmptyPage:
             number = self.num_pages
-        return self.page(number)
+        page = self.page(number)
+        if number > 1 and not page.object_list and not self.result_count.exact:
+            for name in ("result_count", "count", "num_pages"):
+                self.__dict__.pop(name, None)
+            self.__dict__["result_count"] = ResultCount(self.object_list.count(), cap=self.cap)
+            page = self.page(self.num_pages)
+        return page

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from apps.leads.models import Lead
-from apps.leads.pagination import ResultCount, count_results
+from apps.leads.pagination import CountedPaginator, ResultCount, count_results
 from apps.leads.selectors import leads_matching
 from apps.leads.views import LeadListView
 from tests.factories import LeadFactory
@@ -69,11 +69,28 @@ def test_the_page_count_follows_the_filters(client, marketer, small_cap):
     assert lead_count(client.get(LIST, {"source": "website"}).content.decode()) == "1"
 
 
-def test_a_page_past_the_end_is_not_found(client, marketer):
-    LeadFactory.create_batch(2)
+def test_a_page_past_the_end_shows_the_last_page(client, marketer, small_cap):
+    LeadFactory.create_batch(3)
     client.force_login(marketer)
 
-    assert client.get(LIST, {"page": 9}).status_code == 404
+    response = client.get(LIST, {"page": 9})
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Page 2 of 2" in body and body.count("<tr>") == 1 + 1
+    assert client.get(LIST, {"page": "nine"}).status_code == 200  # no number: the first page
+
+
+def test_a_page_past_the_end_of_an_estimate_is_found_by_counting():
+    """PostgreSQL's estimate may promise more pages than there are: the rows tell."""
+    LeadFactory.create_batch(5)
+    estimate = ResultCount(40, exact=False, cap=3)
+    paginator = CountedPaginator(Lead.objects.order_by("-id"), 2, cap=3, result_count=estimate)
+
+    page = paginator.get_page(12)
+
+    assert (page.number, len(page.object_list), str(paginator.result_count)) == (3, 1, "5")
+    assert not page.has_next()
 
 
 def test_counts_read_at_most_the_cap_plus_one_row():
