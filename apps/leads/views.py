@@ -135,6 +135,14 @@ class CardWords:
         self._fits = {value: str(label) for value, label in Fit.choices}
         self._stages = {value: str(label) for value, label in Stage.choices}
         self._labels: dict[str, str] = {}
+        self._days: dict = {}
+
+    def day(self, moment) -> str:
+        """The local day of ``moment`` as ``|date:"DATE_FORMAT"`` writes it, each day written once."""
+        day = timezone.localdate(moment)
+        if day not in self._days:
+            self._days[day] = formats.date_format(day, "DATE_FORMAT")
+        return self._days[day]
 
     def fit(self, value: str) -> str:
         return self._fits.get(value, value)
@@ -770,6 +778,7 @@ class LeadListView(PageMixin, ListView):
                 "stage": words.stage(lead.stage),
                 "fit": words.fit(lead.fit),
                 "source": words.label(lead.source.label),
+                "created": words.day(lead.created_at),
             }
             for lead in context["leads"]
         ]

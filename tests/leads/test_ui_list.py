@@ -184,3 +184,26 @@ def test_a_refused_filter_value_is_named_in_japanese(client, marketer):
 
     assert response.status_code == 400
     assert "数値を入力してください。" in response.content.decode()
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_the_created_column_writes_a_day_as_the_date_filter_does(language):
+    from zoneinfo import ZoneInfo
+
+    from django.template import Context, Template
+    from django.utils import translation
+
+    from apps.leads.views import CardWords
+
+    date_filter = Template('{{ moment|date:"DATE_FORMAT" }}')
+    moments = [
+        dt.datetime(2026, 11, 29, 23, 30, tzinfo=dt.UTC),  # already the 30th in Tokyo
+        dt.datetime(2026, 11, 30, 14, 59, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC),  # the 1st of December in Tokyo
+        dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC),
+    ]
+    with translation.override(language), timezone.override(ZoneInfo("Asia/Tokyo")):
+        words = CardWords()
+        assert [words.day(m) for m in moments] == [
+            date_filter.render(Context({"moment": m})) for m in moments
+        ]
