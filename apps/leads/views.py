@@ -739,7 +739,8 @@ class LeadListView(PageMixin, ListView):
     def paginate_queryset(self, queryset, page_size):
         # A page past the end shows the last one (as the other lists do), not a 404.
         paginator = self.get_paginator(queryset, page_size)
-        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        number = self.request.GET.get(self.page_kwarg)
+        page = paginator.get_page(paginator.num_pages if number == "last" else number)
         return paginator, page, page.object_list, page.has_other_pages()
 
     def get_queryset(self):

@@ -78,7 +78,8 @@ def test_a_page_past_the_end_shows_the_last_page(client, marketer, small_cap):
     assert response.status_code == 200
     body = response.content.decode()
     assert "Page 2 of 2" in body and body.count("<tr>") == 1 + 1
-    assert client.get(LIST, {"page": "nine"}).status_code == 200  # no number: the first page
+    assert "Page 2 of 2" in client.get(LIST, {"page": "last"}).content.decode()
+    assert "Page 1 of 2" in client.get(LIST, {"page": "nine"}).content.decode()
 
 
 def test_a_page_past_the_end_of_an_estimate_is_found_by_counting():
