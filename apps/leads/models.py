@@ -266,7 +266,6 @@ class Lead(ConcurrentTransitionMixin, models.Model):
             # Lists and reports.
             models.Index(fields=["stage", "mql_at"], name="lead_stage_mql_idx"),
             models.Index(fields=["source", "created_at"], name="lead_source_created_idx"),
-            models.Index(fields=["stage", "-score"], name="lead_stage_score_idx"),
             # A stage filter, newest first: the list (by creation) and the API (by id). Leads
             # still new are left out: they are most of the table, and found in order anyway.
             models.Index(
@@ -286,10 +285,22 @@ class Lead(ConcurrentTransitionMixin, models.Model):
                 name="lead_new_created_idx",
                 condition=Q(stage="new", archived_at__isnull=True),
             ),
-            # Every stage by score, highest first (a stage filter reads lead_stage_score_idx).
+            # Every stage newest first: a deep page's skipped rows are read from it alone (the
+            # keys first, see pagination.CountedPaginator).
+            models.Index(
+                fields=["created_at", "id"],
+                name="lead_created_idx",
+                condition=Q(archived_at__isnull=True),
+            ),
+            # Every stage by score, highest first, and one stage by score.
             models.Index(
                 fields=["-score", "-id"],
                 name="lead_score_idx",
+                condition=Q(archived_at__isnull=True),
+            ),
+            models.Index(
+                fields=["stage", "-score", "-id"],
+                name="lead_stage_score_idx",
                 condition=Q(archived_at__isnull=True),
             ),
             # Review queue: newest rejection first (read backwards), per reason, and the counts

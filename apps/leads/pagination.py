@@ -4,8 +4,10 @@ Django's ``Paginator`` counts every matching row before it shows page one: on an
 unfiltered list of 1M leads that is a scan of the whole table. Here a count reads at
 most ``cap + 1`` rows; when it finds more than ``cap``, it says "about N" with
 PostgreSQL's own estimate of the total (never fewer than it saw), or "N+" where no
-estimate is to be had. A page fetches one row more than it shows, so "Next" is exact
-whatever the count says.
+estimate is to be had. Where the estimate is far above the cap, the rows are not
+counted at all: a search's count would read its whole trigram index list to find
+the cap's rows. A page fetches one row more than it shows, so "Next" is exact
+whatever the count says, and a page that ends the list is its own count.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from django.utils.translation import gettext
 # Counted exactly up to here; above it the count is an estimate. Counting costs a read of
 # each row up to the cap, so the cap is what a search for a common name pays to be counted.
 COUNT_CAP = 500
+# An estimate this many times the cap is taken as "about N" without counting to the cap
+# (it would have been said anyway, unless PostgreSQL's guess is out by that much).
+FAR_ABOVE_CAP = 20
 
 
 @dataclass(frozen=True)
@@ -54,17 +59,19 @@ def _rounded(value: int) -> str:
 def count_results(queryset, *, cap: int = COUNT_CAP, estimate: bool = True) -> ResultCount:
     """Count ``queryset`` reading at most ``cap + 1`` rows; above that, estimate (PostgreSQL).
 
-    With ``estimate``, PostgreSQL is always asked for both (the capped count and the
-    planner's estimate), so a page costs the same number of queries at any size; without
+    With ``estimate``, PostgreSQL is asked for the planner's estimate first, and the rows
+    are counted up to the cap only when it is not ``FAR_ABOVE_CAP`` times the cap; without
     it, a count over the cap reads "N+". Other databases (SQLite, the embedded default)
     count exactly.
     """
     connection = connections[queryset.db]
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or queryset.query.is_empty():
         return ResultCount(queryset.count(), exact=True, cap=cap)
     unordered = queryset.order_by()
-    seen = unordered[: cap + 1].count()
     guess = planner_estimate(unordered) if estimate else 0
+    if guess > FAR_ABOVE_CAP * cap:
+        return ResultCount(guess, exact=False, cap=cap)
+    seen = unordered[: cap + 1].count()
     if seen <= cap:
         return ResultCount(seen, exact=True, cap=cap)
     return ResultCount(max(guess, seen), exact=False, cap=cap)
@@ -143,16 +150,47 @@ class CountedPaginator(Paginator):
         return str(pages)
 
     def page(self, number) -> CountedPage:
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        # The rows first: a page that ends the list is its own count.
+        try:
+            wanted = int(number)
+        except (TypeError, ValueError):
+            wanted = 0
+        if wanted >= 1:
+            bottom = (wanted - 1) * self.per_page
+            rows = self._rows(bottom)
+            seen = bottom + len(rows)
+            if len(rows) <= self.per_page and (rows or wanted == 1) and seen <= self.cap:
+                self.__dict__.setdefault("result_count", ResultCount(seen, cap=self.cap))
+        number = self.validate_number(number)  # no page number, or past the end: as Paginator
         return CountedPage(rows[: self.per_page], number, self, has_next=len(rows) > self.per_page)
 
+    def _rows(self, bottom: int) -> list:
+        """The rows from ``bottom`` on: a page's and one more.
+
+        Past the first page, their keys are found first and the rows then read by key:
+        the rows skipped on the way are read from an index alone where one covers the
+        filter and order (the list's ``lead_created_idx``), not fetched whole.
+        """
+        top = bottom + self.per_page + 1
+        if not bottom:
+            return list(self.object_list[:top])
+        return list(self.object_list.filter(pk__in=self.object_list.values("pk")[bottom:top]))
+
     def get_page(self, number) -> CountedPage:
+        """Page ``number``: a page that is no number is the first, one past the end the last.
+
+        Past the end of an estimated count, the rows there are what tells: an empty page
+        has the rows counted exactly (only then) to find the last page.
+        """
         try:
-            number = self.validate_number(number)
+            page = self.page(number)
         except PageNotAnInteger:
-            number = 1
+            return self.page(1)
         except EmptyPage:
-            number = self.num_pages
-        return self.page(number)
+            page = self.page(self.num_pages)
+        if page.number > 1 and not page.object_list and not self.result_count.exact:
+            for name in ("result_count", "count", "num_pages"):
+                self.__dict__.pop(name, None)
+            self.__dict__["result_count"] = ResultCount(self.object_list.count(), cap=self.cap)
+            page = self.page(self.num_pages)
+        return page

@@ -135,6 +135,14 @@ class CardWords:
         self._fits = {value: str(label) for value, label in Fit.choices}
         self._stages = {value: str(label) for value, label in Stage.choices}
         self._labels: dict[str, str] = {}
+        self._days: dict = {}
+
+    def day(self, moment) -> str:
+        """The local day of ``moment`` as ``|date:"DATE_FORMAT"`` writes it, each day written once."""
+        day = timezone.localdate(moment)
+        if day not in self._days:
+            self._days[day] = formats.date_format(day, "DATE_FORMAT")
+        return self._days[day]
 
     def fit(self, value: str) -> str:
         return self._fits.get(value, value)
@@ -728,6 +736,13 @@ class LeadListView(PageMixin, ListView):
     def get_paginator(self, queryset, per_page, **kwargs):
         return super().get_paginator(queryset, per_page, cap=self.count_cap, **kwargs)
 
+    def paginate_queryset(self, queryset, page_size):
+        # A page past the end shows the last one (as the other lists do), not a 404.
+        paginator = self.get_paginator(queryset, page_size)
+        number = self.request.GET.get(self.page_kwarg)
+        page = paginator.get_page(paginator.num_pages if number == "last" else number)
+        return paginator, page, page.object_list, page.has_other_pages()
+
     def get_queryset(self):
         self.filterset = LeadFilter(
             self.request.GET or None, queryset=leads_for_user(self.request.user)
@@ -736,13 +751,25 @@ class LeadListView(PageMixin, ListView):
         if not can_see_all_leads(self.request.user):
             # A rep sees only their own leads and the pool: an owner filter would only offer emptiness.
             self.filterset.form.fields.pop("owner", None)
+        if self.filterset.errors:
+            # A filter value the form refuses: no leads, rather than the leads of the other filters
+            # alone; the form says which filter and why (and the answer is a 400).
+            return self.filterset.queryset.none()
         return self.filterset.qs
+
+    def render_to_response(self, context, **response_kwargs):
+        if self.filterset.errors:
+            response_kwargs["status"] = 400
+        return super().render_to_response(context, **response_kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["filter"] = self.filterset
         context["can_import"] = can_create_leads(self.request.user)
-        context["sort"] = self.request.GET.get("sort", "")
+        # A sort the form refused is not handed on to the next filtering.
+        context["sort"] = (
+            "" if "sort" in self.filterset.errors else self.request.GET.get("sort", "")
+        )
         links, words = LeadLinks(self.request), CardWords()
         context["rows"] = [
             {
@@ -752,6 +779,7 @@ class LeadListView(PageMixin, ListView):
                 "stage": words.stage(lead.stage),
                 "fit": words.fit(lead.fit),
                 "source": words.label(lead.source.label),
+                "created": words.day(lead.created_at),
             }
             for lead in context["leads"]
         ]

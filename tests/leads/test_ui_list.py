@@ -1,6 +1,7 @@
 """The lead list: filters by stage, source, owner, score, created date and SLA status; search, sort, pages."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone
@@ -132,3 +133,77 @@ def test_a_rep_cannot_widen_the_list_with_filters(client, rep, other_rep, market
     assert shown(client) == {"mine@example.com"}
     assert shown(client, owner=other_rep.username) == {"mine@example.com"}
     assert 'name="owner"' not in client.get(LIST).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({"stage": "bogus"}, "stage", "Select a valid choice. bogus is not one of the available"),
+        ({"score_min": "abc"}, "score_min", "Enter a number."),
+        ({"created_from": "notadate"}, "created_from", "Enter a valid date."),
+    ],
+)
+def test_a_filter_value_the_form_refuses_is_a_400_naming_the_field(
+    client, marketer, params, field, message
+):
+    LeadFactory(email="any@example.com")
+    client.force_login(marketer)
+
+    response = client.get(LIST, {"source": "website", **params})
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    box = re.search(
+        rf'<div class="filter-field has-error">\s*<label for="id_{field}">.*?</div>', body, re.S
+    )
+    assert box and message in box.group(0) and 'aria-invalid="true"' in box.group(0)
+    assert body.count("has-error") == 1
+    assert "No lead matches these filters." in body  # not the leads of the other filters alone
+    assert 'data-testid="lead-count">0<' in body
+
+
+def test_a_refused_value_of_a_hidden_filter_or_the_sort_is_named_above_the_form(client, marketer):
+    client.force_login(marketer)
+
+    hidden = client.get(LIST, {"promoted_criteria": "latest"})
+    sort = client.get(LIST, {"sort": "shoe_size"})
+
+    assert hidden.status_code == sort.status_code == 400
+    assert "Promoted by criteria version: A criteria version is a number" in hidden.content.decode()
+    body = sort.content.decode()
+    assert "Sort by: Select a valid choice. shoe_size is not one of the available" in body
+    assert 'name="sort" value="shoe_size"' not in body  # the next filtering starts afresh
+
+
+def test_a_refused_filter_value_is_named_in_japanese(client, marketer):
+    marketer.language = "ja"
+    marketer.save()
+    client.force_login(marketer)
+
+    response = client.get(LIST, {"score_min": "abc"})
+
+    assert response.status_code == 400
+    assert "数値を入力してください。" in response.content.decode()
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_the_created_column_writes_a_day_as_the_date_filter_does(language):
+    from zoneinfo import ZoneInfo
+
+    from django.template import Context, Template
+    from django.utils import translation
+
+    from apps.leads.views import CardWords
+
+    date_filter = Template('{{ moment|date:"DATE_FORMAT" }}')
+    moments = [
+        dt.datetime(2026, 11, 29, 23, 30, tzinfo=dt.UTC),  # already the 30th in Tokyo
+        dt.datetime(2026, 11, 30, 14, 59, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC),  # the 1st of December in Tokyo
+        dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC),
+    ]
+    with translation.override(language), timezone.override(ZoneInfo("Asia/Tokyo")):
+        words = CardWords()
+        assert [words.day(m) for m in moments] == [
+            date_filter.render(Context({"moment": m})) for m in moments
+        ]

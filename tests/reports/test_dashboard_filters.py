@@ -121,8 +121,9 @@ def test_a_bad_filter_answers_400_naming_the_problem(client, team, now, query, m
 
 def test_the_lead_list_refuses_a_criteria_version_that_is_not_one(client, team, now):  # noqa: F811
     response = login(client, team["maya"]).get("/leads/?promoted_criteria=v1")
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["paginator"].count == 0
+    assert "A criteria version is a number" in response.content.decode()
 
 
 @pytest.mark.parametrize("query", ["from=2026-W18", "rep=rita&source=ads&criteria=manual"])
