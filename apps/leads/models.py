@@ -133,10 +133,12 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     )
     campaign = models.CharField(_("campaign"), max_length=200, blank=True)
 
+    # The optional links (owner and the three below) are indexed only where set (``Meta``).
     owner = models.ForeignKey(
         "accounts.User",
         null=True,
         blank=True,
+        db_index=False,
         on_delete=models.PROTECT,
         related_name="owned_leads",
         verbose_name=_("owner"),
@@ -152,19 +154,21 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     fit = models.CharField(_("fit"), max_length=10, choices=Fit.choices, default=Fit.UNKNOWN)
     fit_reason = models.CharField(_("fit reason"), max_length=255, blank=True)
 
-    mql_criteria = optional_link("criteria.MQLCriteria", _("promoted by criteria"))
+    mql_criteria = optional_link("criteria.MQLCriteria", _("promoted by criteria"), db_index=False)
     recycle_count = models.PositiveIntegerField(_("times recycled"), default=0)
     last_reject_reason = optional_link(
         "criteria.RejectReason",
         _("last reject reason"),
         to_field="code",
         db_column="last_reject_reason",
+        db_index=False,
     )
     disqualify_reason = optional_link(
         "criteria.DisqualifyReason",
         _("disqualify reason"),
         to_field="code",
         db_column="disqualify_reason",
+        db_index=False,
     )
 
     # The SLA clocks of the current MQL episode (SPEC §4).
@@ -314,6 +318,26 @@ class Lead(ConcurrentTransitionMixin, models.Model):
                 fields=["last_reject_reason", "rejected_at", "id"],
                 name="lead_review_reason_idx",
                 condition=Q(stage="rejected", archived_at__isnull=True),
+            ),
+            # The optional links, only where set: a lookup by one (``= x``, ``IN (…)``) implies
+            # it is set, and most leads lack some of them (no entry to write when they are rewritten).
+            models.Index(
+                fields=["owner"], name="lead_owner_set_idx", condition=Q(owner__isnull=False)
+            ),
+            models.Index(
+                fields=["mql_criteria"],
+                name="lead_criteria_set_idx",
+                condition=Q(mql_criteria__isnull=False),
+            ),
+            models.Index(
+                fields=["last_reject_reason"],
+                name="lead_reject_reason_set_idx",
+                condition=Q(last_reject_reason__isnull=False),
+            ),
+            models.Index(
+                fields=["disqualify_reason"],
+                name="lead_dq_reason_set_idx",
+                condition=Q(disqualify_reason__isnull=False),
             ),
         ]
 

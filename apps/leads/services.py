@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Count, F, Q, Value
 from django.dispatch import Signal
 from django.utils import timezone
@@ -717,9 +717,10 @@ def _unnest(model, fields, rows) -> tuple[str, list]:
     psycopg parses a query with thousands of placeholders on the client every
     time; a few array parameters cost nothing to parse.
     """
-    arrays = [
-        [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows] for f in fields
-    ]
+    # The connection itself, not the ``connection`` proxy: each value's conversion reads
+    # its ``ops`` and ``features``, and the proxy looks the connection up on every read.
+    db = connections[DEFAULT_DB_ALIAS]
+    arrays = [[f.get_db_prep_save(getattr(row, f.attname), db) for row in rows] for f in fields]
     casts = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
     return f"unnest({casts})", arrays
 
