@@ -629,6 +629,7 @@ class ReviewQueueView(LivePageMixin, TemplateView):
         others = self.request.GET.copy()
         others.pop("reason", None)
         reasons = {r.code: translated_label(r.label) for r in RejectReason.objects.all()}
+        counting = ReviewFilter(others or None, queryset=queue)
         counts = [
             {
                 "code": code,
@@ -636,7 +637,7 @@ class ReviewQueueView(LivePageMixin, TemplateView):
                 "count": n,
                 "selected": selected is not None and code == selected,
             }
-            for code, n in rejection_counts(ReviewFilter(others or None, queryset=queue).qs)
+            for code, n in rejection_counts(user, counting.qs, filtered=counting.narrows())
         ]
         counted = sum(c["count"] for c in counts if selected is None or c["selected"])
         # The counts by reason already say how many match: the pages need no count of their own.
