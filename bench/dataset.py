@@ -22,7 +22,8 @@ the others and with the lifecycle's rules:
   and the owner's notifications, managers escalated), and ``sla_next_check_at`` is the next
   moment still ahead. The sweep's queue (``sla_slacheck``) is filled from it with the
   statements the database triggers of ``apps.sla.triggers`` use (the bulk insert runs with
-  triggers off, foreign keys included, for speed), then ``ANALYZE``.
+  triggers off, foreign keys included, for speed), and so are the review queue's counts by
+  reason (``apps.leads.triggers``), then ``ANALYZE``.
 
 ``anchor`` is the moment the data is "now": the bench sweeps and reports relative to it,
 so a dataset reused hours later measures the same thing.
@@ -427,6 +428,7 @@ SEQUENCES = [
 def dataset_generate(*, leads: int, anchor: dt.datetime, say=print) -> dict:
     """Fill the (freshly migrated) database with ``leads`` leads and their history."""
     from apps.criteria.models import MQLCriteria
+    from apps.leads import triggers as lead_triggers
     from apps.sla import triggers
 
     began = time.perf_counter()
@@ -475,8 +477,8 @@ def dataset_generate(*, leads: int, anchor: dt.datetime, say=print) -> dict:
         say(f"  {label}: {rows:,} rows in {time.perf_counter() - started:.1f} s")
 
     with transaction.atomic(), connection.cursor() as cursor:
-        # Bulk load: no per-row trigger (foreign-key checks, the SLA queue's trigger); the
-        # queue is filled below with the triggers' own statements.
+        # Bulk load: no per-row trigger (foreign-key checks, the SLA queue's and the review
+        # queue counts' triggers); both are filled below with the triggers' own statements.
         cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute("SET LOCAL work_mem = '256MB'")
         # Compiling these long expressions costs more than running them.
@@ -497,6 +499,8 @@ def dataset_generate(*, leads: int, anchor: dt.datetime, say=print) -> dict:
         run("notifications", NOTIFICATIONS_SQL)
         for statement in triggers.RESYNC:
             run("SLA check queue", statement)
+        for statement in lead_triggers.RESYNC:
+            run("review queue counts", statement)
         started = time.perf_counter()
         for _name, definition in indexes:
             cursor.execute(definition)

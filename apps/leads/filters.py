@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from django_filters.constants import EMPTY_VALUES
 
 from apps.accounts.selectors import sales_people, sales_reps
 from apps.criteria.models import LeadSource, RejectReason
@@ -277,6 +278,13 @@ class ReviewFilter(django_filters.FilterSet):
     )
     rejected_from = DayFilter(label=_("Rejected from"), field_name="rejected_at", lookup_expr="gte")
     rejected_to = DayFilter(label=_("Rejected to"), field_name="rejected_at", lookup_expr="lte")
+
+    def narrows(self) -> bool:
+        """Whether a filter holds a value (the ones the form accepted: the others are not applied)."""
+        if not self.is_bound:
+            return False
+        self.is_valid()  # cleans the form, as ``qs`` does
+        return any(value not in EMPTY_VALUES for value in self.form.cleaned_data.values())
 
     @property
     def qs(self):

@@ -484,6 +484,21 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         return min(pending) if pending else None
 
 
+class RejectionCount(models.Model):
+    """How many unarchived leads are rejected with each reason ("" for none): the review queue's bars.
+
+    Kept by triggers on the lead table on PostgreSQL (``apps/leads/triggers.py``), whoever
+    writes the lead, so the unfiltered queue reads a row a reason instead of counting every
+    rejected lead. Never written by the application.
+    """
+
+    reason = models.CharField(max_length=40, primary_key=True)
+    leads = models.IntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.reason or '—'}: {self.leads}"
+
+
 class Engagement(models.Model):
     # No index of its own: ``engagement_lead_time_idx`` (lead, occurred_at) serves every
     # lookup by lead, and intake writes one entry less per row.

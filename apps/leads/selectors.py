@@ -1,6 +1,20 @@
 """Reads of leads, always scoped to what the user may see."""
 
-from django.db.models import Count, Exists, F, Func, OuterRef, Prefetch, Q, Subquery, Sum, TextField
+from django.db import connections
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Sum,
+    TextField,
+    Value,
+)
+from django.db.models.functions import NullIf
 from django.http import Http404
 
 from apps.accounts.permissions import (
@@ -11,7 +25,7 @@ from apps.accounts.permissions import (
     visible_leads_filter,
 )
 from apps.criteria import rules
-from apps.leads.models import Lead, Stage, StageTransition
+from apps.leads.models import Lead, RejectionCount, Stage, StageTransition
 from apps.leads.transitions import HANDOVERS
 
 
@@ -170,8 +184,27 @@ def rejected_for_review(user):
     )
 
 
-def rejection_counts(leads) -> list[tuple[str | None, int]]:
-    """(reason code, number of leads) for ``leads``, most frequent first."""
+def rejection_counts(user, leads, *, filtered: bool) -> list[tuple[str | None, int]]:
+    """(reason code, number of leads) for ``leads``, ``user``'s review queue, most frequent first.
+
+    Unfiltered, for a user who sees every lead, the queue is every unarchived rejected lead:
+    on PostgreSQL its counts are then read from ``RejectionCount``, which triggers keep (a
+    row a reason instead of every rejected lead: 180,000 rows at 1M leads).
+    """
+    if (
+        not filtered
+        and visible_leads_filter(user) is None
+        and connections[leads.db].vendor == "postgresql"
+    ):
+        # Sorted as the count below (the database's own order, no reason last).
+        reason = NullIf("reason", Value(""))
+        rows = (
+            RejectionCount.objects.using(leads.db)
+            .filter(leads__gt=0)
+            .values_list(reason, "leads")
+            .order_by("-leads", reason.asc(nulls_last=True))
+        )
+        return list(rows)
     rows = (
         leads.order_by()
         .values_list("last_reject_reason")

@@ -636,7 +636,12 @@ class ReviewQueueView(LivePageMixin, TemplateView):
         # keeps the others to switch to; the picked one is marked and clears the filter.
         others = self.request.GET.copy()
         others.pop("reason", None)
-        reasons = {r.code: translated_label(r.label) for r in RejectReason.objects.all()}
+        # The reasons and reps of the filter's selects, read once: its rows name the cards'
+        # reasons and fill the resubmit form's reps too.
+        reasons = {
+            r.code: translated_label(r.label) for r in filterset.form.fields["reason"].queryset
+        }
+        counting = ReviewFilter(others or None, queryset=queue)
         counts = [
             {
                 "code": code,
@@ -644,7 +649,7 @@ class ReviewQueueView(LivePageMixin, TemplateView):
                 "count": n,
                 "selected": selected is not None and code == selected,
             }
-            for code, n in rejection_counts(ReviewFilter(others or None, queryset=queue).qs)
+            for code, n in rejection_counts(user, counting.qs, filtered=counting.narrows())
         ]
         counted = sum(c["count"] for c in counts if selected is None or c["selected"])
         # The counts by reason already say how many match: the pages need no count of their own.
@@ -665,7 +670,7 @@ class ReviewQueueView(LivePageMixin, TemplateView):
                 (r.code, translated_label(r.label))
                 for r in DisqualifyReason.objects.filter(is_active=True)
             ],
-            reps=list(sales_reps()),
+            reps=list(filterset.form.fields["rep"].queryset),
             shared_forms_pending={
                 name
                 for name in ("resubmit", "disqualify")
