@@ -157,6 +157,8 @@ def test_a_filter_value_the_form_refuses_is_a_400_naming_the_field(
         rf'<div class="filter-field has-error">\s*<label for="id_{field}">.*?</div>', body, re.S
     )
     assert box and message in box.group(0) and 'aria-invalid="true"' in box.group(0)
+    assert f'aria-describedby="id_{field}_error"' in box.group(0)
+    assert f'<p class="field-error" id="id_{field}_error" role="alert">' in box.group(0)
     assert body.count("has-error") == 1
     assert "No lead matches these filters." in body  # not the leads of the other filters alone
     assert 'data-testid="lead-count">0<' in body
