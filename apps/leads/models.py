@@ -297,6 +297,18 @@ class Lead(ConcurrentTransitionMixin, models.Model):
                 name="lead_review_reason_idx",
                 condition=Q(stage="rejected", archived_at__isnull=True),
             ),
+            # The counts per reason under a source or a rep filter, read from the index alone
+            # (unfiltered, they are kept: RejectionCount).
+            models.Index(
+                fields=["source", "last_reject_reason"],
+                name="lead_review_source_idx",
+                condition=Q(stage="rejected", archived_at__isnull=True),
+            ),
+            models.Index(
+                fields=["owner", "last_reject_reason"],
+                name="lead_review_owner_idx",
+                condition=Q(stage="rejected", archived_at__isnull=True),
+            ),
         ]
 
     def __str__(self):
