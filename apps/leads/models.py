@@ -307,17 +307,21 @@ class Lead(ConcurrentTransitionMixin, models.Model):
                 name="lead_stage_score_idx",
                 condition=Q(archived_at__isnull=True),
             ),
-            # Review queue: newest rejection first (read backwards), per reason, and the counts
-            # per reason.
-            models.Index(
-                fields=["rejected_at", "id"],
-                name="lead_review_idx",
-                condition=Q(stage="rejected", archived_at__isnull=True),
-            ),
-            models.Index(
-                fields=["last_reject_reason", "rejected_at", "id"],
-                name="lead_review_reason_idx",
-                condition=Q(stage="rejected", archived_at__isnull=True),
+            # Review queue: newest rejection first (read backwards), per reason; and the counts
+            # per reason under a source or a rep filter, read from the index alone (unfiltered,
+            # they are kept: RejectionCount).
+            *(
+                models.Index(
+                    fields=fields,
+                    name=name,
+                    condition=Q(stage="rejected", archived_at__isnull=True),
+                )
+                for name, fields in [
+                    ("lead_review_idx", ["rejected_at", "id"]),
+                    ("lead_review_reason_idx", ["last_reject_reason", "rejected_at", "id"]),
+                    ("lead_review_source_idx", ["source", "last_reject_reason"]),
+                    ("lead_review_owner_idx", ["owner", "last_reject_reason"]),
+                ]
             ),
             # The optional links, only where set: a lookup by one (``= x``, ``IN (…)``) implies
             # it is set, and most leads lack some of them (no entry to write when they are rewritten).

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("criteria", "0005_created_by_verbose_name"),
-        ("leads", "0008_list_indexes_new_and_score"),
+        ("leads", "0009_intake_partial_link_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -10,7 +10,7 @@ from apps.leads import triggers
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0008_list_indexes_new_and_score"),
+        ("leads", "0010_list_created_and_stage_score_indexes"),
     ]
 
     operations = [
