@@ -16,6 +16,11 @@ criteria suggestions:
   at the window's end and at its start. A looser candidate would have made some
   of them MQLs; nobody worked them, so none of them counts as reaching SQL.
 
+Each joins its leads with the engagement table as one set, grouped in SQL,
+rather than probing the table lead by lead: a window's leads are most of the
+leads, and given the memory (``WORK_MEM``) PostgreSQL hashes them and reads the
+engagements in one scan instead of a row at a time in no useful order.
+
 The profile (employees, industry, country, source, campaign) is the lead's as
 it is now: firmographics are not versioned, as in the what-if.
 """
@@ -35,6 +40,7 @@ from apps.leads.models import Engagement, Lead, StageTransition
 from apps.reports.weeks import WeekWindow
 
 CHUNK_SIZE = 10_000
+WORK_MEM = "256MB"  # per hash of a streamed query on PostgreSQL (see _stream)
 KINDS: tuple[str, ...] = tuple(EngagementKind.values)  # bit i of a kinds mask is KINDS[i]
 FIT_CODES = {rules.FIT_PASS: 0, rules.FIT_FAIL: 1, rules.FIT_UNKNOWN: 2}
 UNKNOWN = -1  # employees, or a category code, when the lead has none
@@ -195,20 +201,10 @@ def _per_kind(
         + " AS n_before_old"
     )
     params = [*index_params, *old_params, _moment(start), *before_old, *until[1]]
-    engagements = _table(Engagement)
-    if connection.vendor == "postgresql":
-        # One probe of the (lead, occurred_at) index per lead: the planner would otherwise
-        # hash the whole engagement table to join a window's worth of leads.
-        sql = (
-            "SELECT c.lead_id, k.kind, k.n, k.n_old, k.n_before, k.n_before_old "
-            f"FROM c CROSS JOIN LATERAL (SELECT {counts} FROM {engagements} e "
-            f"WHERE e.lead_id = c.lead_id AND {until[0]} GROUP BY e.kind) k"
-        )
-    else:
-        sql = (
-            f"SELECT c.lead_id, {counts} FROM c JOIN {engagements} e "
-            f"ON e.lead_id = c.lead_id AND {until[0]} GROUP BY c.lead_id, e.kind"
-        )
+    sql = (
+        f"SELECT c.lead_id, {counts} FROM c JOIN {_table(Engagement)} e "
+        f"ON e.lead_id = c.lead_id AND {until[0]} GROUP BY c.lead_id, e.kind"
+    )
     return sql, params
 
 
@@ -217,12 +213,16 @@ def _stream(sql: str, params: list) -> Iterator[list[tuple]]:
 
     On PostgreSQL the query runs with JIT compilation off: its CASE expressions cost
     more to compile (PostgreSQL's JIT kicks in on the planner's cost estimate) than
-    to run. The setting is LOCAL: it ends with the transaction.
+    to run. It also gets WORK_MEM, so that its hash joins and aggregates over the
+    window's leads stay in memory. Both settings are local: they end with the transaction.
     """
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as settings_cursor:
-                settings_cursor.execute("SET LOCAL jit = off")
+                settings_cursor.execute(
+                    "SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true)",
+                    [WORK_MEM],
+                )
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql, params)
             while rows := cursor.fetchmany(CHUNK_SIZE):
@@ -376,14 +376,12 @@ def _totals(*, table: rules.ScoringTable, start: dt.datetime, end: dt.datetime) 
 
     Columns: ``c.lead_id``, the profile of ``c``, then ``TOTAL_COLUMNS``. Scores use
     the points each engagement is worth at ``end`` (``start``), decay included; kinds
-    are bit masks (each kind's bit is a distinct power of two, so SUM(DISTINCT bit)
-    is their OR).
+    are bit masks (``_kinds_mask``).
     """
     fresh, fresh_params = _case_by_kind("e.kind", table.points)
     decayed, decayed_params = _case_by_kind(
         "e.kind", {k: p * table.decayed_percent // 100 for k, p in table.points.items()}
     )
-    bits, bits_params = _case_by_kind("e.kind", {kind: 1 << i for i, kind in enumerate(KINDS)})
 
     def points_at(moment: dt.datetime) -> tuple[str, list]:
         if table.decay_after_days is None:
@@ -395,34 +393,43 @@ def _totals(*, table: rules.ScoringTable, start: dt.datetime, end: dt.datetime) 
     at_end, at_end_params = points_at(end)
     at_start, at_start_params = points_at(start)
     start_at = _moment(start)
+    kinds, kinds_params = _kinds_mask()
+    kinds_before, kinds_before_params = _kinds_mask(("e.occurred_at < %s", [start_at]))
     totals = (
-        f"COUNT(*) AS n, SUM({at_end}) AS score, SUM(DISTINCT {bits}) AS kinds, "
+        f"COUNT(*) AS n, SUM({at_end}) AS score, {kinds} AS kinds, "
         "SUM(CASE WHEN e.occurred_at < %s THEN 1 ELSE 0 END) AS n_before, "
         f"SUM(CASE WHEN e.occurred_at < %s THEN {at_start} ELSE 0 END) AS score_before, "
-        f"COALESCE(SUM(DISTINCT CASE WHEN e.occurred_at < %s THEN {bits} END), 0) AS kinds_before"
+        f"{kinds_before} AS kinds_before"
     )
     params = [
         *at_end_params,
-        *bits_params,
+        *kinds_params,
         start_at,
         start_at,
         *at_start_params,
-        start_at,
-        *bits_params,
+        *kinds_before_params,
         _moment(end),
     ]
     engagements, profile = _table(Engagement), "c.employees, c.industry, c.country"
-    if connection.vendor == "postgresql":
-        sql = (
-            f"SELECT c.lead_id, {profile}, t.* FROM c CROSS JOIN LATERAL (SELECT {totals} "
-            f"FROM {engagements} e WHERE e.lead_id = c.lead_id AND e.occurred_at < %s) t"
-        )
-    else:
-        sql = (
-            f"SELECT c.lead_id, {profile}, {totals} FROM c JOIN {engagements} e "
-            f"ON e.lead_id = c.lead_id AND e.occurred_at < %s GROUP BY c.lead_id, {profile}"
-        )
+    sql = (
+        f"SELECT c.lead_id, {profile}, {totals} FROM c JOIN {engagements} e "
+        f"ON e.lead_id = c.lead_id AND e.occurred_at < %s GROUP BY c.lead_id, {profile}"
+    )
     return sql, params
+
+
+def _kinds_mask(condition: tuple[str, list] = ("", [])) -> tuple[str, list]:
+    """An aggregate: the kinds done (where ``condition`` holds) as a bit mask.
+
+    Each kind's bit is a distinct power of two, so the sum of one MAX per kind is their
+    OR; unlike SUM(DISTINCT …), MAX lets PostgreSQL hash the groups rather than sort them.
+    """
+    when, when_params = (f" AND {condition[0]}", condition[1]) if condition[0] else ("", [])
+    parts, params = [], []
+    for i, kind in enumerate(KINDS):
+        parts.append(f"MAX(CASE WHEN e.kind = %s{when} THEN {1 << i} ELSE 0 END)")
+        params += [kind, *when_params]
+    return f"({' + '.join(parts)})", params
 
 
 TOTAL_COLUMNS = ["n", "score", "kinds", "n_before", "score_before", "kinds_before"]

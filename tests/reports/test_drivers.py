@@ -257,7 +257,7 @@ def test_the_drivers_cost_the_same_few_queries_whatever_the_number_of_leads(toky
             )
         counts.append(queries())
 
-    # The rules, the labels and two streamed queries, each in a savepoint (with SET LOCAL jit = off
+    # The rules, the labels and two streamed queries, each in a savepoint (with its local settings
     # on PostgreSQL): a fixed number, whatever the number of leads.
     assert counts[0] == counts[1] <= 12
 

@@ -230,7 +230,7 @@ def test_suggestions_cost_the_same_few_queries_whatever_the_number_of_leads(toky
     few = queries()
     build_funnel(history, specs[40:120], offset=40)
 
-    # The rules and three streamed queries, each in a savepoint (with SET LOCAL jit = off on
+    # The rules and three streamed queries, each in a savepoint (with its local settings on
     # PostgreSQL): a fixed number, whatever the number of leads.
     assert queries() == few <= 16
 
