@@ -788,7 +788,8 @@ class LeadListView(PageMixin, ListView):
             }
             for lead in context["leads"]
         ]
-        context["filtered"] = any(
+        # A refused value (a bad sort too) narrows the list to nothing: "no lead matches", and Clear.
+        context["filtered"] = bool(self.filterset.errors) or any(
             v for k, v in self.request.GET.items() if k not in ("page", "sort")
         )
         return context

@@ -165,6 +165,7 @@ def test_a_filter_value_the_form_refuses_is_a_400_naming_the_field(
 
 
 def test_a_refused_value_of_a_hidden_filter_or_the_sort_is_named_above_the_form(client, marketer):
+    LeadFactory(email="any@example.com")
     client.force_login(marketer)
 
     hidden = client.get(LIST, {"promoted_criteria": "latest"})
@@ -175,6 +176,8 @@ def test_a_refused_value_of_a_hidden_filter_or_the_sort_is_named_above_the_form(
     body = sort.content.decode()
     assert "Sort by: Select a valid choice. shoe_size is not one of the available" in body
     assert 'name="sort" value="shoe_size"' not in body  # the next filtering starts afresh
+    # Leads exist: the empty list is the refused sort's doing, not "No leads yet".
+    assert "No lead matches these filters." in body and "No leads yet." not in body
 
 
 def test_a_refused_filter_value_is_named_in_japanese(client, marketer):
