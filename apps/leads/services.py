@@ -721,7 +721,7 @@ def _unnest(model, fields, rows) -> tuple[str, list]:
     # its ``ops`` and ``features``, and the proxy looks the connection up on every read.
     db = connections[DEFAULT_DB_ALIAS]
     arrays = [[f.get_db_prep_save(getattr(row, f.attname), db) for row in rows] for f in fields]
-    casts = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    casts = ", ".join(f"%s::{f.db_type(db)}[]" for f in fields)
     return f"unnest({casts})", arrays
 
 

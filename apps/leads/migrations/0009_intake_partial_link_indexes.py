@@ -15,23 +15,16 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-# Index Django made for each link -> (table, column), to make it again on the way back.
+from leadflow.unused_indexes import indexes_drop
+
+# Index Django made for each link -> (table, column, is a ``*_like`` twin), to make it again
+# on the way back.
 DROPPED = {
-    "leads_lead_owner_id_1f4568d0": ("leads_lead", "owner_id"),
-    "leads_lead_mql_criteria_id_51cf7baa": ("leads_lead", "mql_criteria_id"),
-    "leads_lead_last_reject_reason_f8c07a25": ("leads_lead", "last_reject_reason"),
-    "leads_lead_disqualify_reason_8fc60256": ("leads_lead", "disqualify_reason"),
+    "leads_lead_owner_id_1f4568d0": ("leads_lead", "owner_id", False),
+    "leads_lead_mql_criteria_id_51cf7baa": ("leads_lead", "mql_criteria_id", False),
+    "leads_lead_last_reject_reason_f8c07a25": ("leads_lead", "last_reject_reason", False),
+    "leads_lead_disqualify_reason_8fc60256": ("leads_lead", "disqualify_reason", False),
 }
-
-
-def drop(apps, schema_editor):
-    for name in DROPPED:
-        schema_editor.execute(f'DROP INDEX IF EXISTS "{name}"')
-
-
-def create(apps, schema_editor):
-    for name, (table, column) in DROPPED.items():
-        schema_editor.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ("{column}")')
 
 
 class Migration(migrations.Migration):
@@ -101,7 +94,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            database_operations=[migrations.RunPython(drop, create)],
+            database_operations=[indexes_drop(DROPPED)],
         ),
         migrations.AddIndex(
             model_name="lead",
