@@ -5,7 +5,7 @@ leads that is 180,000 rows read on every load of the marketers' landing page. Th
 triggers move the count of a reason by one whenever a lead enters or leaves that set
 (a reject, recycle, resubmit or disqualify; an archive; a reason changed; an insert or a
 delete), whoever writes the lead: a transition, the admin, an import. Migration
-``leads.0009`` installs them and counts the leads already rejected. PostgreSQL only: on
+``leads.0011`` installs them and counts the leads already rejected. PostgreSQL only: on
 SQLite (the embedded default, small by nature) the bars are counted as they are read.
 """
 
